@@ -1,0 +1,373 @@
+"""Read and write IDX files, the format MNIST and Fashion-MNIST come in.
+
+An IDX file is a tiny header followed by the raw values of one n-dimensional array::
+
+    byte 0, 1     0x00 0x00                 (magic: always zero)
+    byte 2        type code                 0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32,
+                                            0x0D float32, 0x0E float64
+    byte 3        ndim                      number of dimensions
+    4 * ndim      the sizes, one unsigned 32-bit big-endian integer per dimension
+    the rest      the values in C order, big-endian
+
+MNIST's ``train-images-idx3-ubyte`` is type 0x08 with ndim 3 and sizes 60000, 28, 28, so the
+data part is exactly ``60000 * 28 * 28`` bytes. Files are usually gzip-compressed; the reader
+recognizes gzip by its magic bytes (``1f 8b``), not by the file name.
+
+The reader treats its input as untrusted. The header is checked before anything is allocated:
+the declared size must fit a limit (``max_bytes``), must equal what an uncompressed file really
+holds, and, for gzip, must be possible at all (deflate cannot expand data more than 1032-fold).
+Decompression is bounded: it produces at most as many bytes as the header promises, plus one to
+detect trailing data, so a gzip bomb is cut off at the size its header declares. Every problem
+is reported as :class:`glassnet.errors.FormatError` with a one-line message naming the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import io
+import math
+import os
+import struct
+import zlib
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from glassnet.atomic import atomic_write
+from glassnet.errors import FormatError
+
+__all__ = ["DEFAULT_MAX_BYTES", "IDX_TYPE_CODES", "read_idx", "read_idx_bytes", "write_idx"]
+
+#: Largest data part (in bytes) the readers accept unless told otherwise: 2 GiB.
+DEFAULT_MAX_BYTES = 2 * 1024**3
+
+#: IDX type code -> the big-endian NumPy dtype it stores.
+IDX_TYPE_CODES: dict[int, np.dtype] = {
+    0x08: np.dtype("u1"),
+    0x09: np.dtype("i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+
+_MAX_NDIM = 32  # the most dimensions every supported NumPy version can represent
+_GZIP_MAGIC = b"\x1f\x8b"
+# Deflate expands data at most 1032-fold (a 258-byte match costs at least 2 bits; zlib FAQ), so a
+# gzip file of n bytes holds at most 1032 * n. A header promising more is certainly lying.
+_MAX_DEFLATE_RATIO = 1032
+_CHUNK = 1 << 20
+
+PathLike = str | os.PathLike[str]
+
+
+class _Stream(Protocol):
+    """What the parser reads from: an open binary file, or a :class:`_GunzipReader`."""
+
+    def read(self, n: int, /) -> bytes: ...
+
+    def readinto(self, buffer: memoryview, /) -> int: ...
+
+
+class _GunzipReader:
+    """Decompress a gzip stream piece by piece, never producing more than asked for.
+
+    ``read(n)`` returns at most ``n`` bytes and returns fewer only at the end of the data.
+    Concatenated gzip members (as ``cat a.gz b.gz`` makes) are read as one stream, like
+    :mod:`gzip` does. After a short read, ``complete`` tells whether the stream ended properly
+    (end marker and CRC-32/length trailer seen) or was cut off.
+    """
+
+    def __init__(self, source: io.BufferedIOBase) -> None:
+        self._source = source
+        self._inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        self._input = b""
+        self.complete = False
+
+    def read(self, n: int) -> bytes:
+        parts: list[bytes] = []
+        while n > 0:
+            if self._inflater.eof:
+                # One member ended (its CRC and length already checked by zlib); see whether
+                # another follows.
+                rest = self._inflater.unused_data or self._input or self._source.read(_CHUNK)
+                if not rest:
+                    self.complete = True
+                    break
+                self._inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+                self._input = rest
+            if not self._input:
+                self._input = self._source.read(_CHUNK)
+                if not self._input:
+                    self.complete = False
+                    break
+            piece = self._inflater.decompress(self._input, n)
+            self._input = self._inflater.unconsumed_tail
+            n -= len(piece)
+            if piece:
+                parts.append(piece)
+        return b"".join(parts)
+
+    def readinto(self, buffer: memoryview) -> int:
+        piece = self.read(len(buffer))
+        buffer[: len(piece)] = piece
+        return len(piece)
+
+
+def _read_up_to(stream: _Stream, n: int) -> bytes:
+    """Read ``n`` bytes, or fewer only if the stream ends first."""
+    parts: list[bytes] = []
+    while n > 0:
+        piece = stream.read(n)
+        if not piece:
+            break
+        parts.append(piece)
+        n -= len(piece)
+    return b"".join(parts)
+
+
+def _fill(stream: _Stream, buffer: memoryview) -> int:
+    """Fill ``buffer`` from ``stream``; return how many bytes arrived."""
+    filled = 0
+    while filled < len(buffer):
+        count = stream.readinto(buffer[filled : filled + _CHUNK])
+        if not count:
+            break
+        filled += count
+    return filled
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return "x".join(str(size) for size in shape)
+
+
+def _read_stream(
+    source: io.BufferedIOBase, size: int, name: str, max_bytes: int, sha256: str | None
+) -> np.ndarray:
+    """Parse one IDX array from a seekable binary file of ``size`` bytes."""
+    gzipped = source.read(2) == _GZIP_MAGIC
+    source.seek(0)
+    stream: _Stream
+    if gzipped:
+        stream = _GunzipReader(source)
+        capacity = size * _MAX_DEFLATE_RATIO  # most bytes the stream can possibly inflate to
+    else:
+        stream = source
+        capacity = size
+
+    def fail(problem: str) -> FormatError:
+        return FormatError(f"{name}: {problem}")
+
+    head = _read_up_to(stream, 4)
+    if len(head) < 4:
+        raise fail(f"truncated header: an IDX header needs at least 4 bytes, file has {len(head)}")
+    if head[0] != 0 or head[1] != 0:
+        raise fail(
+            f"not an IDX file: first two bytes are 0x{head[0]:02x} 0x{head[1]:02x}, "
+            "expected 0x00 0x00"
+        )
+    type_code, ndim = head[2], head[3]
+    if type_code not in IDX_TYPE_CODES:
+        known = ", ".join(f"0x{code:02X}" for code in IDX_TYPE_CODES)
+        raise fail(f"unknown IDX type code 0x{type_code:02X} (known: {known})")
+    if not 1 <= ndim <= _MAX_NDIM:
+        raise fail(f"unsupported number of dimensions {ndim} (expected 1 to {_MAX_NDIM})")
+    dims = _read_up_to(stream, 4 * ndim)
+    header_size = 4 + 4 * ndim
+    if len(dims) < 4 * ndim:
+        raise fail(
+            f"truncated header: {ndim} dimensions need a {header_size}-byte header, "
+            f"file has {4 + len(dims)} bytes"
+        )
+    shape = struct.unpack(f">{ndim}I", dims)
+    dtype = IDX_TYPE_CODES[type_code]
+    count = math.prod(shape)
+    nbytes = count * dtype.itemsize
+
+    # Everything below is decided from the header alone, before a single array is allocated.
+    if nbytes > max_bytes:
+        raise fail(
+            f"header declares a {_shape_text(shape)} array of {dtype.name}, {nbytes} bytes, "
+            f"more than the limit of {max_bytes} bytes"
+        )
+    if not gzipped and size - header_size != nbytes:
+        problem = "truncated" if size - header_size < nbytes else "trailing data"
+        raise fail(
+            f"{problem}: header promises {nbytes} bytes of data, file has {size - header_size}"
+        )
+    if gzipped and header_size + nbytes > capacity:
+        raise fail(
+            f"truncated: header promises {nbytes} bytes of data, but {size} bytes of gzip "
+            f"can hold at most {capacity}"
+        )
+
+    array = np.empty(count, dtype=dtype)
+    buffer = array.view(np.uint8).data
+    filled = _fill(stream, buffer)
+    if filled < nbytes:
+        raise fail(f"truncated: header promises {nbytes} bytes of data, file has {filled}")
+    if stream.read(1):
+        what = "the decompressed file" if gzipped else "file"
+        raise fail(f"trailing data: header promises {nbytes} bytes of data, {what} has more")
+    if isinstance(stream, _GunzipReader) and not stream.complete:
+        raise fail("truncated gzip stream: the data ends before the gzip end marker")
+
+    if sha256 is not None:
+        digest = hashlib.sha256(head + dims)
+        digest.update(buffer)
+        if digest.hexdigest() != sha256.lower():
+            raise fail(
+                f"SHA-256 of the IDX data is {digest.hexdigest()}, expected {sha256.lower()}"
+            )
+
+    if dtype.itemsize > 1:
+        # Swap in place (no second copy of a large array) and relabel the bytes as native.
+        if not dtype.isnative:
+            array.byteswap(inplace=True)
+        array = array.view(dtype.newbyteorder("="))
+    return array.reshape(shape)
+
+
+def read_idx(
+    path: PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES, sha256: str | None = None
+) -> np.ndarray:
+    """Read the array stored in an IDX file, gzip-compressed or not.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file. Gzip compression is recognized from the content, whatever the name.
+    max_bytes : int, default 2 GiB
+        Refuse a file whose header declares a data part larger than this many bytes.
+    sha256 : str, optional
+        If given, the SHA-256 (hex) the decompressed IDX bytes, header included, must have.
+
+    Returns
+    -------
+    numpy.ndarray
+        An array of the shape the header declares, e.g. ``(60000, 28, 28)`` for MNIST's
+        training images, with dtype uint8, int8, int16, int32, float32 or float64 in native
+        byte order. The array is freshly allocated and writable.
+
+    Raises
+    ------
+    glassnet.errors.FormatError
+        If the file is not a well-formed IDX file of the size its header declares, is larger
+        than ``max_bytes``, has a corrupt or truncated gzip stream, cannot be read, or does not
+        have the expected SHA-256. The message is one line naming the file.
+    FileNotFoundError
+        If ``path`` does not exist.
+
+    Examples
+    --------
+    >>> images = read_idx("train-images-idx3-ubyte.gz")  # doctest: +SKIP
+    >>> images.shape, images.dtype  # doctest: +SKIP
+    ((60000, 28, 28), dtype('uint8'))
+    """
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as source:
+            size = os.fstat(source.fileno()).st_size
+            return _read_stream(source, size, name, max_bytes, sha256)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{name}: no such file") from None
+    except zlib.error as exc:
+        raise FormatError(f"{name}: corrupt gzip data: {exc}") from None
+    except OSError as exc:
+        raise FormatError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    except MemoryError:
+        raise FormatError(f"{name}: not enough memory for the array it declares") from None
+
+
+def read_idx_bytes(
+    data: bytes | bytearray | memoryview,
+    *,
+    name: str = "<bytes>",
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    sha256: str | None = None,
+) -> np.ndarray:
+    """Read an IDX array from bytes in memory, gzip-compressed or not.
+
+    Parameters
+    ----------
+    data : bytes-like
+        The whole file's contents.
+    name : str, default "<bytes>"
+        What to call the data in error messages.
+    max_bytes, sha256
+        As for :func:`read_idx`.
+
+    Returns
+    -------
+    numpy.ndarray
+        As for :func:`read_idx`.
+
+    Raises
+    ------
+    glassnet.errors.FormatError
+        For every kind of malformed input; nothing else.
+    """
+    source = io.BytesIO(data)
+    try:
+        return _read_stream(source, len(source.getbuffer()), name, max_bytes, sha256)
+    except zlib.error as exc:
+        raise FormatError(f"{name}: corrupt gzip data: {exc}") from None
+    except MemoryError:
+        raise FormatError(f"{name}: not enough memory for the array it declares") from None
+
+
+def _type_code(dtype: np.dtype) -> int:
+    for code, stored in IDX_TYPE_CODES.items():
+        if stored.kind == dtype.kind and stored.itemsize == dtype.itemsize:
+            return code
+    names = ", ".join(stored.name for stored in IDX_TYPE_CODES.values())
+    raise ValueError(f"IDX cannot store dtype {dtype.name} (it stores {names})")
+
+
+def write_idx(path: PathLike, array: ArrayLike, *, compresslevel: int = 9) -> None:
+    """Write an array as an IDX file, gzip-compressed if ``path`` ends in ``.gz``.
+
+    The file is replaced atomically: readers see the old file or the complete new one. The gzip
+    header carries no name and no time stamp, so equal arrays give byte-identical files.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Where to write. Its directory must exist.
+    array : array_like
+        At least one dimension, each smaller than 2**32, of dtype uint8, int8, int16, int32,
+        float32 or float64 (any byte order), e.g. images ``(n, 28, 28)`` uint8.
+    compresslevel : int, default 9
+        Gzip compression level, 1 (fast) to 9 (small).
+
+    Raises
+    ------
+    ValueError
+        If the array has no dimensions, too many, a dimension too large, or a dtype IDX
+        cannot store.
+    """
+    values = np.asarray(array)
+    code = _type_code(values.dtype)
+    if not 1 <= values.ndim <= _MAX_NDIM:
+        raise ValueError(f"IDX stores arrays of 1 to {_MAX_NDIM} dimensions, got {values.ndim}")
+    if any(size > 0xFFFFFFFF for size in values.shape):
+        raise ValueError(f"IDX sizes must be below 2**32, got shape {values.shape}")
+    header = bytes([0, 0, code, values.ndim]) + struct.pack(f">{values.ndim}I", *values.shape)
+    flat = values.reshape(-1)
+    big_endian = IDX_TYPE_CODES[code]
+    step = max(1, _CHUNK // values.dtype.itemsize)
+
+    with atomic_write(path, "wb") as file, contextlib.ExitStack() as stack:
+        write = file.write
+        if os.fspath(path).endswith(".gz"):
+            compressor = gzip.GzipFile(
+                filename="", mode="wb", fileobj=file, compresslevel=compresslevel, mtime=0
+            )
+            # Closing the GzipFile writes the trailer into ``file`` before it is committed.
+            write = stack.enter_context(compressor).write
+        write(header)
+        for start in range(0, flat.size, step):
+            write(flat[start : start + step].astype(big_endian, copy=False).tobytes())
