@@ -1,0 +1,93 @@
+"""The output layer: softmax probabilities and the categorical cross-entropy loss, fused.
+
+For one sample with output scores ``z`` (a row of ``Z``) and one-hot label ``y``::
+
+    p_k = exp(z_k) / sum_j exp(z_j)             softmax
+    C   = -sum_k y_k log p_k                    categorical cross-entropy
+    dC/dz_k = p_k - y_k                         the two derivatives, multiplied out
+
+That last line is why the post's output delta is simply ``Ŷ − Y``: the softmax Jacobian and the
+``1/p`` of the logarithm cancel. The identity holds for exactly these pairs: softmax with *categorical*
+cross-entropy (one label per sample), and a single sigmoid output with binary cross-entropy. The post
+writes its loss as a sum of binary cross-entropies over the ten outputs; with a softmax output that sum
+does not give ``Ŷ − Y``, so glassnet trains with the categorical form, which does.
+
+Averaged over a mini-batch of ``m`` rows the gradient is ``(P − Y) / m``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[np.floating]
+
+
+def softmax(Z: Array, out: Array | None = None) -> Array:
+    """Row-wise softmax, stable for any finite scores.
+
+    Subtracting each row's maximum first leaves the result unchanged (the factor ``e^-max`` cancels)
+    and keeps every exponent at or below zero, so nothing overflows.
+
+    Parameters
+    ----------
+    Z : (n, classes) array
+        Output scores.
+    out : (n, classes) array, optional
+        Where to write the result; may be ``Z`` itself.
+
+    Returns
+    -------
+    P : (n, classes) array
+        Each row non-negative and summing to one.
+    """
+    out = np.subtract(Z, Z.max(axis=1, keepdims=True), out=out)
+    np.exp(out, out=out)
+    out /= out.sum(axis=1, keepdims=True)
+    return out
+
+
+def log_softmax(Z: Array) -> Array:
+    """Row-wise ``log(softmax(Z))`` by log-sum-exp, exact even where a probability underflows to 0."""
+    shifted = Z - Z.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def cross_entropy(P: Array, Y: Array) -> float:
+    """Mean categorical cross-entropy ``-(1/m) sum_i sum_k Y_ik log P_ik``.
+
+    Probabilities are clipped at the dtype's machine epsilon, so a confident wrong answer (``P = 0``)
+    costs a large finite loss instead of infinity.
+
+    Parameters
+    ----------
+    P : (m, classes) array
+        Predicted probabilities.
+    Y : (m, classes) array
+        One-hot labels.
+    """
+    eps = np.finfo(P.dtype).eps
+    picked = np.sum(P * Y, axis=1)
+    return float(-np.mean(np.log(np.clip(picked, eps, 1.0))))
+
+
+def cross_entropy_from_scores(Z: Array, Y: Array) -> float:
+    """Mean categorical cross-entropy computed from the scores ``Z`` by log-sum-exp (no clipping)."""
+    return float(-np.mean(np.sum(log_softmax(Z) * Y, axis=1)))
+
+
+def softmax_cross_entropy_delta(P: Array, Y: Array, out: Array | None = None) -> Array:
+    """The fused output delta ``dC/dZ = (P − Y) / m`` for a batch of ``m`` rows.
+
+    Parameters
+    ----------
+    P : (m, classes) array
+        Softmax probabilities from the forward pass.
+    Y : (m, classes) array
+        One-hot labels.
+    out : (m, classes) array, optional
+        Where to write the result; may be ``P`` itself.
+    """
+    out = np.subtract(P, Y, out=out)
+    out *= 1.0 / P.shape[0]
+    return out
