@@ -1,0 +1,237 @@
+"""Optimizers: how a gradient becomes a step.
+
+Every optimizer keeps its own state (velocities, moment estimates) apart from the network and updates
+parameters in place through ``step(params, grads, decay)``. ``params`` and ``grads`` are lists of arrays
+of equal shapes; the network passes two flat arrays (all weights, all biases), so a step is a handful of
+NumPy calls whatever the depth. ``decay[i]`` says whether weight decay applies to ``params[i]``: it
+applies to weights, never to biases.
+
+With learning rate ``η``, gradient ``g`` and weight decay ``λ``:
+
+=============  ===============================================================================
+SGD            θ ← θ − η (g + λθ)
+momentum       v ← μ v − η (g + λθ);  θ ← θ + v
+Nesterov       v ← μ v − η (g + λθ);  θ ← θ + μ v − η (g + λθ)
+RMSprop        s ← ρ s + (1 − ρ) g²;  θ ← θ − η g / (√s + ε)                (g includes λθ)
+Adam           m ← β₁m + (1 − β₁) g;  v ← β₂v + (1 − β₂) g²;
+               θ ← θ − η m̂ / (√v̂ + ε),  m̂ = m / (1 − β₁ᵗ),  v̂ = v / (1 − β₂ᵗ)   (g includes λθ)
+AdamW          Adam on g alone, then θ ← θ − ηλθ: decay decoupled from the adaptive scaling
+=============  ===============================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[np.floating]
+
+
+class Optimizer:
+    """Base class. Subclasses implement :meth:`_update` for one parameter array."""
+
+    name: ClassVar[str]
+
+    def __init__(self, learning_rate: float = 0.01, weight_decay: float = 0.0) -> None:
+        if not (np.isfinite(learning_rate) and learning_rate > 0):
+            raise ValueError(f"learning rate must be a positive number, got {learning_rate}")
+        if not (np.isfinite(weight_decay) and weight_decay >= 0):
+            raise ValueError(f"weight decay must be zero or positive, got {weight_decay}")
+        self.learning_rate = float(learning_rate)
+        self.weight_decay = float(weight_decay)
+        self.iterations = 0
+        self.state: list[dict[str, Array]] = []
+        self._scratch: list[Array] = []
+
+    def step(
+        self, params: Sequence[Array], grads: Sequence[Array], decay: Sequence[bool] | None = None
+    ) -> None:
+        """Update every array in ``params`` in place from the matching array in ``grads``."""
+        if not self.state:
+            self.state = [self._init_state(p) for p in params]
+            self._scratch = [np.empty_like(p) for p in params]
+        self.iterations += 1
+        for i, (p, g) in enumerate(zip(params, grads)):
+            decays = decay is None or decay[i]
+            self._update(p, g, self.state[i], self._scratch[i], decays)
+
+    def _init_state(self, param: Array) -> dict[str, Array]:
+        return {}
+
+    def _update(self, p: Array, g: Array, state: dict[str, Array], tmp: Array, decays: bool) -> None:
+        raise NotImplementedError
+
+    def _coupled_gradient(self, p: Array, g: Array, tmp: Array, decays: bool) -> Array:
+        """``g + λθ`` in ``tmp`` when decay applies, else ``g`` itself (L2 regularization)."""
+        if decays and self.weight_decay:
+            np.multiply(p, self.weight_decay, out=tmp)
+            tmp += g
+            return tmp
+        return g
+
+    # -- checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """Arrays and counters needed to continue exactly where training stopped."""
+        arrays = {f"{i}.{k}": v.copy() for i, s in enumerate(self.state) for k, v in s.items()}
+        return {"iterations": self.iterations, "arrays": arrays}
+
+    def load_state_dict(self, state: dict[str, Any], params: Sequence[Array]) -> None:
+        """Restore what :meth:`state_dict` returned, for parameters shaped like ``params``."""
+        self.iterations = int(state["iterations"])
+        self.state = [self._init_state(p) for p in params]
+        self._scratch = [np.empty_like(p) for p in params]
+        for key, value in state["arrays"].items():
+            index, name = key.split(".", 1)
+            target = self.state[int(index)][name]
+            if target.shape != np.shape(value):
+                raise ValueError(f"optimizer state {key}: shape {np.shape(value)}, "
+                                 f"expected {target.shape}")
+            target[...] = value
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(learning_rate={self.learning_rate}, " \
+               f"weight_decay={self.weight_decay})"
+
+
+class SGD(Optimizer):
+    """Plain (mini-batch) gradient descent, the post's optimizer: ``θ ← θ − η g``."""
+
+    name = "sgd"
+
+    def _update(self, p: Array, g: Array, state: dict[str, Array], tmp: Array, decays: bool) -> None:
+        g = self._coupled_gradient(p, g, tmp, decays)
+        np.multiply(g, self.learning_rate, out=tmp)
+        p -= tmp
+
+
+class Momentum(Optimizer):
+    """Gradient descent with (optionally Nesterov) momentum ``μ``: a velocity that remembers."""
+
+    name = "momentum"
+
+    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.9, *,
+                 nesterov: bool = False, weight_decay: float = 0.0) -> None:
+        super().__init__(learning_rate, weight_decay)
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
+        self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
+
+    def _init_state(self, param: Array) -> dict[str, Array]:
+        return {"velocity": np.zeros_like(param)}
+
+    def _update(self, p: Array, g: Array, state: dict[str, Array], tmp: Array, decays: bool) -> None:
+        g = self._coupled_gradient(p, g, tmp, decays)
+        v = state["velocity"]
+        v *= self.momentum
+        np.multiply(g, self.learning_rate, out=tmp)  # tmp may hold g: read it before overwriting
+        v -= tmp
+        if self.nesterov:  # θ ← θ + μ v − η g: look ahead along the new velocity
+            p -= tmp
+            np.multiply(v, self.momentum, out=tmp)
+            p += tmp
+        else:
+            p += v
+
+
+class Nesterov(Momentum):
+    """Momentum with Nesterov's look-ahead."""
+
+    name = "nesterov"
+
+    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.9, *,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(learning_rate, momentum, nesterov=True, weight_decay=weight_decay)
+
+
+class RMSprop(Optimizer):
+    """Divides each step by a running root mean square of recent gradients."""
+
+    name = "rmsprop"
+
+    def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, eps: float = 1e-8, *,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(learning_rate, weight_decay)
+        self.rho, self.eps = float(rho), float(eps)
+
+    def _init_state(self, param: Array) -> dict[str, Array]:
+        return {"square_average": np.zeros_like(param)}
+
+    def _update(self, p: Array, g: Array, state: dict[str, Array], tmp: Array, decays: bool) -> None:
+        g = self._coupled_gradient(p, g, tmp, decays)
+        s = state["square_average"]
+        s *= self.rho
+        s += (1.0 - self.rho) * g * g
+        denom = np.sqrt(s)
+        denom += self.eps
+        np.divide(g, denom, out=denom)
+        denom *= self.learning_rate
+        p -= denom
+
+
+class Adam(Optimizer):
+    """Adaptive moments: momentum on the gradient and on its square, with bias correction."""
+
+    name = "adam"
+    decoupled: ClassVar[bool] = False
+
+    def __init__(self, learning_rate: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8, *, weight_decay: float = 0.0) -> None:
+        super().__init__(learning_rate, weight_decay)
+        if not (0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0):
+            raise ValueError(f"Adam's betas must lie in [0, 1), got {beta1} and {beta2}")
+        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+
+    def _init_state(self, param: Array) -> dict[str, Array]:
+        return {"m": np.zeros_like(param), "v": np.zeros_like(param)}
+
+    def _update(self, p: Array, g: Array, state: dict[str, Array], tmp: Array, decays: bool) -> None:
+        if self.decoupled:
+            if decays and self.weight_decay:
+                p *= 1.0 - self.learning_rate * self.weight_decay
+        else:
+            g = self._coupled_gradient(p, g, tmp, decays)
+        m, v, t = state["m"], state["v"], self.iterations
+        m *= self.beta1
+        m += (1.0 - self.beta1) * g
+        v *= self.beta2
+        np.multiply(g, g, out=tmp)
+        tmp *= 1.0 - self.beta2
+        v += tmp
+        # θ ← θ − η m̂ / (√v̂ + ε), with the bias corrections folded into scalars.
+        step_size = self.learning_rate / (1.0 - self.beta1**t)
+        np.sqrt(v, out=tmp)
+        tmp *= 1.0 / np.sqrt(1.0 - self.beta2**t)
+        tmp += self.eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= step_size
+        p -= tmp
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov and Hutter): ``θ ← θ − ηλθ`` beside the step."""
+
+    name = "adamw"
+    decoupled = True
+
+
+#: Name -> class, for the command line, settings files and checkpoints.
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    cls.name: cls for cls in (SGD, Momentum, Nesterov, RMSprop, Adam, AdamW)
+}
+
+
+def make_optimizer(name: str, learning_rate: float, **options: Any) -> Optimizer:
+    """Build an optimizer by name; options it does not take (e.g. ``momentum`` for Adam) are ignored."""
+    try:
+        cls = OPTIMIZERS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}") \
+            from None
+    import inspect
+
+    accepted = inspect.signature(cls.__init__).parameters
+    return cls(learning_rate, **{k: v for k, v in options.items() if k in accepted})

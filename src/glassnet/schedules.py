@@ -1,0 +1,140 @@
+"""Learning-rate schedules: the post's first named next step, learning-rate decay.
+
+A schedule maps training progress ``t``, counted in epochs and fractional within one (``t = 2.5`` is
+half-way through the third epoch), to a factor on the base learning rate. The training loop evaluates
+it before every step. Schedules combine: :class:`Warmup` ramps linearly up to the base rate and then
+hands over to any other schedule, whose clock starts when the warm-up ends.
+
+==============  =========================================================
+constant        1
+step            γ^⌊t / step_epochs⌋
+exponential     γ^t
+cosine          floor + (1 − floor) (1 + cos(π t / T)) / 2,  t ≤ T
+warmup          (t + 1/steps) / w for t < w, then the inner schedule at t − w
+==============  =========================================================
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+
+class Schedule:
+    """Base class: ``schedule(t)`` is the learning-rate factor at progress ``t`` (in epochs)."""
+
+    def __call__(self, t: float) -> float:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Constant(Schedule):
+    """The post's choice: the same rate throughout."""
+
+    def __call__(self, t: float) -> float:
+        return 1.0
+
+
+@dataclass(frozen=True)
+class StepDecay(Schedule):
+    """Multiply the rate by ``gamma`` every ``step_epochs`` epochs."""
+
+    step_epochs: float
+    gamma: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.step_epochs <= 0 or not 0 < self.gamma <= 1:
+            raise ValueError("step decay needs step_epochs > 0 and 0 < gamma <= 1")
+
+    def __call__(self, t: float) -> float:
+        return float(self.gamma ** math.floor(t / self.step_epochs))
+
+
+@dataclass(frozen=True)
+class Exponential(Schedule):
+    """Multiply the rate by ``gamma`` per epoch, smoothly within each epoch."""
+
+    gamma: float = 0.95
+
+    def __post_init__(self) -> None:
+        if not 0 < self.gamma <= 1:
+            raise ValueError("exponential decay needs 0 < gamma <= 1")
+
+    def __call__(self, t: float) -> float:
+        return float(self.gamma**t)
+
+
+@dataclass(frozen=True)
+class Cosine(Schedule):
+    """Half a cosine from 1 down to ``floor`` over ``epochs`` epochs (then ``floor``)."""
+
+    epochs: float
+    floor: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.epochs <= 0 or not 0 <= self.floor <= 1:
+            raise ValueError("cosine decay needs epochs > 0 and 0 <= floor <= 1")
+
+    def __call__(self, t: float) -> float:
+        progress = min(max(t / self.epochs, 0.0), 1.0)
+        return self.floor + (1.0 - self.floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+@dataclass(frozen=True)
+class Warmup(Schedule):
+    """Ramp linearly from near zero to the full rate over ``epochs``, then follow ``then``.
+
+    Large steps on random weights can throw a network far off before its statistics settle; a short
+    warm-up lets adaptive optimizers and large learning rates start gently.
+    """
+
+    epochs: float
+    then: Schedule = field(default_factory=Constant)
+    steps_per_epoch: int = 1
+
+    def __post_init__(self) -> None:
+        if self.epochs <= 0:
+            raise ValueError("warm-up needs epochs > 0")
+
+    def __call__(self, t: float) -> float:
+        if t < self.epochs:
+            # Count the step about to be taken, so the very first step is not at rate zero.
+            return min(1.0, (t + 1.0 / max(self.steps_per_epoch, 1)) / self.epochs)
+        return self.then(t - self.epochs)
+
+
+SCHEDULES = ("constant", "step", "exponential", "cosine")
+
+
+def make_schedule(
+    name: str = "constant",
+    *,
+    epochs: int = 1,
+    warmup_epochs: float = 0.0,
+    step_epochs: float = 10.0,
+    gamma: float = 0.1,
+    floor: float = 0.0,
+    steps_per_epoch: int = 1,
+) -> Schedule:
+    """Build a schedule from command-line style settings.
+
+    ``cosine`` spans the epochs left after the warm-up; ``gamma`` is the factor of ``step`` and
+    ``exponential`` decay.
+    """
+    decay_epochs = max(epochs - warmup_epochs, 1e-9)
+    schedule: Schedule
+    if name == "constant":
+        schedule = Constant()
+    elif name == "step":
+        schedule = StepDecay(step_epochs, gamma)
+    elif name == "exponential":
+        schedule = Exponential(gamma)
+    elif name == "cosine":
+        schedule = Cosine(decay_epochs, floor)
+    else:
+        raise ValueError(f"unknown schedule {name!r}; choose one of {', '.join(SCHEDULES)}")
+    if warmup_epochs < 0:
+        raise ValueError(f"warm-up epochs must be zero or more, got {warmup_epochs}")
+    if warmup_epochs > 0:
+        schedule = Warmup(warmup_epochs, schedule, steps_per_epoch)
+    return schedule

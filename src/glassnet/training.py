@@ -1,0 +1,497 @@
+"""The training loop: mini-batch gradient descent, epoch after epoch.
+
+Each epoch shuffles the training set with a seeded ``numpy.random.Generator`` (so one seed gives one
+run), cuts it into mini-batches of ``batch_size`` rows, and for each batch runs the network forward,
+backpropagates, and lets the optimizer take a step. After each epoch it records what makes learning
+visible (losses, accuracies, the learning rate, and per layer the gradient norm, the weight norm and
+the fraction of saturated or dead units) in a :class:`History`.
+
+Around that core sit the post's named next steps and the habits of careful training: learning-rate
+schedules, weight decay, dropout, gradient clipping, a validation split, early stopping that restores
+the best weights, on-the-fly augmentation, a stop with a clear message when the loss diverges, and a
+snapshot of the whole training state after every epoch so an interrupted run can resume exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, TextIO
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
+
+from glassnet.augment import random_shift
+from glassnet.datasets.preprocess import Standardizer, flatten_images, one_hot
+from glassnet.errors import TrainingDivergedError
+from glassnet.network import Network
+from glassnet.optimizers import OPTIMIZERS, Optimizer, make_optimizer
+from glassnet.schedules import SCHEDULES, make_schedule
+
+Array = NDArray[np.floating]
+PROBE_SIZE = 1024  # training samples used for the per-epoch gradient and saturation figures
+
+
+@dataclass
+class TrainConfig:
+    """Every setting of a training run, with its default. Invalid values raise ``ValueError``."""
+
+    epochs: int = 10
+    batch_size: int = 32
+    learning_rate: float = 0.1
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    beta1: float = 0.9
+    beta2: float = 0.999
+    weight_decay: float = 0.0
+    dropout: float = 0.0
+    clip_norm: float = 0.0
+    schedule: str = "constant"
+    warmup_epochs: float = 0.0
+    step_epochs: float = 10.0
+    gamma: float = 0.1
+    lr_floor: float = 0.0
+    validation_split: float = 0.0
+    patience: int = 0
+    augment_shift: int = 0
+    standardize: bool = True
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        def whole(name: str, low: int) -> None:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(f"{name.replace('_', ' ')} must be a whole number >= {low}, "
+                                 f"got {value!r}")
+
+        def number(name: str, low: float, high: float, *, open_low: bool = False) -> None:
+            value = getattr(self, name)
+            ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool) \
+                and math.isfinite(value) and (value > low if open_low else value >= low) \
+                and value <= high
+            if not ok:
+                bound = f"{'>' if open_low else '>='} {low}" + (f" and <= {high}"
+                                                                if high < math.inf else "")
+                raise ValueError(f"{name.replace('_', ' ')} must be a number {bound}, got {value!r}")
+
+        whole("epochs", 1)
+        whole("batch_size", 1)
+        whole("patience", 0)
+        whole("augment_shift", 0)
+        whole("seed", 0)
+        number("learning_rate", 0.0, math.inf, open_low=True)
+        number("momentum", 0.0, 0.999999)
+        number("beta1", 0.0, 0.999999)
+        number("beta2", 0.0, 0.999999)
+        number("weight_decay", 0.0, math.inf)
+        number("dropout", 0.0, 0.95)
+        number("clip_norm", 0.0, math.inf)
+        number("warmup_epochs", 0.0, math.inf)
+        number("step_epochs", 0.0, math.inf, open_low=True)
+        number("gamma", 0.0, 1.0, open_low=True)
+        number("lr_floor", 0.0, 1.0)
+        number("validation_split", 0.0, 0.9)
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; "
+                             f"choose one of {', '.join(OPTIMIZERS)}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; "
+                             f"choose one of {', '.join(SCHEDULES)}")
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class History:
+    """What happened in training: one row of figures per epoch, and why it ended.
+
+    Each row holds ``epoch``, ``train_loss``, ``train_accuracy``, ``val_loss``, ``val_accuracy``
+    (``None`` without held-out data), ``learning_rate``, ``seconds``, and for each layer ``l`` (from 1)
+    ``grad_norm_l``, ``weight_norm_l`` and, for hidden layers, ``saturation_l``.
+    """
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    stopped: str = ""
+    best_epoch: int | None = None
+
+    def column(self, key: str) -> list[Any]:
+        """One figure across epochs, e.g. ``history.column("val_accuracy")``."""
+        return [row.get(key) for row in self.rows]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "stopped": self.stopped, "best_epoch": self.best_epoch}
+
+
+@dataclass
+class TrainingState:
+    """A snapshot at the end of an epoch: everything needed to continue bit for bit."""
+
+    epoch: int
+    parameters: Array
+    optimizer: dict[str, Any]
+    rng_state: dict[str, Any]
+    history: History
+    best_parameters: Array | None
+    best_loss: float
+    bad_epochs: int
+    standardizer: Standardizer | None
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training; ``state`` is the snapshot after the last completed epoch."""
+
+    def __init__(self, state: TrainingState | None) -> None:
+        super().__init__("training interrupted")
+        self.state = state
+
+
+Callback = Callable[[dict[str, Any], TrainingState], None]
+
+
+def train(
+    network: Network,
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+    callbacks: Sequence[Callback] = (),
+    verbose: int = 0,
+    progress: bool | None = None,
+    log: TextIO | None = None,
+    resume: TrainingState | None = None,
+    image_shape: tuple[int, int] | None = None,
+    **settings: Any,
+) -> History:
+    """Train ``network`` in place and return its :class:`History`.
+
+    Parameters
+    ----------
+    network : Network
+    X : (n, n_inputs) array or (n, height, width) images
+        Raw training inputs; standardized here with statistics of these rows only (unless the
+        network already carries a standardizer).
+    y : (n,) array of int
+        Class labels.
+    validation_data : (X_val, y_val), optional
+        Held-out data evaluated after every epoch; otherwise ``validation_split`` of the training
+        rows is held out (never the test set).
+    callbacks : sequence of callables
+        Each is called as ``callback(row, state)`` after every epoch.
+    verbose : int
+        0: quiet; 1: a line per epoch (to ``log``, standard error by default); 2: also the per-layer
+        gradient norms and saturated fractions.
+    progress : bool, optional
+        A progress bar within each epoch; by default only when standard error is a terminal.
+    resume : TrainingState, optional
+        Continue from a snapshot taken by an earlier call with the same data and settings.
+    image_shape : (height, width), optional
+        Needed for shift augmentation when ``X`` is given as rows; inferred for square inputs.
+    **settings
+        Fields of :class:`TrainConfig`.
+    """
+    config = TrainConfig(**settings)
+    rows, labels = _check_data(network, X, y, "training")
+    if image_shape is None:
+        image_shape = _image_shape(np.shape(X), network.n_inputs)
+
+    if validation_data is None and config.validation_split > 0:
+        order = np.random.default_rng(config.seed + 1).permutation(len(rows))
+        n_val = max(1, int(round(len(rows) * config.validation_split)))
+        val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
+        validation_data = (rows[val_idx], labels[val_idx])
+        rows, labels = rows[train_idx], labels[train_idx]
+    if len(rows) == 0:
+        raise ValueError("no training samples left after the validation split")
+
+    if resume is not None:
+        network.standardizer = resume.standardizer
+    elif config.standardize and network.standardizer is None:
+        network.standardizer = Standardizer.fit(rows)
+    X_train = network.prepare(rows)
+    Y_train = one_hot(labels, network.n_classes, network.dtype)
+    val = None
+    if validation_data is not None:
+        val_rows, val_labels = _check_data(network, *validation_data, "validation")
+        val = (network.prepare(val_rows), val_labels)
+    fill = float(network.prepare(np.zeros((1, network.n_inputs)))[0, 0])
+
+    loop = _Loop(network, config, X_train, Y_train, labels, val, image_shape, fill)
+    if resume is not None:
+        loop.restore(resume)
+    printer = _EpochPrinter(log or sys.stderr, config.epochs, verbose >= 2) if verbose else None
+    with threadpool_limits(limits=_blas_threads(network, config.batch_size)):
+        while loop.epoch < config.epochs and not loop.history.stopped:
+            try:
+                row = loop.run_epoch(progress)
+            except KeyboardInterrupt:
+                raise TrainingInterrupted(loop.last_state) from None
+            if printer:
+                printer(row, loop.history)
+            for callback in callbacks:
+                callback(row, loop.last_state)
+    if not loop.history.stopped:
+        loop.history.stopped = f"completed {config.epochs} epochs"
+    loop.finish()
+    network.training_settings = config.to_dict()
+    return loop.history
+
+
+class _Loop:
+    """The state of one training run, advanced an epoch at a time."""
+
+    def __init__(self, network: Network, config: TrainConfig, X: Array, Y: Array,
+                 labels: NDArray[np.int64], val: tuple[Array, NDArray[np.int64]] | None,
+                 image_shape: tuple[int, int] | None, fill: float) -> None:
+        self.network, self.config = network, config
+        self.X, self.Y, self.labels, self.val = X, Y, labels, val
+        self.image_shape, self.fill = image_shape, fill
+        if config.augment_shift and image_shape is None:
+            raise ValueError("shift augmentation needs square images or an image_shape")
+        n = len(X)
+        self.steps = math.ceil(n / config.batch_size)
+        self.rng = np.random.default_rng(config.seed)
+        self.optimizer: Optimizer = make_optimizer(
+            config.optimizer, config.learning_rate, momentum=config.momentum, beta1=config.beta1,
+            beta2=config.beta2, weight_decay=config.weight_decay)
+        self.schedule = make_schedule(
+            config.schedule, epochs=config.epochs, warmup_epochs=config.warmup_epochs,
+            step_epochs=config.step_epochs, gamma=config.gamma, floor=config.lr_floor,
+            steps_per_epoch=self.steps)
+        # Buffers for the shuffled epoch, so each mini-batch is a contiguous slice.
+        self.X_epoch, self.Y_epoch = np.empty_like(X), np.empty_like(Y)
+        self.picked = np.empty(n, network.dtype)  # probability given to the true class
+        self.predicted = np.empty(n, np.intp)
+        self.epoch = 0
+        self.history = History()
+        self.best_parameters: Array | None = None
+        self.best_loss = math.inf
+        self.bad_epochs = 0
+        self.last_good = network.get_flat_parameters()
+        self.last_state = self.snapshot()
+
+    # -- one epoch
+    def run_epoch(self, progress: bool | None) -> dict[str, Any]:
+        net, cfg, n = self.network, self.config, len(self.X)
+        bs, C = cfg.batch_size, net.n_classes
+        start = time.perf_counter()
+        order = self.rng.permutation(n)
+        np.take(self.X, order, axis=0, out=self.X_epoch)
+        np.take(self.Y, order, axis=0, out=self.Y_epoch)
+        labels = self.labels[order]
+        if cfg.augment_shift and self.image_shape is not None:
+            random_shift(self.X_epoch, self.image_shape, cfg.augment_shift, self.rng, self.fill)
+        # Flat index of each row's true-class probability within its batch's P.
+        pick = (np.arange(n) % bs) * C + labels
+        params, grads, decay = net.parameter_groups
+        dropout = cfg.dropout
+        bar = tqdm(total=self.steps, disable=None if progress is None else not progress,
+                   leave=False, unit="batch", desc=f"epoch {self.epoch + 1}/{cfg.epochs}",
+                   file=sys.stderr, mininterval=0.5)
+        tick = max(1, self.steps // 50)
+        try:
+            for step in range(self.steps):
+                lo, hi = step * bs, min(n, step * bs + bs)
+                xb, yb = self.X_epoch[lo:hi], self.Y_epoch[lo:hi]
+                ws = net._workspace(hi - lo, dropout > 0.0)
+                P = net._forward(xb, ws, dropout, self.rng)
+                np.take(P, pick[lo:hi], out=self.picked[lo:hi])
+                np.argmax(P, axis=1, out=self.predicted[lo:hi])
+                net._backprop(xb, yb, ws, dropout)
+                if cfg.clip_norm:
+                    _clip_global_norm(grads, cfg.clip_norm)
+                self.optimizer.learning_rate = cfg.learning_rate * self.schedule(
+                    self.epoch + step / self.steps)
+                self.optimizer.step(params, grads, decay)
+                if step % tick == tick - 1:
+                    bar.update(tick)
+                    if not np.isfinite(net._params).all():
+                        self._diverged(step)
+        finally:
+            bar.close()
+        if not np.isfinite(net._params).all():
+            self._diverged(self.steps - 1)
+        self.epoch += 1
+        row = self._epoch_row(labels, time.perf_counter() - start)
+        self._early_stopping(row)
+        self.last_good = net.get_flat_parameters()
+        self.last_state = self.snapshot()
+        return row
+
+    def _diverged(self, step: int) -> None:
+        lr = self.optimizer.learning_rate
+        self.network.set_flat_parameters(self.last_good)
+        self.history.stopped = "diverged"
+        raise TrainingDivergedError(
+            f"training diverged in epoch {self.epoch + 1} (step {step + 1}): the weights became "
+            f"NaN or infinite at learning rate {lr:g}; try a smaller --learning-rate "
+            f"(e.g. {lr / 10:g}), --clip-norm, or a warm-up"
+        )
+
+    def _epoch_row(self, labels: NDArray[np.int64], seconds: float) -> dict[str, Any]:
+        net = self.network
+        eps = np.finfo(net.dtype).eps
+        row: dict[str, Any] = {
+            "epoch": self.epoch,
+            "train_loss": float(-np.mean(np.log(np.clip(self.picked, eps, 1.0)))),
+            "train_accuracy": float(np.mean(self.predicted == labels)),
+            "val_loss": None,
+            "val_accuracy": None,
+            "learning_rate": self.optimizer.learning_rate,
+            "seconds": seconds,
+        }
+        if not math.isfinite(row["train_loss"]):
+            self._diverged(self.steps - 1)
+        if self.val is not None:
+            row["val_loss"], row["val_accuracy"] = evaluate(net, *self.val)
+        row.update(layer_statistics(net, self.X[:PROBE_SIZE], self.Y[:PROBE_SIZE]))
+        self.history.rows.append(row)
+        return row
+
+    def _early_stopping(self, row: dict[str, Any]) -> None:
+        loss = row["val_loss"] if row["val_loss"] is not None else row["train_loss"]
+        if loss < self.best_loss:
+            self.best_loss, self.bad_epochs = loss, 0
+            self.history.best_epoch = self.epoch
+            if self.config.patience:
+                self.best_parameters = self.network.get_flat_parameters()
+        else:
+            self.bad_epochs += 1
+        if self.config.patience and self.bad_epochs >= self.config.patience:
+            self.history.stopped = (
+                f"early stop after epoch {self.epoch}: no better loss for {self.bad_epochs} "
+                f"epochs; restored the weights of epoch {self.history.best_epoch}")
+
+    def finish(self) -> None:
+        if self.config.patience and self.best_parameters is not None:
+            self.network.set_flat_parameters(self.best_parameters)
+
+    # -- snapshots
+    def snapshot(self) -> TrainingState:
+        return TrainingState(
+            epoch=self.epoch,
+            parameters=self.network.get_flat_parameters(),
+            optimizer=self.optimizer.state_dict(),
+            rng_state=self.rng.bit_generator.state,
+            history=History([dict(r) for r in self.history.rows], self.history.stopped,
+                            self.history.best_epoch),
+            best_parameters=None if self.best_parameters is None else self.best_parameters.copy(),
+            best_loss=self.best_loss,
+            bad_epochs=self.bad_epochs,
+            standardizer=self.network.standardizer,
+        )
+
+    def restore(self, state: TrainingState) -> None:
+        self.epoch = state.epoch
+        self.network.set_flat_parameters(state.parameters)
+        self.optimizer.load_state_dict(state.optimizer, self.network.parameter_groups[0])
+        self.rng.bit_generator.state = state.rng_state
+        self.history = History([dict(r) for r in state.history.rows], state.history.stopped,
+                               state.history.best_epoch)
+        self.best_parameters = state.best_parameters
+        self.best_loss, self.bad_epochs = state.best_loss, state.bad_epochs
+        self.last_good = self.network.get_flat_parameters()
+        self.last_state = self.snapshot()
+
+
+def evaluate(network: Network, X: Array, labels: NDArray[np.int64],
+             batch_size: int = 4096) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of standardized inputs ``X`` against integer ``labels``."""
+    eps = np.finfo(network.dtype).eps
+    total_loss, correct = 0.0, 0
+    for lo in range(0, len(X), batch_size):
+        P = network.forward(X[lo : lo + batch_size])
+        y = labels[lo : lo + batch_size]
+        total_loss -= float(np.sum(np.log(np.clip(P[np.arange(len(y)), y], eps, 1.0))))
+        correct += int(np.sum(np.argmax(P, axis=1) == y))
+    return total_loss / len(X), correct / len(X)
+
+
+def layer_statistics(network: Network, X: Array, Y: Array) -> dict[str, float]:
+    """Per-layer figures on a fixed probe batch: gradient norm, weight norm, saturated fraction.
+
+    A gradient norm that shrinks layer by layer toward the input is the vanishing gradient; the
+    saturated fraction says why (sigmoid units pinned near 0 or 1 pass back almost nothing). For
+    ReLU layers the fraction counts dead units, which output zero for every probe sample.
+    """
+    weight_grads, _ = network.backprop(X, Y)
+    outputs = network.layer_outputs(X)
+    stats: dict[str, float] = {}
+    for l, (g, W) in enumerate(zip(weight_grads, network.weights), start=1):
+        stats[f"grad_norm_{l}"] = float(np.linalg.norm(g))
+        stats[f"weight_norm_{l}"] = float(np.linalg.norm(W))
+    for l, A in enumerate(outputs[:-1], start=1):
+        stats[f"saturation_{l}"] = float(np.mean(network._activation.saturated(A)))
+    return stats
+
+
+def _clip_global_norm(grads: Sequence[Array], max_norm: float) -> None:
+    total = math.sqrt(sum(float(np.dot(g, g)) for g in grads))
+    if total > max_norm:
+        for g in grads:
+            g *= max_norm / total
+
+
+def _blas_threads(network: Network, batch_size: int) -> int | None:
+    """One BLAS thread for small products, where threads cost more than they save; else all."""
+    widest = max(network.layer_sizes)
+    return 1 if batch_size * widest < 64 * 1024 else None
+
+
+def _image_shape(shape: tuple[int, ...], n_inputs: int) -> tuple[int, int] | None:
+    if len(shape) == 3:
+        return int(shape[1]), int(shape[2])
+    side = math.isqrt(n_inputs)
+    return (side, side) if side * side == n_inputs else None
+
+
+def _check_data(network: Network, X: ArrayLike, y: ArrayLike,
+                what: str) -> tuple[NDArray[Any], NDArray[np.int64]]:
+    rows = flatten_images(X)
+    labels = np.asarray(y)
+    if labels.ndim != 1:
+        raise ValueError(f"{what} labels must be a 1-D array, got shape {labels.shape}")
+    if len(rows) != len(labels):
+        raise ValueError(f"{what} data has {len(rows)} samples but {len(labels)} labels")
+    if rows.ndim != 2 or rows.shape[1] != network.n_inputs:
+        raise ValueError(f"{what} inputs must have {network.n_inputs} features, got shape "
+                         f"{np.shape(X)}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"{what} labels must be integers, got dtype {labels.dtype}")
+    if len(labels) and (labels.min() < 0 or labels.max() >= network.n_classes):
+        raise ValueError(f"{what} labels must lie in 0..{network.n_classes - 1}, found "
+                         f"{int(labels.min())}..{int(labels.max())}")
+    if not np.issubdtype(rows.dtype, np.integer) and not np.all(np.isfinite(rows)):
+        raise ValueError(f"{what} inputs contain NaN or infinite values")
+    return rows, labels.astype(np.int64)
+
+
+class _EpochPrinter:
+    """One line per epoch: loss, accuracies, learning rate, time; per-layer figures if verbose."""
+
+    def __init__(self, stream: TextIO, epochs: int, per_layer: bool) -> None:
+        self.stream, self.epochs, self.per_layer = stream, epochs, per_layer
+
+    def __call__(self, row: dict[str, Any], history: History) -> None:
+        width = len(str(self.epochs))
+        parts = [f"epoch {row['epoch']:>{width}}/{self.epochs}",
+                 f"loss {row['train_loss']:.4f}", f"acc {row['train_accuracy']:.4f}"]
+        if row["val_loss"] is not None:
+            parts += [f"val_loss {row['val_loss']:.4f}", f"val_acc {row['val_accuracy']:.4f}"]
+        parts += [f"lr {row['learning_rate']:.3g}", f"{row['seconds']:.1f}s"]
+        print("  ".join(parts), file=self.stream, flush=True)
+        if self.per_layer:
+            layers = sorted(int(k.rsplit("_", 1)[1]) for k in row if k.startswith("grad_norm_"))
+            grads = " ".join(f"{row[f'grad_norm_{l}']:.2e}" for l in layers)
+            sat = " ".join(f"{row[f'saturation_{l}']:.2f}" for l in layers[:-1])
+            print(f"    grad norm by layer: {grads}\n    saturated/dead by hidden layer: {sat}",
+                  file=self.stream, flush=True)
