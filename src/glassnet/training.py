@@ -115,21 +115,23 @@ class TrainConfig:
 class History:
     """What happened in training: one row of figures per epoch, and why it ended.
 
-    Each row holds ``epoch``, ``train_loss``, ``train_accuracy``, ``val_loss``, ``val_accuracy``
-    (``None`` without held-out data), ``learning_rate``, ``seconds``, and for each layer ``l`` (from 1)
+    Each row holds ``epoch``, ``train_loss``, ``train_accuracy``, ``val_loss``, ``val_accuracy``,
+    ``test_loss``, ``test_accuracy`` (``None`` without such data), ``learning_rate``, ``seconds``, and for each layer ``l`` (from 1)
     ``grad_norm_l``, ``weight_norm_l`` and, for hidden layers, ``saturation_l``.
     """
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     stopped: str = ""
     best_epoch: int | None = None
+    test_accuracy: float | None = None
 
     def column(self, key: str) -> list[Any]:
         """One figure across epochs, e.g. ``history.column("val_accuracy")``."""
         return [row.get(key) for row in self.rows]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "stopped": self.stopped, "best_epoch": self.best_epoch}
+        return {"rows": self.rows, "stopped": self.stopped, "best_epoch": self.best_epoch,
+                "test_accuracy": self.test_accuracy}
 
 
 @dataclass
@@ -164,6 +166,7 @@ def train(
     y: ArrayLike,
     *,
     validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+    test_data: tuple[ArrayLike, ArrayLike] | None = None,
     callbacks: Sequence[Callback] = (),
     verbose: int = 0,
     progress: bool | None = None,
@@ -184,7 +187,9 @@ def train(
         Class labels.
     validation_data : (X_val, y_val), optional
         Held-out data evaluated after every epoch; otherwise ``validation_split`` of the training
-        rows is held out (never the test set).
+        rows is held out (never the test set). Early stopping watches its loss.
+    test_data : (X_test, y_test), optional
+        Evaluated after every epoch for the record only: nothing in training looks at it.
     callbacks : sequence of callables
         Each is called as ``callback(row, state)`` after every epoch.
     verbose : int
@@ -223,9 +228,13 @@ def train(
     if validation_data is not None:
         val_rows, val_labels = _check_data(network, *validation_data, "validation")
         val = (network.prepare(val_rows), val_labels)
+    test = None
+    if test_data is not None:
+        test_rows, test_labels = _check_data(network, *test_data, "test")
+        test = (network.prepare(test_rows), test_labels)
     fill = float(network.prepare(np.zeros((1, network.n_inputs)))[0, 0])
 
-    loop = _Loop(network, config, X_train, Y_train, labels, val, image_shape, fill)
+    loop = _Loop(network, config, X_train, Y_train, labels, val, test, image_shape, fill)
     if resume is not None:
         loop.restore(resume)
     printer = _EpochPrinter(log or sys.stderr, config.epochs, verbose >= 2) if verbose else None
@@ -251,9 +260,9 @@ class _Loop:
 
     def __init__(self, network: Network, config: TrainConfig, X: Array, Y: Array,
                  labels: NDArray[np.int64], val: tuple[Array, NDArray[np.int64]] | None,
-                 image_shape: tuple[int, int] | None, fill: float) -> None:
+                 test: tuple[Array, NDArray[np.int64]] | None, image_shape: tuple[int, int] | None, fill: float) -> None:
         self.network, self.config = network, config
-        self.X, self.Y, self.labels, self.val = X, Y, labels, val
+        self.X, self.Y, self.labels, self.val, self.test = X, Y, labels, val, test
         self.image_shape, self.fill = image_shape, fill
         if config.augment_shift and image_shape is None:
             raise ValueError("shift augmentation needs square images or an image_shape")
@@ -346,6 +355,8 @@ class _Loop:
             "train_accuracy": float(np.mean(self.predicted == labels)),
             "val_loss": None,
             "val_accuracy": None,
+            "test_loss": None,
+            "test_accuracy": None,
             "learning_rate": self.optimizer.learning_rate,
             "seconds": seconds,
         }
@@ -353,6 +364,8 @@ class _Loop:
             self._diverged(self.steps - 1)
         if self.val is not None:
             row["val_loss"], row["val_accuracy"] = evaluate(net, *self.val)
+        if self.test is not None:
+            row["test_loss"], row["test_accuracy"] = evaluate(net, *self.test)
         row.update(layer_statistics(net, self.X[:PROBE_SIZE], self.Y[:PROBE_SIZE]))
         self.history.rows.append(row)
         return row
@@ -487,6 +500,8 @@ class _EpochPrinter:
                  f"loss {row['train_loss']:.4f}", f"acc {row['train_accuracy']:.4f}"]
         if row["val_loss"] is not None:
             parts += [f"val_loss {row['val_loss']:.4f}", f"val_acc {row['val_accuracy']:.4f}"]
+        if row["test_loss"] is not None:
+            parts += [f"test_acc {row['test_accuracy']:.4f}"]
         parts += [f"lr {row['learning_rate']:.3g}", f"{row['seconds']:.1f}s"]
         print("  ".join(parts), file=self.stream, flush=True)
         if self.per_layer:

@@ -1,0 +1,91 @@
+"""The ``glassnet`` command: one subcommand per job, each in its own module.
+
+Every subcommand module has ``add_parser(subparsers)``, which declares its options, and ``run(args)``,
+which does the work and returns the exit status. Errors the user can fix (a bad option, a missing or
+corrupt file) reach the terminal as one line on standard error, never as a traceback:
+
+    exit 0  success
+    exit 1  an error in the input or the data (the message says which)
+    exit 2  a command-line usage error
+    exit 130  interrupted with Ctrl-C
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from glassnet import __version__
+from glassnet.errors import GlassnetError
+
+#: Subcommand modules, in the order ``glassnet --help`` lists them.
+SUBCOMMANDS = ("train", "evaluate", "predict", "gradcheck", "datasets", "runs", "compare", "plot",
+               "serve")
+
+EPILOG = """\
+examples:
+  glassnet train                         a good network on MNIST in under a minute
+  glassnet train --preset seed           the post's network: 6 sigmoid layers of 50, 1000 epochs
+  glassnet evaluate runs/<run>/model.safetensors
+  glassnet predict model.safetensors my-digit.png
+  glassnet gradcheck                     backprop against central differences
+  glassnet datasets list
+
+Run 'glassnet COMMAND --help' for the options of each command.
+"""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are a single line."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="glassnet",
+        description="Neural networks from scratch in NumPy: train, test, look inside.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"glassnet {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for name in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(f"glassnet.cli.{name}")
+        except ModuleNotFoundError as exc:  # an optional subcommand module not present
+            if exc.name != f"glassnet.cli.{name}":
+                raise
+            continue
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``glassnet`` console script and ``python -m glassnet``."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("glassnet: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into a command that stopped reading, like head
+        sys.stderr.close()
+        return 0
+    except (GlassnetError, ValueError, OSError) as exc:
+        print(f"glassnet {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return " ".join(str(exc).split()) or type(exc).__name__

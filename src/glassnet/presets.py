@@ -1,0 +1,58 @@
+"""Named training recipes. Every option of a preset can be overridden on the command line.
+
+``default``  what ``glassnet train`` runs with no options: a plain-SGD ReLU network, about a minute.
+``seed``     the post's run, unchanged: 784-50x6-10 sigmoid, standard-normal initialization,
+             learning rate 0.002, batches of 10, 1000 epochs.
+``fast``     the most accuracy for the least time.
+``best``     the most accuracy within a few minutes on two cores.
+
+The measured results of each are in ``docs/results.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "default": {
+        "hidden": [256],
+        "activation": "relu",
+        "optimizer": "sgd",
+        "learning_rate": 0.05,
+        "batch_size": 16,
+        "epochs": 10,
+    },
+    "seed": {
+        "hidden": [50, 50, 50, 50, 50, 50],
+        "activation": "sigmoid",
+        "initializer": "normal",
+        "optimizer": "sgd",
+        "learning_rate": 0.002,
+        "batch_size": 10,
+        "epochs": 1000,
+    },
+    "fast": {
+        "hidden": [256],
+        "activation": "relu",
+        "optimizer": "sgd",
+        "learning_rate": 0.05,
+        "batch_size": 16,
+        "epochs": 10,
+    },
+    "best": {
+        "hidden": [256],
+        "activation": "relu",
+        "optimizer": "sgd",
+        "learning_rate": 0.05,
+        "batch_size": 16,
+        "epochs": 10,
+    },
+}
+
+
+def get_preset(name: str) -> dict[str, Any]:
+    """A copy of the named preset's settings; a ``ValueError`` names the choices otherwise."""
+    try:
+        return {k: (list(v) if isinstance(v, list) else v) for k, v in PRESETS[name].items()}
+    except KeyError:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None

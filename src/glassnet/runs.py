@@ -1,0 +1,163 @@
+"""Run folders: every training run keeps what it used and what it produced, side by side.
+
+A run folder holds::
+
+    settings.toml        every setting the run used; ``glassnet train --config`` repeats it
+    history.json         one row of figures per epoch (see :class:`glassnet.training.History`)
+    history.csv          the same rows, for a spreadsheet
+    model.safetensors    the trained network (see docs/model-format.md)
+    checkpoint.safetensors   while training: the last completed epoch, for ``--resume``
+    plots/               pictures of the run (``glassnet plot``)
+
+Every file is written atomically, so a crash leaves the previous version or none, never half of one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from glassnet.atomic import atomic_write_text
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+SETTINGS = "settings.toml"
+HISTORY_JSON = "history.json"
+HISTORY_CSV = "history.csv"
+MODEL = "model.safetensors"
+CHECKPOINT = "checkpoint.safetensors"
+
+
+def new_run_dir(root: str | Path, label: str) -> Path:
+    """Create and return ``root/<date>-<time>-<label>``, unique even within one second."""
+    base = Path(root)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1000):
+        name = f"{stamp}-{label}" + (f"-{attempt + 1}" if attempt else "")
+        try:
+            (base / name).mkdir(parents=True)
+        except FileExistsError:
+            continue
+        return base / name
+    raise FileExistsError(f"could not create a new run folder under {base}")
+
+
+def to_toml(settings: Mapping[str, Any]) -> str:
+    """Flat settings (strings, numbers, booleans, lists of numbers) as a TOML document."""
+    lines = []
+    for key, value in settings.items():
+        if value is None:
+            continue
+        lines.append(f"{key} = {_toml_value(value, key)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any, key: str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"setting {key} is not a finite number: {value}")
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a valid TOML basic string
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v, key) for v in value) + "]"
+    raise TypeError(f"setting {key} has a type TOML cannot hold here: {type(value).__name__}")
+
+
+def write_settings(run_dir: Path, settings: Mapping[str, Any]) -> Path:
+    path = run_dir / SETTINGS
+    header = "# glassnet training settings; repeat this run with: glassnet train --config <file>\n"
+    atomic_write_text(path, header + to_toml(settings))
+    return path
+
+
+def read_settings(path: str | Path) -> dict[str, Any]:
+    """Read a settings file; a ``ValueError`` names the file and the problem."""
+    file = Path(path)
+    if file.is_dir():
+        file = file / SETTINGS
+    try:
+        with open(file, "rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{file}: not valid TOML: {exc}") from None
+
+
+def write_history(run_dir: Path, history: Any) -> None:
+    """Write ``history.json`` and ``history.csv`` for a :class:`~glassnet.training.History`."""
+    data = history.to_dict()
+    atomic_write_text(run_dir / HISTORY_JSON, json.dumps(data, indent=1) + "\n")
+    columns: list[str] = []
+    for row in data["rows"]:
+        columns += [k for k in row if k not in columns]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in data["rows"]:
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    atomic_write_text(run_dir / HISTORY_CSV, buffer.getvalue())
+
+
+def read_history(run_dir: str | Path) -> dict[str, Any]:
+    path = Path(run_dir) / HISTORY_JSON
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
+        raise ValueError(f"{path}: not a glassnet history (no list of rows)")
+    return data
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """The headline figures of one run folder."""
+
+    path: Path
+    settings: dict[str, Any]
+    epochs: int
+    test_accuracy: float | None
+    val_accuracy: float | None
+    seconds: float
+    stopped: str
+
+
+def summarize(run_dir: str | Path) -> RunSummary:
+    folder = Path(run_dir)
+    settings = read_settings(folder / SETTINGS) if (folder / SETTINGS).exists() else {}
+    history = read_history(folder) if (folder / HISTORY_JSON).exists() else {"rows": []}
+    rows = history["rows"]
+    last = rows[-1] if rows else {}
+    return RunSummary(
+        path=folder,
+        settings=settings,
+        epochs=len(rows),
+        test_accuracy=history.get("test_accuracy", last.get("test_accuracy")),
+        val_accuracy=last.get("val_accuracy"),
+        seconds=float(sum(r.get("seconds") or 0.0 for r in rows)),
+        stopped=str(history.get("stopped", "")),
+    )
+
+
+def list_runs(root: str | Path) -> list[RunSummary]:
+    """Every run folder under ``root`` (those with a settings file), oldest first."""
+    base = Path(root)
+    if not base.is_dir():
+        return []
+    folders = sorted(p for p in base.iterdir() if (p / SETTINGS).is_file())
+    return [summarize(p) for p in folders]
