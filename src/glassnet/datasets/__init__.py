@@ -1,0 +1,190 @@
+"""Datasets: MNIST and Fashion-MNIST as NumPy arrays, found, checked, or downloaded.
+
+>>> import glassnet
+>>> data = glassnet.datasets.load("mnist")  # doctest: +SKIP
+>>> data.train_images.shape, data.train_labels.shape  # doctest: +SKIP
+((60000, 28, 28), (60000,))
+
+The modules, one idea each:
+
+- :mod:`~glassnet.datasets.idx`: read and write the IDX files the datasets come in;
+- :mod:`~glassnet.datasets.sources`: what each dataset is (files, digests, mirrors, classes);
+- :mod:`~glassnet.datasets.fetch`: where the files are on this machine, and downloading them;
+- :mod:`~glassnet.datasets.preprocess`: turning images into network inputs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from glassnet.datasets.fetch import fetch, locate, not_found_message, verify
+from glassnet.datasets.idx import read_idx, read_idx_bytes, write_idx
+from glassnet.datasets.sources import SOURCES, DatasetSource, get_source
+from glassnet.errors import DatasetNotFoundError, DownloadError, FormatError
+
+__all__ = [
+    "Dataset",
+    "DatasetSource",
+    "available",
+    "fetch",
+    "get_source",
+    "load",
+    "locate",
+    "read_idx",
+    "read_idx_bytes",
+    "verify",
+    "write_idx",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A dataset in memory: images and labels, split into training and test parts.
+
+    Attributes
+    ----------
+    name : str
+        E.g. ``"mnist"``.
+    train_images : numpy.ndarray
+        Shape ``(n_train, 28, 28)``, dtype uint8, 0 (background) to 255 (ink).
+    train_labels : numpy.ndarray
+        Shape ``(n_train,)``, dtype uint8, each below ``len(class_names)``.
+    test_images : numpy.ndarray
+        Shape ``(n_test, 28, 28)``, dtype uint8.
+    test_labels : numpy.ndarray
+        Shape ``(n_test,)``, dtype uint8.
+    class_names : tuple of str
+        Label ``i`` means ``class_names[i]``: ``"0"`` to ``"9"`` for MNIST, ``"T-shirt/top"`` to
+        ``"Ankle boot"`` for Fashion-MNIST.
+    directory : pathlib.Path
+        Where the files were read from.
+    """
+
+    name: str
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+    class_names: tuple[str, ...]
+    directory: Path
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset({self.name!r}, train {len(self.train_labels)}, test "
+            f"{len(self.test_labels)}, {len(self.class_names)} classes, from {self.directory})"
+        )
+
+
+def available() -> tuple[str, ...]:
+    """The names :func:`load` accepts: ``("mnist", "fashion-mnist")``."""
+    return tuple(SOURCES)
+
+
+def _check_pair(
+    images: np.ndarray, labels: np.ndarray, paths: tuple[Path, Path], n_classes: int
+) -> None:
+    """Images and labels must match in count and kind, with every label a known class."""
+    images_path, labels_path = paths
+    if images.ndim != 3 or images.dtype != np.uint8:
+        raise FormatError(
+            f"{images_path}: expected images of shape (n, rows, columns) and dtype uint8, "
+            f"got shape {images.shape} and dtype {images.dtype}"
+        )
+    if labels.ndim != 1 or labels.dtype != np.uint8:
+        raise FormatError(
+            f"{labels_path}: expected labels of shape (n,) and dtype uint8, "
+            f"got shape {labels.shape} and dtype {labels.dtype}"
+        )
+    if len(images) != len(labels):
+        raise FormatError(
+            f"{images_path} holds {len(images)} images but {labels_path} holds {len(labels)} labels"
+        )
+    if labels.size and int(labels.max()) >= n_classes:
+        raise FormatError(
+            f"{labels_path}: label {int(labels.max())} out of range for {n_classes} classes"
+        )
+
+
+def load(
+    name: str | DatasetSource,
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    download: bool = True,
+    verify: bool = True,
+    progressbar: bool = True,
+) -> Dataset:
+    """Load a dataset, downloading it into the user cache the first time if need be.
+
+    Parameters
+    ----------
+    name : str or DatasetSource
+        ``"mnist"`` or ``"fashion-mnist"`` (see :func:`available`), or a source of one's own.
+    data_dir : str or os.PathLike, optional
+        A directory holding the four files (``train-images-idx3-ubyte.gz`` and so on,
+        compressed or not). When given, it is the only place looked in. Otherwise the search
+        goes ``$GLASSNET_DATA_DIR/<name>``, the user cache, then the system's directories
+        (see :mod:`glassnet.datasets.fetch`).
+    download : bool, default True
+        Download the files into the user cache when they are found nowhere.
+    verify : bool, default True
+        Check each file's decompressed SHA-256 while reading it (about 10% of the load time).
+    progressbar : bool, default True
+        Show download progress on standard error.
+
+    Returns
+    -------
+    Dataset
+        Images ``(n, 28, 28)`` uint8 and labels ``(n,)`` uint8 for both parts: 60,000 training
+        and 10,000 test images for MNIST and Fashion-MNIST.
+
+    Raises
+    ------
+    glassnet.errors.DatasetNotFoundError
+        If the files are not found and cannot be downloaded (or ``download`` is false), or
+        ``data_dir`` lacks some of them. The message names the files and how to supply them.
+    glassnet.errors.FormatError
+        If a file is malformed, is not the expected file (SHA-256), or images and labels
+        disagree.
+    """
+    source = name if isinstance(name, DatasetSource) else get_source(name)
+    location = locate(source, data_dir)
+    if location is None:
+        if not download:
+            raise DatasetNotFoundError(not_found_message(source))
+        try:
+            location = fetch(source, progressbar=progressbar)
+        except DownloadError as exc:
+            raise DatasetNotFoundError(
+                f"{not_found_message(source)} (downloading failed: {exc})"
+            ) from exc
+
+    if location.origin == "data_dir":
+        hint = f"is {location.directory} the {source.name} folder?"
+    elif location.origin == "cache":
+        hint = f"'glassnet datasets fetch {source.name}' downloads a good copy"
+    else:
+        hint = f"expected {source.name}'s files there"
+    arrays = []
+    for file, path in zip(source.files, location.paths, strict=True):
+        try:
+            arrays.append(read_idx(path, sha256=file.sha256 if verify else None))
+        except FormatError as exc:
+            raise FormatError(f"{exc} ({hint})") from None
+    train_images, train_labels, test_images, test_labels = arrays
+    n_classes = len(source.class_names)
+    paths = location.paths
+    _check_pair(train_images, train_labels, (paths[0], paths[1]), n_classes)
+    _check_pair(test_images, test_labels, (paths[2], paths[3]), n_classes)
+    return Dataset(
+        name=source.name,
+        train_images=train_images,
+        train_labels=train_labels,
+        test_images=test_images,
+        test_labels=test_labels,
+        class_names=source.class_names,
+        directory=location.directory,
+    )
