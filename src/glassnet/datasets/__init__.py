@@ -21,7 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from glassnet.datasets.fetch import fetch, locate, not_found_message, verify
+# ``fetch`` the function is imported under another name so that ``glassnet.datasets.fetch`` stays
+# the module (``import glassnet.datasets.fetch as f`` and monkeypatch paths rely on that).
+from glassnet.datasets.fetch import fetch as _fetch
+from glassnet.datasets.fetch import locate, not_found_message, verify
 from glassnet.datasets.idx import read_idx, read_idx_bytes, write_idx
 from glassnet.datasets.sources import SOURCES, DatasetSource, get_source
 from glassnet.errors import DatasetNotFoundError, DownloadError, FormatError
@@ -30,7 +33,6 @@ __all__ = [
     "Dataset",
     "DatasetSource",
     "available",
-    "fetch",
     "get_source",
     "load",
     "locate",
@@ -156,7 +158,7 @@ def load(
         if not download:
             raise DatasetNotFoundError(not_found_message(source))
         try:
-            location = fetch(source, progressbar=progressbar)
+            location = _fetch(source, progressbar=progressbar)
         except DownloadError as exc:
             raise DatasetNotFoundError(
                 f"{not_found_message(source)} (downloading failed: {exc})"
