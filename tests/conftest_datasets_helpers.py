@@ -125,6 +125,9 @@ def make_fake_dataset(
         class_names=tuple(f"class {i}" for i in range(10)),
         mirrors=(),
         system_dirs=system_dirs,
-        **files,
+        train_images=files["train_images"],
+        train_labels=files["train_labels"],
+        test_images=files["test_images"],
+        test_labels=files["test_labels"],
     )
     return FakeDataset(source, raw, gz)
