@@ -37,8 +37,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
-
 from glassnet.datasets.idx import read_idx
 from glassnet.datasets.sources import DatasetSource, IdxFile, get_source
 from glassnet.errors import DatasetNotFoundError, DownloadError, FormatError
@@ -129,6 +127,8 @@ def cache_dir(dataset: str | DatasetSource) -> Path:
     pathlib.Path
         ``platformdirs.user_cache_dir("glassnet") / name``; it need not exist.
     """
+    import platformdirs  # imported here: it takes longer to import than all of glassnet.datasets
+
     return Path(platformdirs.user_cache_dir("glassnet")) / _source(dataset).name
 
 

@@ -243,7 +243,7 @@ def read_idx(
     max_bytes : int, default 2 GiB
         Refuse a file whose header declares a data part larger than this many bytes.
     sha256 : str, optional
-        If given, the SHA-256 (hex) the decompressed IDX bytes, header included, must have.
+        If given, the SHA-256 (hex) that the decompressed IDX bytes, header included, must have.
 
     Returns
     -------
