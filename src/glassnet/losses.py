@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 Array = NDArray[np.floating]
 
 
-def softmax(Z: Array, out: Array | None = None) -> Array:
+def softmax(Z: Array, out: Array | None = None, row: Array | None = None) -> Array:
     """Row-wise softmax, stable for any finite scores.
 
     Subtracting each row's maximum first leaves the result unchanged (the factor ``e^-max`` cancels)
@@ -35,15 +35,21 @@ def softmax(Z: Array, out: Array | None = None) -> Array:
         Output scores.
     out : (n, classes) array, optional
         Where to write the result; may be ``Z`` itself.
+    row : (n, 1) array, optional
+        Scratch space for the row maxima and sums, so a training step allocates nothing.
 
     Returns
     -------
     P : (n, classes) array
         Each row non-negative and summing to one.
     """
-    out = np.subtract(Z, Z.max(axis=1, keepdims=True), out=out)
+    if row is None:
+        row = np.empty((Z.shape[0], 1), Z.dtype)
+    np.maximum.reduce(Z, axis=1, keepdims=True, out=row)
+    out = np.subtract(Z, row, out=out)
     np.exp(out, out=out)
-    out /= out.sum(axis=1, keepdims=True)
+    np.add.reduce(out, axis=1, keepdims=True, out=row)
+    out /= row
     return out
 
 

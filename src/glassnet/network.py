@@ -18,10 +18,19 @@ Its gradient ``∇Θ C = (1/m)(Ŷ − Y) Aᵀ`` becomes, transposed into rows-as
 (see :mod:`glassnet.losses` for why the output delta is ``P − Y``: it needs the *categorical*
 cross-entropy, which glassnet trains with, rather than the post's sum of binary cross-entropies).
 
-For speed every parameter lives in one flat array, weights first and biases after, and ``weights`` and
-``biases`` are views into it; the gradients likewise. An optimizer can then update the whole network
-in one or two NumPy calls, and the forward and backward passes write into buffers allocated once per
-batch size. This is the only implementation: the code the gradient checks test is the code that trains.
+How the arrays are laid out, for speed. Each layer's parameters are one block ``Θ_l`` of shape
+``(fan_in + 1, fan_out)``: the weights ``W_l`` with the biases ``b_l`` as an extra last row. Every
+layer's input carries a constant 1 as its last column, so that::
+
+    Z_l = [A_{l-1}, 1] @ Θ_l  =  A_{l-1} @ W_l + b_l
+    dC/dΘ_l = [A_{l-1}, 1]ᵀ @ delta_l                  last row: dC/db_l, the column sums of delta_l
+
+one matrix product each, instead of a product, a bias addition and a reduction. All the blocks live
+in one flat array (``weights`` and ``biases`` are views into it), the gradients likewise, so an
+optimizer updates the whole network in a few NumPy calls; and the forward and backward passes write
+into buffers allocated once per batch size. At small batches the time of a step goes to the number
+of NumPy calls, not to arithmetic, and this layout roughly halves that number. It is the only
+implementation: the code the gradient checks test is the code that trains.
 """
 
 from __future__ import annotations
@@ -52,17 +61,32 @@ def _as_generator(seed: int | np.random.Generator | None) -> np.random.Generator
 
 
 class _Workspace:
-    """Buffers for one batch size: each layer's outputs, deltas and scratch, allocated once."""
+    """Buffers for one batch size ``m``, allocated once and reused by every step.
+
+    ``activations[l]`` holds layer ``l``'s output ``A_l`` (contiguous, where the activation works in
+    place); ``inputs`` and ``outputs[l]`` hold ``[A, 1]``, the same values with the ones column that
+    the next layer's product reads.
+    """
 
     def __init__(self, network: Network, m: int, dropout: bool) -> None:
         sizes, dtype = network.layer_sizes, network.dtype
+        hidden = sizes[1:-1]
         self.m = m
-        self.outputs = [np.empty((m, n), dtype) for n in sizes[1:]]  # A_1 .. A_L (A_L = P)
+        self.inputs = _with_ones_column(np.empty((m, sizes[0]), dtype))
+        self.activations = [np.empty((m, n), dtype) for n in sizes[1:]]  # A_1 .. A_L (A_L = P)
+        self.outputs = [_with_ones_column(np.empty((m, n), dtype)) for n in hidden]
         self.deltas = [np.empty((m, n), dtype) for n in sizes[1:]]
-        self.scratch = [np.empty((m, n), dtype) for n in sizes[1:-1]]
-        # With dropout, the next layer reads the masked copy; the derivative needs the unmasked output.
-        self.masks = [np.empty((m, n), dtype) for n in sizes[1:-1]] if dropout else []
-        self.dropped = [np.empty((m, n), dtype) for n in sizes[1:-1]] if dropout else []
+        self.scratch = [np.empty((m, n), dtype) for n in hidden]
+        self.masks = [np.empty((m, n), dtype) for n in hidden] if dropout else []
+        self.row = np.empty((m, 1), dtype)  # softmax's row maxima and sums
+
+
+def _with_ones_column(A: Array) -> Array:
+    """``[A, 1]``: a copy of ``A`` with a last column of ones, the input that multiplies biases."""
+    out = np.empty((A.shape[0], A.shape[1] + 1), A.dtype)
+    out[:, :-1] = A
+    out[:, -1] = 1.0
+    return out
 
 
 class Network:
@@ -130,15 +154,19 @@ class Network:
         self.training_settings: dict[str, Any] = {}
         self.metrics: dict[str, Any] = {}
 
-        shapes = list(zip(self.layer_sizes[:-1], self.layer_sizes[1:]))
-        n_weights = sum(a * b for a, b in shapes)
-        self._params = np.zeros(n_weights + sum(self.layer_sizes[1:]), self.dtype)
+        shapes = [(a + 1, b) for a, b in zip(self.layer_sizes[:-1], self.layer_sizes[1:])]
+        self._params = np.zeros(sum(a * b for a, b in shapes), self.dtype)
         self._grads = np.zeros_like(self._params)
-        self.weights: list[Array] = _views(self._params, shapes, 0)
-        self.biases: list[Array] = _views(self._params, [(b,) for _, b in shapes], n_weights)
-        self._weight_grads = _views(self._grads, shapes, 0)
-        self._bias_grads = _views(self._grads, [(b,) for _, b in shapes], n_weights)
-        self._n_weights = n_weights
+        self._blocks = _views(self._params, shapes)  # Θ_l = [W_l; b_l], (fan_in + 1, fan_out)
+        self._grad_blocks = _views(self._grads, shapes)
+        self.weights: list[Array] = [block[:-1] for block in self._blocks]
+        self.biases: list[Array] = [block[-1] for block in self._blocks]
+        self._weight_grads = [block[:-1] for block in self._grad_blocks]
+        self._bias_grads = [block[-1] for block in self._grad_blocks]
+        # 1 for weights, 0 for biases: weight decay never applies to biases.
+        self._decay_mask = np.zeros_like(self._params)
+        for block in _views(self._decay_mask, shapes):
+            block[:-1] = 1.0
         self._workspaces: dict[tuple[int, bool], _Workspace] = {}
 
         rng = _as_generator(seed)
@@ -162,15 +190,14 @@ class Network:
         return self.layer_sizes[-1]
 
     @property
-    def parameter_groups(self) -> tuple[list[Array], list[Array], list[bool]]:
-        """``(params, grads, decay)`` as the optimizers take them: all weights, then all biases.
+    def parameter_groups(self) -> tuple[list[Array], list[Array], list[Array]]:
+        """``(params, grads, decay)`` as the optimizers take them.
 
-        Both are single flat arrays, so an optimizer updates the network in a few NumPy calls; weight
-        decay applies to the first group only, never to biases.
+        One flat array of every parameter, its gradient, and a mask that is 1 on weights and 0 on
+        biases, so an optimizer updates the whole network in a few NumPy calls and weight decay
+        never touches a bias.
         """
-        w, b = self._params[: self._n_weights], self._params[self._n_weights :]
-        gw, gb = self._grads[: self._n_weights], self._grads[self._n_weights :]
-        return [w, b], [gw, gb], [True, False]
+        return [self._params], [self._grads], [self._decay_mask]
 
     def get_flat_parameters(self) -> Array:
         """A copy of every parameter in one vector (weights, then biases)."""
@@ -220,45 +247,44 @@ class Network:
     ) -> Array:
         """Forward pass into the workspace; returns the probabilities ``P`` (a view into it).
 
-        ``X`` must already be standardized, of the network's dtype and ``(ws.m, n_inputs)``.
-        With ``dropout > 0`` each hidden unit is zeroed with that probability and the survivors are
-        scaled by ``1 / (1 - dropout)`` (inverted dropout), so evaluation needs no rescaling.
+        ``X`` is ``[inputs, 1]``: ``(ws.m, n_inputs + 1)``, standardized, of the network's dtype,
+        with a last column of ones. With ``dropout > 0`` each hidden unit is zeroed with that
+        probability and the survivors are scaled by ``1 / (1 - dropout)`` (inverted dropout), so
+        evaluation needs no rescaling.
         """
         A_prev = X
-        last = len(self.weights) - 1
-        for l, (W, b) in enumerate(zip(self.weights, self.biases)):
-            Z = ws.outputs[l]
-            np.matmul(A_prev, W, out=Z)
-            Z += b
+        last = len(self._blocks) - 1
+        for l, theta in enumerate(self._blocks):
+            Z = ws.activations[l]
+            np.dot(A_prev, theta, out=Z)  # Z_l = [A_{l-1}, 1] @ Θ_l = A_{l-1} @ W_l + b_l
             if l == last:
-                return softmax(Z, out=Z)
-            self._activation.forward(Z, out=Z)
+                return softmax(Z, out=Z, row=ws.row)
+            self._activation.forward(Z, out=Z)  # A_l = f(Z_l), in place
+            A_prev = ws.outputs[l]
             if dropout > 0.0 and rng is not None:
                 mask = ws.masks[l]
                 rng.random(out=mask, dtype=self.dtype)
                 np.greater_equal(mask, dropout, out=mask)
                 mask *= 1.0 / (1.0 - dropout)
-                A_prev = np.multiply(Z, mask, out=ws.dropped[l])
+                np.multiply(Z, mask, out=A_prev[:, :-1])
             else:
-                A_prev = Z
+                A_prev[:, :-1] = Z
         raise AssertionError("unreachable: a network has at least one layer")
 
     def _backprop(self, X: Array, Y: Array, ws: _Workspace, dropout: float = 0.0) -> None:
         """Backward pass after :meth:`_forward` on the same batch; writes gradients into ``_grads``."""
-        delta = softmax_cross_entropy_delta(ws.outputs[-1], Y, out=ws.deltas[-1])
-        for l in range(len(self.weights) - 1, -1, -1):
-            if l == 0:
-                A_prev = X
-            else:
-                A_prev = ws.dropped[l - 1] if dropout > 0.0 else ws.outputs[l - 1]
-            np.matmul(A_prev.T, delta, out=self._weight_grads[l])  # dC/dW_l = A_{l-1}ᵀ delta_l
-            np.sum(delta, axis=0, out=self._bias_grads[l])  # dC/db_l
+        delta = softmax_cross_entropy_delta(ws.activations[-1], Y, out=ws.deltas[-1])
+        for l in range(len(self._blocks) - 1, -1, -1):
+            A_prev = X if l == 0 else ws.outputs[l - 1]
+            # dC/dΘ_l = [A_{l-1}, 1]ᵀ @ delta_l: the weight gradients, and as the last row the
+            # bias gradients (the ones column sums delta_l over the batch).
+            np.dot(A_prev.T, delta, out=self._grad_blocks[l])
             if l == 0:
                 break  # the inputs need no gradient
-            back = np.matmul(delta, self.weights[l].T, out=ws.deltas[l - 1])  # dC/dA_{l-1}
+            back = np.dot(delta, self.weights[l].T, out=ws.deltas[l - 1])  # dC/dA_{l-1}
             if dropout > 0.0:
                 back *= ws.masks[l - 1]
-            delta = self._activation.backward(ws.outputs[l - 1], back, ws.scratch[l - 1])
+            delta = self._activation.backward(ws.activations[l - 1], back, ws.scratch[l - 1])
 
     def forward(self, X: ArrayLike) -> Array:
         """Class probabilities for standardized inputs.
@@ -280,8 +306,7 @@ class Network:
         outputs: list[Array] = []
         A = data
         for l, (W, b) in enumerate(zip(self.weights, self.biases)):
-            Z = A @ W
-            Z += b
+            Z = A @ W + b
             A = softmax(Z, out=Z) if l == len(self.weights) - 1 else self._activation.forward(Z, Z)
             outputs.append(A)
         return outputs
@@ -309,8 +334,9 @@ class Network:
         data = self._check_inputs(X)
         targets = self._check_targets(Y, data.shape[0])
         ws = self._workspace(data.shape[0])
-        self._forward(data, ws)
-        self._backprop(data, targets, ws)
+        ws.inputs[:, :-1] = data
+        self._forward(ws.inputs, ws)
+        self._backprop(ws.inputs, targets, ws)
         return [g.copy() for g in self._weight_grads], [g.copy() for g in self._bias_grads]
 
     # ------------------------------------------------------------------ raw inputs
@@ -338,6 +364,9 @@ class Network:
         data = self.prepare(X)
         if labels.shape != (data.shape[0],):
             raise ValueError(f"{data.shape[0]} inputs but labels of shape {labels.shape}")
+        if labels.size and (not np.issubdtype(labels.dtype, np.integer)
+                            or labels.min() < 0 or labels.max() >= self.n_classes):
+            raise ValueError(f"labels must be whole numbers in 0..{self.n_classes - 1}")
         predictions = np.concatenate(
             [np.argmax(self.forward(data[i : i + 8192]), axis=1) for i in range(0, len(data), 8192)]
         ) if len(data) else np.empty(0, np.intp)
@@ -398,12 +427,12 @@ def _is_dtype(value: object) -> bool:
     return True
 
 
-def _views(flat: Array, shapes: Sequence[tuple[int, ...]], start: int) -> list[Array]:
-    views, offset = [], start
-    for shape in shapes:
-        size = int(np.prod(shape))
-        views.append(flat[offset : offset + size].reshape(shape))
-        offset += size
+def _views(flat: Array, shapes: Sequence[tuple[int, int]]) -> list[Array]:
+    """Consecutive blocks of ``flat`` with the given shapes, as views."""
+    views, offset = [], 0
+    for rows, cols in shapes:
+        views.append(flat[offset : offset + rows * cols].reshape(rows, cols))
+        offset += rows * cols
     return views
 
 

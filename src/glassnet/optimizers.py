@@ -2,9 +2,10 @@
 
 Every optimizer keeps its own state (velocities, moment estimates) apart from the network and updates
 parameters in place through ``step(params, grads, decay)``. ``params`` and ``grads`` are lists of arrays
-of equal shapes; the network passes two flat arrays (all weights, all biases), so a step is a handful of
-NumPy calls whatever the depth. ``decay[i]`` says whether weight decay applies to ``params[i]``: it
-applies to weights, never to biases.
+of equal shapes; the network passes one flat array of all its parameters, so a step is a handful of
+NumPy calls whatever the depth. ``decay[i]`` says where weight decay applies to ``params[i]``: ``True``
+(everywhere), ``False`` (nowhere), or an array of 1s and 0s shaped like it. The network's mask is 1 on
+weights and 0 on biases: decay never applies to biases.
 
 With learning rate ``η``, gradient ``g`` and weight decay ``λ``:
 
@@ -47,7 +48,10 @@ class Optimizer:
         self._scratch: list[Array] = []
 
     def step(
-        self, params: Sequence[Array], grads: Sequence[Array], decay: Sequence[bool] | None = None
+        self,
+        params: Sequence[Array],
+        grads: Sequence[Array],
+        decay: Sequence[bool | Array] | None = None,
     ) -> None:
         """Update every array in ``params`` in place from the matching array in ``grads``."""
         if not self.state:
@@ -55,19 +59,28 @@ class Optimizer:
             self._scratch = [np.empty_like(p) for p in params]
         self.iterations += 1
         for i, (p, g) in enumerate(zip(params, grads)):
-            decays = decay is None or decay[i]
+            decays = True if decay is None else decay[i]
             self._update(p, g, self.state[i], self._scratch[i], decays)
 
     def _init_state(self, param: Array) -> dict[str, Array]:
         return {}
 
-    def _update(self, p: Array, g: Array, state: dict[str, Array], tmp: Array, decays: bool) -> None:
+    def _update(self, p: Array, g: Array, state: dict[str, Array], tmp: Array,
+                decays: bool | Array) -> None:
         raise NotImplementedError
 
-    def _coupled_gradient(self, p: Array, g: Array, tmp: Array, decays: bool) -> Array:
+    def _decay_term(self, p: Array, decays: bool | Array, scale: float, out: Array) -> bool:
+        """Write ``scale · λθ`` (masked by ``decays``) into ``out``; False if there is none."""
+        if not self.weight_decay or decays is False:
+            return False
+        np.multiply(p, scale * self.weight_decay, out=out)
+        if decays is not True:
+            out *= decays
+        return True
+
+    def _coupled_gradient(self, p: Array, g: Array, tmp: Array, decays: bool | Array) -> Array:
         """``g + λθ`` in ``tmp`` when decay applies, else ``g`` itself (L2 regularization)."""
-        if decays and self.weight_decay:
-            np.multiply(p, self.weight_decay, out=tmp)
+        if self._decay_term(p, decays, 1.0, tmp):
             tmp += g
             return tmp
         return g
@@ -101,7 +114,8 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def _update(self, p: Array, g: Array, state: dict[str, Array], tmp: Array, decays: bool) -> None:
+    def _update(self, p: Array, g: Array, state: dict[str, Array], tmp: Array,
+                decays: bool | Array) -> None:
         g = self._coupled_gradient(p, g, tmp, decays)
         np.multiply(g, self.learning_rate, out=tmp)
         p -= tmp
@@ -123,7 +137,8 @@ class Momentum(Optimizer):
     def _init_state(self, param: Array) -> dict[str, Array]:
         return {"velocity": np.zeros_like(param)}
 
-    def _update(self, p: Array, g: Array, state: dict[str, Array], tmp: Array, decays: bool) -> None:
+    def _update(self, p: Array, g: Array, state: dict[str, Array], tmp: Array,
+                decays: bool | Array) -> None:
         g = self._coupled_gradient(p, g, tmp, decays)
         v = state["velocity"]
         v *= self.momentum
@@ -160,7 +175,8 @@ class RMSprop(Optimizer):
     def _init_state(self, param: Array) -> dict[str, Array]:
         return {"square_average": np.zeros_like(param)}
 
-    def _update(self, p: Array, g: Array, state: dict[str, Array], tmp: Array, decays: bool) -> None:
+    def _update(self, p: Array, g: Array, state: dict[str, Array], tmp: Array,
+                decays: bool | Array) -> None:
         g = self._coupled_gradient(p, g, tmp, decays)
         s = state["square_average"]
         s *= self.rho
@@ -188,10 +204,11 @@ class Adam(Optimizer):
     def _init_state(self, param: Array) -> dict[str, Array]:
         return {"m": np.zeros_like(param), "v": np.zeros_like(param)}
 
-    def _update(self, p: Array, g: Array, state: dict[str, Array], tmp: Array, decays: bool) -> None:
+    def _update(self, p: Array, g: Array, state: dict[str, Array], tmp: Array,
+                decays: bool | Array) -> None:
         if self.decoupled:
-            if decays and self.weight_decay:
-                p *= 1.0 - self.learning_rate * self.weight_decay
+            if self._decay_term(p, decays, self.learning_rate, tmp):
+                p -= tmp  # θ ← θ − ηλθ, apart from the adaptive step
         else:
             g = self._coupled_gradient(p, g, tmp, decays)
         m, v, t = state["m"], state["v"], self.iterations

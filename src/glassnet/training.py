@@ -222,7 +222,7 @@ def train(
         network.standardizer = resume.standardizer
     elif config.standardize and network.standardizer is None:
         network.standardizer = Standardizer.fit(rows)
-    X_train = network.prepare(rows)
+    X_train = _prepare_with_ones(network, rows)
     Y_train = one_hot(labels, network.n_classes, network.dtype)
     val = None
     if validation_data is not None:
@@ -298,7 +298,8 @@ class _Loop:
         np.take(self.Y, order, axis=0, out=self.Y_epoch)
         labels = self.labels[order]
         if cfg.augment_shift and self.image_shape is not None:
-            random_shift(self.X_epoch, self.image_shape, cfg.augment_shift, self.rng, self.fill)
+            random_shift(self.X_epoch[:, :-1], self.image_shape, cfg.augment_shift, self.rng,
+                         self.fill)
         # Flat index of each row's true-class probability within its batch's P.
         pick = (np.arange(n) % bs) * C + labels
         params, grads, decay = net.parameter_groups
@@ -366,7 +367,7 @@ class _Loop:
             row["val_loss"], row["val_accuracy"] = evaluate(net, *self.val)
         if self.test is not None:
             row["test_loss"], row["test_accuracy"] = evaluate(net, *self.test)
-        row.update(layer_statistics(net, self.X[:PROBE_SIZE], self.Y[:PROBE_SIZE]))
+        row.update(layer_statistics(net, self.X[:PROBE_SIZE, :-1], self.Y[:PROBE_SIZE]))
         self.history.rows.append(row)
         return row
 
@@ -445,6 +446,16 @@ def layer_statistics(network: Network, X: Array, Y: Array) -> dict[str, float]:
     for l, A in enumerate(outputs[:-1], start=1):
         stats[f"saturation_{l}"] = float(np.mean(network._activation.saturated(A)))
     return stats
+
+
+def _prepare_with_ones(network: Network, rows: NDArray[Any], chunk: int = 8192) -> Array:
+    """Standardized rows with a last column of ones, ``(n, n_inputs + 1)``: the layout the training
+    step reads (see :mod:`glassnet.network`), filled in chunks so no second full copy is held."""
+    out = np.empty((len(rows), network.n_inputs + 1), network.dtype)
+    out[:, -1] = 1.0
+    for lo in range(0, len(rows), chunk):
+        out[lo : lo + chunk, :-1] = network.prepare(rows[lo : lo + chunk])
+    return out
 
 
 def _clip_global_norm(grads: Sequence[Array], max_norm: float) -> None:
