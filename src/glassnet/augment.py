@@ -26,7 +26,8 @@ def random_shift(
     Parameters
     ----------
     X : (n, height * width) array
-        Flattened images, modified in place and returned.
+        Flattened images, modified in place and returned. Rows may be strided (a view that skips
+        columns), as long as each row's pixels are contiguous.
     image_shape : (height, width)
     max_shift : int
         Offsets are drawn uniformly from ``-max_shift .. max_shift`` on each axis.
@@ -37,10 +38,15 @@ def random_shift(
     if max_shift <= 0:
         return X
     height, width = image_shape
+    if max_shift >= min(height, width):
+        raise ValueError(f"a shift of up to {max_shift} pixels is too large for {height}x{width} "
+                         f"images; use fewer than {min(height, width)}")
     if X.ndim != 2 or X.shape[1] != height * width:
         raise ValueError(f"cannot shift rows of {X.shape[1]} features as {height}x{width} images")
     offsets = rng.integers(-max_shift, max_shift + 1, size=(X.shape[0], 2))
     images = X.reshape(-1, height, width)
+    if not np.shares_memory(images, X):  # reshape had to copy: shifting it would change nothing
+        raise ValueError("random_shift needs rows whose pixels are contiguous in memory")
     codes = (offsets[:, 0] + max_shift) * (2 * max_shift + 1) + (offsets[:, 1] + max_shift)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange((2 * max_shift + 1) ** 2 + 1))
