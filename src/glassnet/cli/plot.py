@@ -1,0 +1,40 @@
+"""``glassnet plot``: draw the pictures of a run folder into its ``plots/`` folder."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+EPILOG = """\
+examples:
+  glassnet plot runs/<run>                 curves, gradients, weights, confusion matrix, mistakes
+  glassnet plot runs/<run> --data-dir ~/data/mnist
+                                           the test set is somewhere other than the run recorded
+
+The pictures go to RUN/plots/ and their paths are printed, one a line. A picture that needs
+something the run folder lacks (the model file of an unfinished run, the test set) is skipped
+with a line on standard error saying why. docs/plots.md explains how to read each picture.
+"""
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "plot",
+        help="draw a run's training curves, gradients, weights and mistakes as PNG files",
+        description=(__doc__ or "").replace("``", ""),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("run", metavar="RUN", help="a run folder written by glassnet train")
+    p.add_argument("--data-dir", metavar="DIR", help="folder holding the dataset's IDX files")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from glassnet.plots import plot_run
+
+    written = plot_run(args.run, data_dir=args.data_dir, log=sys.stderr)
+    for path in written:
+        print(path)
+    return 0
