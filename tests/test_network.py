@@ -299,15 +299,12 @@ def test_loss_refuses_labels_outside_the_classes() -> None:
         net.loss(np.zeros((3, 4)), np.zeros((3, 3)))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Network.score compares predictions with any labels: 7 for a 2-class network just "
-    "counts as wrong instead of raising",
-)
 def test_score_refuses_labels_outside_the_classes() -> None:
     net = Network([4, 3, 2], seed=0)
     with pytest.raises(ValueError, match="labels"):
         net.score(np.zeros((3, 4)), np.array([0, 1, 7]))
+    with pytest.raises(ValueError, match="labels"):
+        net.score(np.zeros((3, 4)), np.array([0, -1, 1]))
 
 
 def test_length_mismatch_is_refused() -> None:
