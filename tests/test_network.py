@@ -364,3 +364,120 @@ def test_float32_and_float64_agree_to_single_precision() -> None:
     np.testing.assert_allclose(n32.forward(X), n64.forward(X), rtol=1e-5, atol=1e-6)
     for a, b in zip(n32.backprop(X, y)[0], n64.backprop(X, y)[0], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------- dropout
+
+
+def forward_with_dropout(
+    net: Network, X: np.ndarray, p: float, rng: np.random.Generator
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The training step's forward pass with dropout; returns ``P`` and each hidden layer's mask.
+
+    Drives the private ``_forward`` as the training loop does: inputs written into the
+    workspace's ``[X, 1]`` buffer.
+    """
+    ws = net._workspace(len(X), True)
+    ws.inputs[:, :-1] = X
+    P = net._forward(ws.inputs, ws, p, rng).copy()
+    return P, [mask.copy() for mask in ws.masks]
+
+
+def masked_loss(net: Network, X: np.ndarray, Y: np.ndarray, masks: list[np.ndarray]) -> float:
+    """The loss with fixed dropout masks, in plain NumPy: A_l = tanh(A_{l-1} W_l + b_l) · mask_l."""
+    A = X
+    for W, b, mask in zip(net.weights[:-1], net.biases[:-1], masks, strict=True):
+        A = np.tanh(A @ W + b) * mask
+    Z = A @ net.weights[-1] + net.biases[-1]
+    Z = Z - Z.max(axis=1, keepdims=True)
+    log_p = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    return float(-np.mean(np.sum(Y * log_p, axis=1)))
+
+
+def test_dropout_masks_zero_about_p_of_the_units_and_scale_the_rest() -> None:
+    rng = np.random.default_rng(0)
+    net = Network([20, 300, 200, 4], "relu", seed=0, dtype="float64")
+    X = rng.normal(size=(250, 20))
+    p = 0.3
+    P, masks = forward_with_dropout(net, X, p, np.random.default_rng(1))
+    assert len(masks) == 2
+    for mask in masks:
+        assert set(np.unique(mask)) == {0.0, 1.0 / (1.0 - p)}
+        # 50,000+ units: the dropped fraction is within 0.01 of p (about 5 standard deviations).
+        assert np.mean(mask == 0.0) == pytest.approx(p, abs=0.01)
+    assert not np.array_equal(masks[0][0], masks[0][1])  # a fresh draw for every sample
+    np.testing.assert_allclose(P.sum(axis=1), 1.0)
+
+
+def test_dropout_forward_applies_its_masks_to_hidden_outputs() -> None:
+    rng = np.random.default_rng(2)
+    net = Network([5, 6, 4, 3], "tanh", seed=2, dtype="float64")
+    for b in net.biases:
+        b[...] = rng.normal(size=b.shape)
+    X = rng.normal(size=(7, 5))
+    P, masks = forward_with_dropout(net, X, 0.5, np.random.default_rng(3))
+    A = X
+    for W, b, mask in zip(net.weights[:-1], net.biases[:-1], masks, strict=True):
+        A = np.tanh(A @ W + b) * mask
+    Z = A @ net.weights[-1] + net.biases[-1]
+    expected = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(P, expected, rtol=1e-12)
+    assert not np.allclose(P, net.forward(X))  # dropout did change the output
+
+
+def test_inverted_dropout_keeps_the_expected_activation() -> None:
+    """Scaling survivors by 1/(1-p) keeps E[masked output] equal to the output without dropout."""
+    rng = np.random.default_rng(4)
+    net = Network([10, 400, 3], "relu", seed=4, dtype="float64")
+    X = np.repeat(rng.normal(size=(1, 10)), 2000, axis=0)  # one input, many dropout draws
+    ws = net._workspace(len(X), True)
+    ws.inputs[:, :-1] = X
+    net._forward(ws.inputs, ws, 0.5, np.random.default_rng(5))
+    plain = np.maximum(X[:1] @ net.weights[0] + net.biases[0], 0.0)
+    masked_mean = (plain * ws.masks[0]).mean(axis=0)
+    assert masked_mean.sum() == pytest.approx(plain.sum(), rel=0.02)
+
+
+def test_dropout_is_off_at_evaluation() -> None:
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(40, 6)), rng.integers(0, 3, 40)
+    net = Network([6, 16, 3], "relu", seed=5)
+    net.fit(X, y, epochs=2, dropout=0.5)
+    first = net.predict_proba(X)
+    np.testing.assert_array_equal(net.predict_proba(X), first)
+    np.testing.assert_array_equal(net.forward(net.prepare(X)), first)
+    ws = net._workspace(len(X), False)
+    ws.inputs[:, :-1] = net.prepare(X)
+    np.testing.assert_allclose(net._forward(ws.inputs, ws), first, rtol=1e-6)
+
+
+def test_dropout_gradient_matches_finite_differences_with_the_same_mask() -> None:
+    rng = np.random.default_rng(6)
+    net = Network([4, 6, 5, 3], "tanh", seed=6, dtype="float64")
+    for b in net.biases:
+        b[...] = rng.normal(0.0, 0.5, b.shape)
+    X = rng.normal(size=(5, 4))
+    Y = np.eye(3)[rng.integers(0, 3, 5)]
+    ws = net._workspace(len(X), True)
+    ws.inputs[:, :-1] = X
+    net._forward(ws.inputs, ws, 0.4, np.random.default_rng(7))
+    masks = [mask.copy() for mask in ws.masks]
+    assert any((mask == 0).any() for mask in masks)
+    net._backprop(ws.inputs, Y, ws, 0.4)
+    analytic = np.concatenate([g.ravel() for g in net.parameter_groups[1]])
+
+    flat = net.get_flat_parameters()
+    numeric = np.zeros_like(flat)
+    h = 1e-5
+    for i in range(flat.size):
+        for sign in (1.0, -1.0):
+            nudged = flat.copy()
+            nudged[i] += sign * h
+            net.set_flat_parameters(nudged)
+            numeric[i] += sign * masked_loss(net, X, Y, masks) / (2 * h)
+    net.set_flat_parameters(flat)
+    error = np.linalg.norm(analytic - numeric) / (
+        np.linalg.norm(analytic) + np.linalg.norm(numeric)
+    )
+    assert error < 1e-7
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-9)
