@@ -239,15 +239,16 @@ def train(
         loop.restore(resume)
     printer = _EpochPrinter(log or sys.stderr, config.epochs, verbose >= 2) if verbose else None
     with threadpool_limits(limits=_blas_threads(network, config.batch_size)):
-        while loop.epoch < config.epochs and not loop.history.stopped:
-            try:
+        try:
+            while loop.epoch < config.epochs and not loop.history.stopped:
                 row = loop.run_epoch(progress)
-            except KeyboardInterrupt:
-                raise TrainingInterrupted(loop.last_state) from None
-            if printer:
-                printer(row, loop.history)
-            for callback in callbacks:
-                callback(row, loop.last_state)
+                if printer:
+                    printer(row, loop.history)
+                for callback in callbacks:
+                    callback(row, loop.last_state)
+        except KeyboardInterrupt:
+            # Wherever Ctrl-C lands, the snapshot after the last completed epoch is consistent.
+            raise TrainingInterrupted(loop.last_state) from None
     if not loop.history.stopped:
         loop.history.stopped = f"completed {config.epochs} epochs"
     loop.finish()
@@ -308,6 +309,10 @@ class _Loop:
                    leave=False, unit="batch", desc=f"epoch {self.epoch + 1}/{cfg.epochs}",
                    file=sys.stderr, mininterval=0.5)
         tick = max(1, self.steps // 50)
+        # Overflow is how divergence begins; it is caught below by the finiteness checks, with a
+        # message saying what to do, rather than as a stream of NumPy warnings.
+        errstate = np.errstate(over="ignore", invalid="ignore")
+        errstate.__enter__()
         try:
             for step in range(self.steps):
                 lo, hi = step * bs, min(n, step * bs + bs)
@@ -327,6 +332,7 @@ class _Loop:
                     if not np.isfinite(net._params).all():
                         self._diverged(step)
         finally:
+            errstate.__exit__(None, None, None)
             bar.close()
         if not np.isfinite(net._params).all():
             self._diverged(self.steps - 1)
