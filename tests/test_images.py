@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import struct
 import time
 import zlib
@@ -360,3 +361,81 @@ def test_mnist_digits_saved_as_png_are_read_as_the_originals(mnist_dir: Path) ->
     agreement = float(np.mean(from_png == original))
     print(f"PNG predictions equal to the originals': {agreement:.2%} of {len(digits)}")
     assert agreement >= 0.97
+
+
+# ---------------------------------------------------------------------------- glassnet predict
+@pytest.fixture
+def model_file(tmp_path: Path) -> Path:
+    from glassnet import Network
+
+    return Network([784, 16, 10], "relu", seed=0).save(tmp_path / "model.safetensors")
+
+
+def test_predict_prints_the_top_classes_of_each_image(
+    model_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from glassnet.cli import main
+
+    seven = tmp_path / "seven.png"
+    seven.write_bytes(encode(drawn_seven()))
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(encode(drawn_seven().convert("RGB"), "JPEG"))
+    assert main(["predict", str(model_file), str(seven), str(photo)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == [str(seven), str(photo)]
+    for line in lines:
+        assert len(re.findall(r"\d+\.\d%", line)) == 3
+    assert main(["predict", str(model_file), str(seven), "--top", "1"]) == 0
+    assert len(re.findall(r"%", capsys.readouterr().out)) == 1
+
+
+def test_predict_show_writes_what_the_network_saw(
+    model_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from glassnet.cli import main
+
+    seven = tmp_path / "seven.png"
+    seven.write_bytes(encode(drawn_seven()))
+    assert main(["predict", str(model_file), str(seven), "--show"]) == 0
+    shown = tmp_path / "seven.mnist.png"
+    assert str(shown) in capsys.readouterr().out
+    with Image.open(shown) as image:
+        assert image.size == (224, 224)
+    np.testing.assert_allclose(load_image(shown)[::8, ::8], load_digit(seven), atol=1 / 255)
+
+
+def test_predict_reports_each_bad_file_in_one_line_and_goes_on(
+    model_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from glassnet.cli import main
+
+    good = tmp_path / "good.png"
+    good.write_bytes(encode(drawn_seven()))
+    gif = tmp_path / "digit.gif"
+    gif.write_bytes(encode(drawn_seven(), "GIF"))
+    blank = tmp_path / "blank.png"
+    blank.write_bytes(encode(Image.new("L", (50, 50), 255)))
+    files = [str(gif), str(tmp_path / "missing.png"), str(blank), str(good)]
+    assert main(["predict", str(model_file), *files]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"{good}:")
+    errors = captured.err.splitlines()
+    assert errors == [
+        f"glassnet predict: error: {gif}: not a PNG or JPEG image (found GIF)",
+        f"glassnet predict: error: {tmp_path / 'missing.png'}: No such file or directory",
+        f"glassnet predict: error: {blank}: no ink found: the picture is blank (nothing stands "
+        f"out from the paper)",
+    ]
+
+
+def test_predict_refuses_a_model_that_does_not_take_28x28_images(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from glassnet import Network
+    from glassnet.cli import main
+
+    small = Network([64, 8, 10], seed=0).save(tmp_path / "small.safetensors")
+    image = tmp_path / "seven.png"
+    image.write_bytes(encode(drawn_seven()))
+    assert main(["predict", str(small), str(image)]) == 1
+    assert "takes 64 inputs" in capsys.readouterr().err
