@@ -205,6 +205,20 @@ def test_explicit_validation_data_is_what_gets_evaluated() -> None:
     assert net.standardizer.mean[0] == pytest.approx(X.mean())
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="empty validation (or test) data reaches evaluate(), which divides by len(X) = 0: "
+    "ZeroDivisionError after the first epoch instead of a ValueError up front",
+)
+@pytest.mark.parametrize("which", ["validation_data", "test_data"])
+def test_empty_held_out_data_is_refused_up_front(which: str) -> None:
+    X, y = toy_data()
+    with pytest.raises(ValueError, match=r"validation|test"):
+        Network([16, 5, 3], seed=0).fit(
+            X, y, epochs=1, **{which: (np.zeros((0, 16)), np.zeros(0, int))}
+        )
+
+
 def test_test_data_is_recorded_but_never_influences_training() -> None:
     X, y = toy_data(seed=0)
     Xt, yt = toy_data(n=30, seed=2)
