@@ -155,9 +155,10 @@ def test_relu_gradient_figure_counts_dead_units() -> None:
     assert "1/50" in figure.get_suptitle()
 
 
-def test_figures_without_data_still_draw(tmp_path: Path) -> None:
-    for draw in (plots.plot_curves, plots.plot_learning_rate, plots.plot_gradient_norms):
-        assert_plausible_png(draw([], tmp_path / f"{draw.__name__}.png"))
+def test_figures_without_data_still_draw() -> None:
+    for draw in (plots.curves_figure, plots.learning_rate_figure, plots.gradient_norms_figure):
+        figure = draw([])
+        assert figure.axes and figure.axes[0].texts  # says there is nothing to draw
 
 
 # ------------------------------------------------------------------------------- network figures

@@ -347,10 +347,12 @@ def _layer_label(layer: int, L: int, layer_sizes: Sequence[int] | None) -> str:
 
 
 def _times(ratio: float) -> str:
-    """``0.125`` as ``"1/8"``, ``1.4`` as ``"1.4x"``."""
+    """``0.12`` as ``"1/8.3"``, ``0.01`` as ``"1/100"``, ``1.4`` as ``"1.4×"``."""
     if not (ratio > 0 and math.isfinite(ratio)):
         return "n/a"
-    return f"1/{1 / ratio:,.0f}" if ratio < 0.5 else f"{ratio:.2g}×"
+    if ratio >= 0.5:
+        return f"{ratio:.2g}×"
+    return f"1/{1 / ratio:.1f}" if ratio > 0.1 else f"1/{1 / ratio:,.0f}"
 
 
 def gradient_norms_figure(
@@ -841,7 +843,13 @@ def plot_run(
 
     rows = runs.read_history(folder)["rows"] if has_history else []
     if rows:
-        written.append(plot_curves(rows, out / "curves.png", title=run_label(folder, settings)))
+        written.append(
+            plot_curves(
+                rows,
+                out / "curves.png",
+                title=f"{run_label(folder, settings)}: {describe_network(settings)}",
+            )
+        )
         written.append(plot_learning_rate(rows, out / "learning_rate.png"))
         written.append(
             plot_gradient_norms(
