@@ -164,11 +164,6 @@ def test_gradcheck_network_builds_a_float64_problem_and_passes_its_own_default()
         assert max(c.relative_error for c in checks) < TOLERANCE[activation]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gradcheck's default step h=1e-6 is below the float64 optimum (~eps^(1/3)): rounding "
-    "noise eps/h pushes a correct 4-hidden-layer sigmoid network past the 1e-7 tolerance",
-)
 def test_gradcheck_default_step_passes_a_correct_deep_sigmoid_network() -> None:
     for seed in range(6):
         checks = gradcheck_network("sigmoid", (7, 6, 5, 4), seed=seed)

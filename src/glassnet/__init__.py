@@ -14,16 +14,16 @@ The public API::
 
 __version__ = "0.1.0"
 
-from glassnet import datasets  # noqa: E402
-from glassnet.errors import (  # noqa: E402
+from glassnet import datasets
+from glassnet.errors import (
     DatasetNotFoundError,
     DownloadError,
     FormatError,
     GlassnetError,
     TrainingDivergedError,
 )
-from glassnet.network import Network, load  # noqa: E402
-from glassnet.training import History, TrainConfig, train  # noqa: E402
+from glassnet.network import Network, load
+from glassnet.training import History, TrainConfig, train
 
 __all__ = [
     "DatasetNotFoundError",

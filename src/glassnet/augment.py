@@ -39,8 +39,10 @@ def random_shift(
         return X
     height, width = image_shape
     if max_shift >= min(height, width):
-        raise ValueError(f"a shift of up to {max_shift} pixels is too large for {height}x{width} "
-                         f"images; use fewer than {min(height, width)}")
+        raise ValueError(
+            f"a shift of up to {max_shift} pixels is too large for {height}x{width} "
+            f"images; use fewer than {min(height, width)}"
+        )
     if X.ndim != 2 or X.shape[1] != height * width:
         raise ValueError(f"cannot shift rows of {X.shape[1]} features as {height}x{width} images")
     offsets = rng.integers(-max_shift, max_shift + 1, size=(X.shape[0], 2))

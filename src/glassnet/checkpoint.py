@@ -60,10 +60,13 @@ def load_checkpoint(path: str | os.PathLike[str], network: Network) -> TrainingS
     """Read a checkpoint for ``network`` (same layer sizes, activation and dtype) and check it."""
     file = Path(path)
     if not file.is_file():
-        raise FormatError(f"{file}: no checkpoint to resume from (the run finished, or never "
-                          f"completed an epoch)")
+        raise FormatError(
+            f"{file}: no checkpoint to resume from (the run finished, or never completed an epoch)"
+        )
     if file.stat().st_size > MAX_BYTES:
-        raise FormatError(f"{file}: larger than any glassnet checkpoint ({file.stat().st_size} bytes)")
+        raise FormatError(
+            f"{file}: larger than any glassnet checkpoint ({file.stat().st_size} bytes)"
+        )
     raw = file.read_bytes()
     try:
         tensors = safetensors.numpy.load(raw)
@@ -74,13 +77,20 @@ def load_checkpoint(path: str | os.PathLike[str], network: Network) -> TrainingS
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise FormatError(f"{file}: not a glassnet checkpoint")
     if header.get("format_version") != FORMAT_VERSION:
-        raise FormatError(f"{file}: checkpoint format version {header.get('format_version')!r} "
-                          f"is not supported (this glassnet reads {FORMAT_VERSION})")
-    for key, expected in (("layer_sizes", network.layer_sizes), ("activation", network.activation),
-                          ("dtype", network.dtype.name)):
+        raise FormatError(
+            f"{file}: checkpoint format version {header.get('format_version')!r} "
+            f"is not supported (this glassnet reads {FORMAT_VERSION})"
+        )
+    for key, expected in (
+        ("layer_sizes", network.layer_sizes),
+        ("activation", network.activation),
+        ("dtype", network.dtype.name),
+    ):
         if header.get(key) != expected:
-            raise FormatError(f"{file}: checkpoint {key} {header.get(key)!r} does not match the "
-                              f"run's {expected!r}")
+            raise FormatError(
+                f"{file}: checkpoint {key} {header.get(key)!r} does not match the "
+                f"run's {expected!r}"
+            )
     params = tensors.get("parameters")
     if params is None or params.shape != (network.n_parameters,) or params.dtype != network.dtype:
         raise FormatError(f"{file}: checkpoint parameters do not fit the network")
@@ -90,12 +100,19 @@ def load_checkpoint(path: str | os.PathLike[str], network: Network) -> TrainingS
     if "standardizer.mean" in tensors:
         standardizer = Standardizer(tensors["standardizer.mean"], tensors["standardizer.scale"])
     history_doc = header["history"]
-    history = History(history_doc["rows"], history_doc["stopped"], history_doc["best_epoch"],
-                      history_doc.get("test_accuracy"))
+    history = History(
+        history_doc["rows"],
+        history_doc["stopped"],
+        history_doc["best_epoch"],
+        history_doc.get("test_accuracy"),
+    )
     optimizer: dict[str, Any] = {
         "iterations": int(header["optimizer_iterations"]),
-        "arrays": {k.removeprefix("optimizer."): v for k, v in tensors.items()
-                   if k.startswith("optimizer.")},
+        "arrays": {
+            k.removeprefix("optimizer."): v
+            for k, v in tensors.items()
+            if k.startswith("optimizer.")
+        },
     }
     best_loss = header["best_loss"]
     return TrainingState(

@@ -36,7 +36,7 @@ class LayerCheck:
     max_abs_difference: float
 
 
-def relative_error(analytic: NDArray[np.float64], numeric: NDArray[np.float64]) -> float:
+def relative_error(analytic: NDArray[np.floating], numeric: NDArray[np.floating]) -> float:
     """``‖a − n‖ / (‖a‖ + ‖n‖)``, 0 when both are exactly zero."""
     denominator = np.linalg.norm(analytic) + np.linalg.norm(numeric)
     if denominator == 0.0:
@@ -45,12 +45,13 @@ def relative_error(analytic: NDArray[np.float64], numeric: NDArray[np.float64]) 
 
 
 def numerical_gradients(
-    network: Network, X: NDArray[np.float64], Y: NDArray[np.float64], h: float = 1e-6
+    network: Network, X: NDArray[np.floating], Y: NDArray[np.floating], h: float = 1e-5
 ) -> tuple[list[NDArray[np.float64]], list[NDArray[np.float64]]]:
     """Central-difference gradients of ``network.loss(X, Y)`` for every weight and bias.
 
     Each parameter is nudged in place and restored, so the network is unchanged afterwards.
     """
+
     def numeric(array: NDArray[np.floating]) -> NDArray[np.float64]:
         grad = np.zeros(array.shape, np.float64)
         flat, out = array.reshape(-1), grad.reshape(-1)
@@ -68,7 +69,7 @@ def numerical_gradients(
 
 
 def check_gradients(
-    network: Network, X: NDArray[np.floating], Y: NDArray[np.floating], h: float = 1e-6
+    network: Network, X: NDArray[np.floating], Y: NDArray[np.floating], h: float = 1e-5
 ) -> list[LayerCheck]:
     """Compare :meth:`Network.backprop` with central differences, layer by layer.
 
@@ -83,10 +84,13 @@ def check_gradients(
     numeric_w, numeric_b = numerical_gradients(network, X, Y, h)
     checks = []
     for l in range(len(network.weights)):
-        for kind, a, n in (("weights", analytic_w[l], numeric_w[l]),
-                           ("biases", analytic_b[l], numeric_b[l])):
-            checks.append(LayerCheck(l + 1, kind, relative_error(a, n),
-                                     float(np.max(np.abs(a - n)))))
+        for kind, a, n in (
+            ("weights", analytic_w[l], numeric_w[l]),
+            ("biases", analytic_b[l], numeric_b[l]),
+        ):
+            checks.append(
+                LayerCheck(l + 1, kind, relative_error(a, n), float(np.max(np.abs(a - n))))
+            )
     return checks
 
 

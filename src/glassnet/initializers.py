@@ -16,7 +16,9 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import NDArray
 
-Initializer = Callable[[int, int, np.random.Generator], tuple[NDArray[np.float64], NDArray[np.float64]]]
+Initializer = Callable[
+    [int, int, np.random.Generator], tuple[NDArray[np.float64], NDArray[np.float64]]
+]
 
 
 def standard_normal(

@@ -35,8 +35,10 @@ def format_confusion(confusion: NDArray[np.int64], class_names: Sequence[str]) -
     names = [n[:9] for n in class_names]
     width = max(max(len(n) for n in names), len(str(int(confusion.max(initial=0)))), 4)
     header = " " * (width + 2) + " ".join(n.rjust(width) for n in names)
-    rows = [names[i].rjust(width) + "  " + " ".join(str(v).rjust(width) for v in row)
-            for i, row in enumerate(confusion)]
+    rows = [
+        names[i].rjust(width) + "  " + " ".join(str(v).rjust(width) for v in row)
+        for i, row in enumerate(confusion)
+    ]
     return "\n".join(["true \\ predicted", header, *rows])
 
 

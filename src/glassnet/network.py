@@ -154,7 +154,7 @@ class Network:
         self.training_settings: dict[str, Any] = {}
         self.metrics: dict[str, Any] = {}
 
-        shapes = [(a + 1, b) for a, b in zip(self.layer_sizes[:-1], self.layer_sizes[1:])]
+        shapes = [(a + 1, b) for a, b in zip(self.layer_sizes[:-1], self.layer_sizes[1:], strict=False)]
         self._params = np.zeros(sum(a * b for a, b in shapes), self.dtype)
         self._grads = np.zeros_like(self._params)
         self._blocks = _views(self._params, shapes)  # Θ_l = [W_l; b_l], (fan_in + 1, fan_out)
@@ -170,7 +170,7 @@ class Network:
         self._workspaces: dict[tuple[int, bool], _Workspace] = {}
 
         rng = _as_generator(seed)
-        for W, b in zip(self.weights, self.biases):
+        for W, b in zip(self.weights, self.biases, strict=True):
             W0, b0 = init(W.shape[0], W.shape[1], rng)
             W[...] = W0
             b[...] = b0
@@ -217,14 +217,14 @@ class Network:
                 f"expected {len(self.weights)} weight and bias arrays, got "
                 f"{len(weights)} and {len(biases)}"
             )
-        for i, (W, b) in enumerate(zip(weights, biases)):
+        for i, (W, b) in enumerate(zip(weights, biases, strict=True)):
             W, b = np.asarray(W), np.asarray(b)
             if W.shape != self.weights[i].shape or b.shape != self.biases[i].shape:
                 raise ValueError(
                     f"layer {i + 1}: expected weights {self.weights[i].shape} and biases "
                     f"{self.biases[i].shape}, got {W.shape} and {b.shape}"
                 )
-        for i, (W, b) in enumerate(zip(weights, biases)):
+        for i, (W, b) in enumerate(zip(weights, biases, strict=True)):
             self.weights[i][...] = W
             self.biases[i][...] = b
 
@@ -305,7 +305,7 @@ class Network:
         data = self._check_inputs(X)
         outputs: list[Array] = []
         A = data
-        for l, (W, b) in enumerate(zip(self.weights, self.biases)):
+        for l, (W, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             Z = A @ W + b
             A = softmax(Z, out=Z) if l == len(self.weights) - 1 else self._activation.forward(Z, Z)
             outputs.append(A)
@@ -364,12 +364,22 @@ class Network:
         data = self.prepare(X)
         if labels.shape != (data.shape[0],):
             raise ValueError(f"{data.shape[0]} inputs but labels of shape {labels.shape}")
-        if labels.size and (not np.issubdtype(labels.dtype, np.integer)
-                            or labels.min() < 0 or labels.max() >= self.n_classes):
+        if labels.size and (
+            not np.issubdtype(labels.dtype, np.integer)
+            or labels.min() < 0
+            or labels.max() >= self.n_classes
+        ):
             raise ValueError(f"labels must be whole numbers in 0..{self.n_classes - 1}")
-        predictions = np.concatenate(
-            [np.argmax(self.forward(data[i : i + 8192]), axis=1) for i in range(0, len(data), 8192)]
-        ) if len(data) else np.empty(0, np.intp)
+        predictions = (
+            np.concatenate(
+                [
+                    np.argmax(self.forward(data[i : i + 8192]), axis=1)
+                    for i in range(0, len(data), 8192)
+                ]
+            )
+            if len(data)
+            else np.empty(0, np.intp)
+        )
         return float(np.mean(predictions == labels)) if len(labels) else float("nan")
 
     def fit(self, X: ArrayLike, y: ArrayLike, **settings: Any) -> History:
@@ -394,9 +404,7 @@ class Network:
     def _check_inputs(self, X: ArrayLike, copy: bool = False) -> Array:
         data = np.asarray(X)
         if data.ndim != 2 or data.shape[1] != self.n_inputs:
-            raise ValueError(
-                f"expected inputs of shape (n, {self.n_inputs}), got {data.shape}"
-            )
+            raise ValueError(f"expected inputs of shape (n, {self.n_inputs}), got {data.shape}")
         if not (np.issubdtype(data.dtype, np.number) or data.dtype == np.bool_):
             raise ValueError(f"inputs must be numbers, got dtype {data.dtype}")
         data = np.array(data, dtype=self.dtype, order="C", copy=copy or None)
@@ -409,14 +417,17 @@ class Network:
         if targets.ndim == 1:
             targets = one_hot(targets, self.n_classes, self.dtype)
         if targets.shape != (m, self.n_classes):
-            raise ValueError(f"expected one-hot targets of shape ({m}, {self.n_classes}), "
-                             f"got {targets.shape}")
+            raise ValueError(
+                f"expected one-hot targets of shape ({m}, {self.n_classes}), got {targets.shape}"
+            )
         return np.ascontiguousarray(targets, dtype=self.dtype)
 
     def __repr__(self) -> str:
         sizes = "-".join(map(str, self.layer_sizes))
-        return (f"Network({sizes}, activation={self.activation!r}, "
-                f"initializer={self.initializer!r}, dtype={self.dtype.name!r})")
+        return (
+            f"Network({sizes}, activation={self.activation!r}, "
+            f"initializer={self.initializer!r}, dtype={self.dtype.name!r})"
+        )
 
 
 def _is_dtype(value: object) -> bool:

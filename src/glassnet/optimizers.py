@@ -58,15 +58,16 @@ class Optimizer:
             self.state = [self._init_state(p) for p in params]
             self._scratch = [np.empty_like(p) for p in params]
         self.iterations += 1
-        for i, (p, g) in enumerate(zip(params, grads)):
+        for i, (p, g) in enumerate(zip(params, grads, strict=True)):
             decays = True if decay is None else decay[i]
             self._update(p, g, self.state[i], self._scratch[i], decays)
 
     def _init_state(self, param: Array) -> dict[str, Array]:
         return {}
 
-    def _update(self, p: Array, g: Array, state: dict[str, Array], tmp: Array,
-                decays: bool | Array) -> None:
+    def _update(
+        self, p: Array, g: Array, state: dict[str, Array], tmp: Array, decays: bool | Array
+    ) -> None:
         raise NotImplementedError
 
     def _decay_term(self, p: Array, decays: bool | Array, scale: float, out: Array) -> bool:
@@ -100,13 +101,16 @@ class Optimizer:
             index, name = key.split(".", 1)
             target = self.state[int(index)][name]
             if target.shape != np.shape(value):
-                raise ValueError(f"optimizer state {key}: shape {np.shape(value)}, "
-                                 f"expected {target.shape}")
+                raise ValueError(
+                    f"optimizer state {key}: shape {np.shape(value)}, expected {target.shape}"
+                )
             target[...] = value
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(learning_rate={self.learning_rate}, " \
-               f"weight_decay={self.weight_decay})"
+        return (
+            f"{type(self).__name__}(learning_rate={self.learning_rate}, "
+            f"weight_decay={self.weight_decay})"
+        )
 
 
 class SGD(Optimizer):
@@ -114,8 +118,9 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def _update(self, p: Array, g: Array, state: dict[str, Array], tmp: Array,
-                decays: bool | Array) -> None:
+    def _update(
+        self, p: Array, g: Array, state: dict[str, Array], tmp: Array, decays: bool | Array
+    ) -> None:
         g = self._coupled_gradient(p, g, tmp, decays)
         np.multiply(g, self.learning_rate, out=tmp)
         p -= tmp
@@ -126,8 +131,14 @@ class Momentum(Optimizer):
 
     name = "momentum"
 
-    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.9, *,
-                 nesterov: bool = False, weight_decay: float = 0.0) -> None:
+    def __init__(
+        self,
+        learning_rate: float = 0.01,
+        momentum: float = 0.9,
+        *,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+    ) -> None:
         super().__init__(learning_rate, weight_decay)
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
@@ -137,8 +148,9 @@ class Momentum(Optimizer):
     def _init_state(self, param: Array) -> dict[str, Array]:
         return {"velocity": np.zeros_like(param)}
 
-    def _update(self, p: Array, g: Array, state: dict[str, Array], tmp: Array,
-                decays: bool | Array) -> None:
+    def _update(
+        self, p: Array, g: Array, state: dict[str, Array], tmp: Array, decays: bool | Array
+    ) -> None:
         g = self._coupled_gradient(p, g, tmp, decays)
         v = state["velocity"]
         v *= self.momentum
@@ -157,8 +169,9 @@ class Nesterov(Momentum):
 
     name = "nesterov"
 
-    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.9, *,
-                 weight_decay: float = 0.0) -> None:
+    def __init__(
+        self, learning_rate: float = 0.01, momentum: float = 0.9, *, weight_decay: float = 0.0
+    ) -> None:
         super().__init__(learning_rate, momentum, nesterov=True, weight_decay=weight_decay)
 
 
@@ -167,16 +180,23 @@ class RMSprop(Optimizer):
 
     name = "rmsprop"
 
-    def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, eps: float = 1e-8, *,
-                 weight_decay: float = 0.0) -> None:
+    def __init__(
+        self,
+        learning_rate: float = 0.001,
+        rho: float = 0.9,
+        eps: float = 1e-8,
+        *,
+        weight_decay: float = 0.0,
+    ) -> None:
         super().__init__(learning_rate, weight_decay)
         self.rho, self.eps = float(rho), float(eps)
 
     def _init_state(self, param: Array) -> dict[str, Array]:
         return {"square_average": np.zeros_like(param)}
 
-    def _update(self, p: Array, g: Array, state: dict[str, Array], tmp: Array,
-                decays: bool | Array) -> None:
+    def _update(
+        self, p: Array, g: Array, state: dict[str, Array], tmp: Array, decays: bool | Array
+    ) -> None:
         g = self._coupled_gradient(p, g, tmp, decays)
         s = state["square_average"]
         s *= self.rho
@@ -194,8 +214,15 @@ class Adam(Optimizer):
     name = "adam"
     decoupled: ClassVar[bool] = False
 
-    def __init__(self, learning_rate: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
-                 eps: float = 1e-8, *, weight_decay: float = 0.0) -> None:
+    def __init__(
+        self,
+        learning_rate: float = 0.001,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        *,
+        weight_decay: float = 0.0,
+    ) -> None:
         super().__init__(learning_rate, weight_decay)
         if not (0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0):
             raise ValueError(f"Adam's betas must lie in [0, 1), got {beta1} and {beta2}")
@@ -204,8 +231,9 @@ class Adam(Optimizer):
     def _init_state(self, param: Array) -> dict[str, Array]:
         return {"m": np.zeros_like(param), "v": np.zeros_like(param)}
 
-    def _update(self, p: Array, g: Array, state: dict[str, Array], tmp: Array,
-                decays: bool | Array) -> None:
+    def _update(
+        self, p: Array, g: Array, state: dict[str, Array], tmp: Array, decays: bool | Array
+    ) -> None:
         if self.decoupled:
             if self._decay_term(p, decays, self.learning_rate, tmp):
                 p -= tmp  # θ ← θ − ηλθ, apart from the adaptive step
@@ -246,8 +274,9 @@ def make_optimizer(name: str, learning_rate: float, **options: Any) -> Optimizer
     try:
         cls = OPTIMIZERS[name]
     except (KeyError, TypeError):
-        raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}") \
-            from None
+        raise ValueError(
+            f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}"
+        ) from None
     import inspect
 
     accepted = inspect.signature(cls.__init__).parameters

@@ -66,18 +66,26 @@ class TrainConfig:
         def whole(name: str, low: int) -> None:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise ValueError(f"{name.replace('_', ' ')} must be a whole number >= {low}, "
-                                 f"got {value!r}")
+                raise ValueError(
+                    f"{name.replace('_', ' ')} must be a whole number >= {low}, got {value!r}"
+                )
 
         def number(name: str, low: float, high: float, *, open_low: bool = False) -> None:
             value = getattr(self, name)
-            ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool) \
-                and math.isfinite(value) and (value > low if open_low else value >= low) \
+            ok = (
+                isinstance(value, (int, float, np.number))
+                and not isinstance(value, bool)
+                and math.isfinite(value)
+                and (value > low if open_low else value >= low)
                 and value <= high
+            )
             if not ok:
-                bound = f"{'>' if open_low else '>='} {low}" + (f" and <= {high}"
-                                                                if high < math.inf else "")
-                raise ValueError(f"{name.replace('_', ' ')} must be a number {bound}, got {value!r}")
+                bound = f"{'>' if open_low else '>='} {low}" + (
+                    f" and <= {high}" if high < math.inf else ""
+                )
+                raise ValueError(
+                    f"{name.replace('_', ' ')} must be a number {bound}, got {value!r}"
+                )
 
         whole("epochs", 1)
         whole("batch_size", 1)
@@ -97,11 +105,13 @@ class TrainConfig:
         number("lr_floor", 0.0, 1.0)
         number("validation_split", 0.0, 0.9)
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; "
-                             f"choose one of {', '.join(OPTIMIZERS)}")
+            raise ValueError(
+                f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}"
+            )
         if self.schedule not in SCHEDULES:
-            raise ValueError(f"unknown schedule {self.schedule!r}; "
-                             f"choose one of {', '.join(SCHEDULES)}")
+            raise ValueError(
+                f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}"
+            )
 
     @classmethod
     def field_names(cls) -> list[str]:
@@ -116,8 +126,10 @@ class History:
     """What happened in training: one row of figures per epoch, and why it ended.
 
     Each row holds ``epoch``, ``train_loss``, ``train_accuracy``, ``val_loss``, ``val_accuracy``,
-    ``test_loss``, ``test_accuracy`` (``None`` without such data), ``learning_rate``, ``seconds``, and for each layer ``l`` (from 1)
-    ``grad_norm_l``, ``weight_norm_l`` and, for hidden layers, ``saturation_l``.
+    ``test_loss``, ``test_accuracy`` (``None`` without such data), ``learning_rate``, ``seconds``,
+    and for each layer ``l`` (from 1), measured after the epoch on a fixed probe batch of the first
+    1,024 training rows: ``grad_norm_l`` (Frobenius norm of the weight gradient), ``grad_rms_l``
+    (the same per weight), ``weight_norm_l`` and, for hidden layers, ``saturation_l``.
     """
 
     rows: list[dict[str, Any]] = field(default_factory=list)
@@ -130,8 +142,12 @@ class History:
         return [row.get(key) for row in self.rows]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "stopped": self.stopped, "best_epoch": self.best_epoch,
-                "test_accuracy": self.test_accuracy}
+        return {
+            "rows": self.rows,
+            "stopped": self.stopped,
+            "best_epoch": self.best_epoch,
+            "test_accuracy": self.test_accuracy,
+        }
 
 
 @dataclass
@@ -211,12 +227,15 @@ def train(
 
     if validation_data is None and config.validation_split > 0:
         order = np.random.default_rng(config.seed + 1).permutation(len(rows))
-        n_val = max(1, int(round(len(rows) * config.validation_split)))
+        n_val = max(1, round(len(rows) * config.validation_split))
         val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
         validation_data = (rows[val_idx], labels[val_idx])
         rows, labels = rows[train_idx], labels[train_idx]
     if len(rows) == 0:
-        raise ValueError("no training samples left after the validation split")
+        raise ValueError(
+            "no training samples"
+            + (" left after the validation split" if config.validation_split else "")
+        )
 
     if resume is not None:
         network.standardizer = resume.standardizer
@@ -227,10 +246,14 @@ def train(
     val = None
     if validation_data is not None:
         val_rows, val_labels = _check_data(network, *validation_data, "validation")
+        if len(val_rows) == 0:
+            raise ValueError("validation data has no samples")
         val = (network.prepare(val_rows), val_labels)
     test = None
     if test_data is not None:
         test_rows, test_labels = _check_data(network, *test_data, "test")
+        if len(test_rows) == 0:
+            raise ValueError("test data has no samples")
         test = (network.prepare(test_rows), test_labels)
     fill = float(network.prepare(np.zeros((1, network.n_inputs)))[0, 0])
 
@@ -259,9 +282,18 @@ def train(
 class _Loop:
     """The state of one training run, advanced an epoch at a time."""
 
-    def __init__(self, network: Network, config: TrainConfig, X: Array, Y: Array,
-                 labels: NDArray[np.int64], val: tuple[Array, NDArray[np.int64]] | None,
-                 test: tuple[Array, NDArray[np.int64]] | None, image_shape: tuple[int, int] | None, fill: float) -> None:
+    def __init__(
+        self,
+        network: Network,
+        config: TrainConfig,
+        X: Array,
+        Y: Array,
+        labels: NDArray[np.int64],
+        val: tuple[Array, NDArray[np.int64]] | None,
+        test: tuple[Array, NDArray[np.int64]] | None,
+        image_shape: tuple[int, int] | None,
+        fill: float,
+    ) -> None:
         self.network, self.config = network, config
         self.X, self.Y, self.labels, self.val, self.test = X, Y, labels, val, test
         self.image_shape, self.fill = image_shape, fill
@@ -271,12 +303,22 @@ class _Loop:
         self.steps = math.ceil(n / config.batch_size)
         self.rng = np.random.default_rng(config.seed)
         self.optimizer: Optimizer = make_optimizer(
-            config.optimizer, config.learning_rate, momentum=config.momentum, beta1=config.beta1,
-            beta2=config.beta2, weight_decay=config.weight_decay)
+            config.optimizer,
+            config.learning_rate,
+            momentum=config.momentum,
+            beta1=config.beta1,
+            beta2=config.beta2,
+            weight_decay=config.weight_decay,
+        )
         self.schedule = make_schedule(
-            config.schedule, epochs=config.epochs, warmup_epochs=config.warmup_epochs,
-            step_epochs=config.step_epochs, gamma=config.gamma, floor=config.lr_floor,
-            steps_per_epoch=self.steps)
+            config.schedule,
+            epochs=config.epochs,
+            warmup_epochs=config.warmup_epochs,
+            step_epochs=config.step_epochs,
+            gamma=config.gamma,
+            floor=config.lr_floor,
+            steps_per_epoch=self.steps,
+        )
         # Buffers for the shuffled epoch, so each mini-batch is a contiguous slice.
         self.X_epoch, self.Y_epoch = np.empty_like(X), np.empty_like(Y)
         self.picked = np.empty(n, network.dtype)  # probability given to the true class
@@ -288,6 +330,10 @@ class _Loop:
         self.bad_epochs = 0
         self.last_good = network.get_flat_parameters()
         self.last_state = self.snapshot()
+        # A loss far above where training started means the steps overshoot, even when bounded
+        # activations keep every weight finite.
+        start_loss, _ = evaluate(network, X[:PROBE_SIZE, :-1], labels[:PROBE_SIZE])
+        self.divergence_loss = 2.0 * max(start_loss, math.log(network.n_classes))
 
     # -- one epoch
     def run_epoch(self, progress: bool | None) -> dict[str, Any]:
@@ -299,15 +345,22 @@ class _Loop:
         np.take(self.Y, order, axis=0, out=self.Y_epoch)
         labels = self.labels[order]
         if cfg.augment_shift and self.image_shape is not None:
-            random_shift(self.X_epoch[:, :-1], self.image_shape, cfg.augment_shift, self.rng,
-                         self.fill)
+            random_shift(
+                self.X_epoch[:, :-1], self.image_shape, cfg.augment_shift, self.rng, self.fill
+            )
         # Flat index of each row's true-class probability within its batch's P.
         pick = (np.arange(n) % bs) * C + labels
         params, grads, decay = net.parameter_groups
         dropout = cfg.dropout
-        bar = tqdm(total=self.steps, disable=None if progress is None else not progress,
-                   leave=False, unit="batch", desc=f"epoch {self.epoch + 1}/{cfg.epochs}",
-                   file=sys.stderr, mininterval=0.5)
+        bar = tqdm(
+            total=self.steps,
+            disable=None if progress is None else not progress,
+            leave=False,
+            unit="batch",
+            desc=f"epoch {self.epoch + 1}/{cfg.epochs}",
+            file=sys.stderr,
+            mininterval=0.5,
+        )
         tick = max(1, self.steps // 50)
         # Overflow is how divergence begins; it is caught below by the finiteness checks, with a
         # message saying what to do, rather than as a stream of NumPy warnings.
@@ -325,7 +378,8 @@ class _Loop:
                 if cfg.clip_norm:
                     _clip_global_norm(grads, cfg.clip_norm)
                 self.optimizer.learning_rate = cfg.learning_rate * self.schedule(
-                    self.epoch + step / self.steps)
+                    self.epoch + step / self.steps
+                )
                 self.optimizer.step(params, grads, decay)
                 if step % tick == tick - 1:
                     bar.update(tick)
@@ -343,14 +397,22 @@ class _Loop:
         self.last_state = self.snapshot()
         return row
 
-    def _diverged(self, step: int) -> None:
+    def _diverged(self, step: int | None, loss: float | None = None) -> None:
+        """Restore the last good epoch's weights and stop with a message saying what to try."""
         lr = self.optimizer.learning_rate
         self.network.set_flat_parameters(self.last_good)
         self.history.stopped = "diverged"
+        epoch = self.epoch + 1 if step is not None else self.epoch  # counted already at epoch end
+        where = f"epoch {epoch}" + (f" (step {step + 1})" if step is not None else "")
+        what = (
+            "the weights became NaN or infinite"
+            if loss is None
+            else f"the loss rose to {loss:.3g}, more than twice where it started"
+        )
         raise TrainingDivergedError(
-            f"training diverged in epoch {self.epoch + 1} (step {step + 1}): the weights became "
-            f"NaN or infinite at learning rate {lr:g}; try a smaller --learning-rate "
-            f"(e.g. {lr / 10:g}), --clip-norm, or a warm-up"
+            f"training diverged in {where}: {what} at learning rate {lr:g}; the weights of the "
+            f"last good epoch are kept; try a smaller --learning-rate (e.g. {lr / 10:g}), "
+            f"--clip-norm, or a warm-up"
         )
 
     def _epoch_row(self, labels: NDArray[np.int64], seconds: float) -> dict[str, Any]:
@@ -367,8 +429,8 @@ class _Loop:
             "learning_rate": self.optimizer.learning_rate,
             "seconds": seconds,
         }
-        if not math.isfinite(row["train_loss"]):
-            self._diverged(self.steps - 1)
+        if not math.isfinite(row["train_loss"]) or row["train_loss"] > self.divergence_loss:
+            self._diverged(None, row["train_loss"])
         if self.val is not None:
             row["val_loss"], row["val_accuracy"] = evaluate(net, *self.val)
         if self.test is not None:
@@ -389,7 +451,8 @@ class _Loop:
         if self.config.patience and self.bad_epochs >= self.config.patience:
             self.history.stopped = (
                 f"early stop after epoch {self.epoch}: no better loss for {self.bad_epochs} "
-                f"epochs; restored the weights of epoch {self.history.best_epoch}")
+                f"epochs; restored the weights of epoch {self.history.best_epoch}"
+            )
 
     def finish(self) -> None:
         if self.config.patience and self.best_parameters is not None:
@@ -401,9 +464,10 @@ class _Loop:
             epoch=self.epoch,
             parameters=self.network.get_flat_parameters(),
             optimizer=self.optimizer.state_dict(),
-            rng_state=self.rng.bit_generator.state,
-            history=History([dict(r) for r in self.history.rows], self.history.stopped,
-                            self.history.best_epoch),
+            rng_state=dict(self.rng.bit_generator.state),
+            history=History(
+                [dict(r) for r in self.history.rows], self.history.stopped, self.history.best_epoch
+            ),
             best_parameters=None if self.best_parameters is None else self.best_parameters.copy(),
             best_loss=self.best_loss,
             bad_epochs=self.bad_epochs,
@@ -415,16 +479,18 @@ class _Loop:
         self.network.set_flat_parameters(state.parameters)
         self.optimizer.load_state_dict(state.optimizer, self.network.parameter_groups[0])
         self.rng.bit_generator.state = state.rng_state
-        self.history = History([dict(r) for r in state.history.rows], state.history.stopped,
-                               state.history.best_epoch)
+        self.history = History(
+            [dict(r) for r in state.history.rows], state.history.stopped, state.history.best_epoch
+        )
         self.best_parameters = state.best_parameters
         self.best_loss, self.bad_epochs = state.best_loss, state.bad_epochs
         self.last_good = self.network.get_flat_parameters()
         self.last_state = self.snapshot()
 
 
-def evaluate(network: Network, X: Array, labels: NDArray[np.int64],
-             batch_size: int = 4096) -> tuple[float, float]:
+def evaluate(
+    network: Network, X: Array, labels: NDArray[np.int64], batch_size: int = 4096
+) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of standardized inputs ``X`` against integer ``labels``."""
     eps = np.finfo(network.dtype).eps
     total_loss, correct = 0.0, 0
@@ -439,15 +505,19 @@ def evaluate(network: Network, X: Array, labels: NDArray[np.int64],
 def layer_statistics(network: Network, X: Array, Y: Array) -> dict[str, float]:
     """Per-layer figures on a fixed probe batch: gradient norm, weight norm, saturated fraction.
 
-    A gradient norm that shrinks layer by layer toward the input is the vanishing gradient; the
-    saturated fraction says why (sigmoid units pinned near 0 or 1 pass back almost nothing). For
-    ReLU layers the fraction counts dead units, which output zero for every probe sample.
+    A gradient that shrinks toward the input (``grad_rms_l``, per weight, falling as ``l`` falls) is
+    the vanishing gradient; the saturated fraction says why (sigmoid units pinned near 0 or 1 pass
+    back almost nothing). For ReLU layers the fraction counts dead units, which output zero for
+    every probe sample.
     """
     weight_grads, _ = network.backprop(X, Y)
     outputs = network.layer_outputs(X)
     stats: dict[str, float] = {}
-    for l, (g, W) in enumerate(zip(weight_grads, network.weights), start=1):
+    for l, (g, W) in enumerate(zip(weight_grads, network.weights, strict=True), start=1):
         stats[f"grad_norm_{l}"] = float(np.linalg.norm(g))
+        # The root mean square per weight compares layers of different sizes fairly: the norm of a
+        # 784x50 gradient adds up 39,200 entries, that of a 50x10 one only 500.
+        stats[f"grad_rms_{l}"] = stats[f"grad_norm_{l}"] / math.sqrt(g.size)
         stats[f"weight_norm_{l}"] = float(np.linalg.norm(W))
     for l, A in enumerate(outputs[:-1], start=1):
         stats[f"saturation_{l}"] = float(np.mean(network._activation.saturated(A)))
@@ -484,8 +554,9 @@ def _image_shape(shape: tuple[int, ...], n_inputs: int) -> tuple[int, int] | Non
     return (side, side) if side * side == n_inputs else None
 
 
-def _check_data(network: Network, X: ArrayLike, y: ArrayLike,
-                what: str) -> tuple[NDArray[Any], NDArray[np.int64]]:
+def _check_data(
+    network: Network, X: ArrayLike, y: ArrayLike, what: str
+) -> tuple[NDArray[Any], NDArray[np.int64]]:
     rows = flatten_images(X)
     labels = np.asarray(y)
     if labels.ndim != 1:
@@ -493,13 +564,16 @@ def _check_data(network: Network, X: ArrayLike, y: ArrayLike,
     if len(rows) != len(labels):
         raise ValueError(f"{what} data has {len(rows)} samples but {len(labels)} labels")
     if rows.ndim != 2 or rows.shape[1] != network.n_inputs:
-        raise ValueError(f"{what} inputs must have {network.n_inputs} features, got shape "
-                         f"{np.shape(X)}")
+        raise ValueError(
+            f"{what} inputs must have {network.n_inputs} features, got shape {np.shape(X)}"
+        )
     if not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"{what} labels must be integers, got dtype {labels.dtype}")
     if len(labels) and (labels.min() < 0 or labels.max() >= network.n_classes):
-        raise ValueError(f"{what} labels must lie in 0..{network.n_classes - 1}, found "
-                         f"{int(labels.min())}..{int(labels.max())}")
+        raise ValueError(
+            f"{what} labels must lie in 0..{network.n_classes - 1}, found "
+            f"{int(labels.min())}..{int(labels.max())}"
+        )
     if not np.issubdtype(rows.dtype, np.integer) and not np.all(np.isfinite(rows)):
         raise ValueError(f"{what} inputs contain NaN or infinite values")
     return rows, labels.astype(np.int64)
@@ -513,8 +587,11 @@ class _EpochPrinter:
 
     def __call__(self, row: dict[str, Any], history: History) -> None:
         width = len(str(self.epochs))
-        parts = [f"epoch {row['epoch']:>{width}}/{self.epochs}",
-                 f"loss {row['train_loss']:.4f}", f"acc {row['train_accuracy']:.4f}"]
+        parts = [
+            f"epoch {row['epoch']:>{width}}/{self.epochs}",
+            f"loss {row['train_loss']:.4f}",
+            f"acc {row['train_accuracy']:.4f}",
+        ]
         if row["val_loss"] is not None:
             parts += [f"val_loss {row['val_loss']:.4f}", f"val_acc {row['val_accuracy']:.4f}"]
         if row["test_loss"] is not None:
@@ -523,7 +600,13 @@ class _EpochPrinter:
         print("  ".join(parts), file=self.stream, flush=True)
         if self.per_layer:
             layers = sorted(int(k.rsplit("_", 1)[1]) for k in row if k.startswith("grad_norm_"))
-            grads = " ".join(f"{row[f'grad_norm_{l}']:.2e}" for l in layers)
+            grads = " ".join(f"{row[f'grad_rms_{l}']:.2e}" for l in layers)
             sat = " ".join(f"{row[f'saturation_{l}']:.2f}" for l in layers[:-1])
-            print(f"    grad norm by layer: {grads}\n    saturated/dead by hidden layer: {sat}",
-                  file=self.stream, flush=True)
+            ratio = row["grad_rms_1"] / max(row[f"grad_rms_{layers[-1]}"], 1e-300)
+            print(
+                f"    gradient per weight (RMS), layer 1..{layers[-1]}: {grads}  "
+                f"(first/last {ratio:.3g})\n"
+                f"    saturated (sigmoid, tanh) or dead (relu) units per hidden layer: {sat}",
+                file=self.stream,
+                flush=True,
+            )

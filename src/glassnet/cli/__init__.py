@@ -22,8 +22,17 @@ from glassnet import __version__
 from glassnet.errors import GlassnetError
 
 #: Subcommand modules, in the order ``glassnet --help`` lists them.
-SUBCOMMANDS = ("train", "evaluate", "predict", "gradcheck", "datasets", "runs", "compare", "plot",
-               "serve")
+SUBCOMMANDS = (
+    "train",
+    "evaluate",
+    "predict",
+    "gradcheck",
+    "datasets",
+    "runs",
+    "compare",
+    "plot",
+    "serve",
+)
 
 EPILOG = """\
 examples:

@@ -22,12 +22,23 @@ TOLERANCE = {"sigmoid": 1e-7, "tanh": 1e-7, "relu": 1e-5, "leaky_relu": 1e-5}
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "gradcheck", help="check backprop's gradients against central differences",
-        description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "gradcheck",
+        help="check backprop's gradients against central differences",
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--activation", choices=["all", *TOLERANCE], default="all")
-    p.add_argument("--hidden", type=options.layer_sizes, default=[7, 6, 5], metavar="SIZES",
-                   help="hidden layer sizes (default: 7,6,5)")
-    p.add_argument("--inputs", type=options.positive_int, default=8, help="input features (default 8)")
+    p.add_argument(
+        "--hidden",
+        type=options.layer_sizes,
+        default=[7, 6, 5],
+        metavar="SIZES",
+        help="hidden layer sizes (default: 7,6,5)",
+    )
+    p.add_argument(
+        "--inputs", type=options.positive_int, default=8, help="input features (default 8)"
+    )
     p.add_argument("--classes", type=options.positive_int, default=4, help="classes (default 4)")
     p.add_argument("--batch-size", type=options.positive_int, default=5)
     p.add_argument("--seed", type=options.nonnegative_int, default=0)
@@ -41,18 +52,27 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--classes must be at least 2 for a softmax output")
     names = list(TOLERANCE) if args.activation == "all" else [args.activation]
     sizes = "-".join(map(str, [args.inputs, *args.hidden, args.classes]))
-    print(f"network {sizes}, batch of {args.batch_size}, float64, central differences h=1e-6")
+    print(f"network {sizes}, batch of {args.batch_size}, float64, central differences h=1e-5")
     failed = False
     for name in names:
-        checks = gradcheck_network(name, args.hidden, n_inputs=args.inputs,
-                                   n_classes=args.classes, batch_size=args.batch_size,
-                                   seed=args.seed)
+        checks = gradcheck_network(
+            name,
+            args.hidden,
+            n_inputs=args.inputs,
+            n_classes=args.classes,
+            batch_size=args.batch_size,
+            seed=args.seed,
+        )
         worst = max(c.relative_error for c in checks)
         ok = worst < TOLERANCE[name]
         failed |= not ok
-        print(f"\n{name}: max relative error {worst:.2e} "
-              f"({'pass' if ok else 'FAIL'}, tolerance {TOLERANCE[name]:.0e})")
+        print(
+            f"\n{name}: max relative error {worst:.2e} "
+            f"({'pass' if ok else 'FAIL'}, tolerance {TOLERANCE[name]:.0e})"
+        )
         for c in checks:
-            print(f"  layer {c.layer} {c.kind:<8} relative error {c.relative_error:.2e}  "
-                  f"max |difference| {c.max_abs_difference:.2e}")
+            print(
+                f"  layer {c.layer} {c.kind:<8} relative error {c.relative_error:.2e}  "
+                f"max |difference| {c.max_abs_difference:.2e}"
+            )
     return 1 if failed else 0

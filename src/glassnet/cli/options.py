@@ -35,11 +35,13 @@ def nonnegative_float(text: str) -> float:
 
 def fraction(upper: float) -> Callable[[str], float]:
     """A number in ``[0, upper]``."""
+
     def parse(text: str) -> float:
         value = _number(text)
         if not 0 <= value <= upper:
             raise argparse.ArgumentTypeError(f"must lie between 0 and {upper}, got {text!r}")
         return value
+
     return parse
 
 
@@ -54,9 +56,12 @@ def layer_sizes(text: str) -> list[int]:
         except ValueError:
             raise argparse.ArgumentTypeError(
                 f"hidden layer sizes must be comma-separated whole numbers like 128,64; "
-                f"{part.strip()!r} in {text!r} is not one") from None
+                f"{part.strip()!r} in {text!r} is not one"
+            ) from None
         if size < 1:
-            raise argparse.ArgumentTypeError(f"every hidden layer needs at least 1 unit, got {size}")
+            raise argparse.ArgumentTypeError(
+                f"every hidden layer needs at least 1 unit, got {size}"
+            )
         sizes.append(size)
     return sizes
 

@@ -27,61 +27,120 @@ settings.toml, history.json/.csv and model.safetensors; Ctrl-C saves a checkpoin
 """
 
 #: Settings that describe the data and the network rather than the training loop.
-RUN_SETTINGS = ("preset", "dataset", "data_dir", "hidden", "activation", "initializer", "dtype",
-                "train_limit")
+RUN_SETTINGS = (
+    "preset",
+    "dataset",
+    "data_dir",
+    "hidden",
+    "activation",
+    "initializer",
+    "dtype",
+    "train_limit",
+)
 
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "train", help="train a network and save it", description=__doc__, epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "train",
+        help="train a network and save it",
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--preset", choices=sorted(PRESETS), help="a named recipe (default: default)")
-    p.add_argument("--config", metavar="FILE", help="a settings file (TOML), e.g. a run's settings.toml")
-    p.add_argument("--resume", metavar="RUN", help="continue the run in this folder from its checkpoint")
+    p.add_argument(
+        "--config", metavar="FILE", help="a settings file (TOML), e.g. a run's settings.toml"
+    )
+    p.add_argument(
+        "--resume", metavar="RUN", help="continue the run in this folder from its checkpoint"
+    )
     g = p.add_argument_group("data")
     g.add_argument("--dataset", help="mnist or fashion-mnist (default: mnist)")
     g.add_argument("--data-dir", metavar="DIR", help="folder holding the four IDX files")
-    g.add_argument("--train-limit", type=options.positive_int, metavar="N",
-                   help="train on the first N training images only")
+    g.add_argument(
+        "--train-limit",
+        type=options.positive_int,
+        metavar="N",
+        help="train on the first N training images only",
+    )
     g = p.add_argument_group("network")
-    g.add_argument("--hidden", type=options.layer_sizes, metavar="SIZES",
-                   help="hidden layer sizes, comma-separated, e.g. 50,50,50")
+    g.add_argument(
+        "--hidden",
+        type=options.layer_sizes,
+        metavar="SIZES",
+        help="hidden layer sizes, comma-separated, e.g. 50,50,50",
+    )
     g.add_argument("--activation", choices=["sigmoid", "tanh", "relu", "leaky_relu"])
-    g.add_argument("--initializer", choices=["normal", "glorot", "he"],
-                   help="normal is the post's N(0,1); default glorot for sigmoid/tanh, he for relu")
+    g.add_argument(
+        "--initializer",
+        choices=["normal", "glorot", "he"],
+        help="normal is the post's N(0,1); default glorot for sigmoid/tanh, he for relu",
+    )
     g.add_argument("--dtype", choices=["float32", "float64"], help="default: float32")
     g = p.add_argument_group("training")
     g.add_argument("--epochs", type=options.positive_int)
     g.add_argument("--batch-size", type=options.positive_int)
     g.add_argument("--learning-rate", "--lr", type=options.positive_float, dest="learning_rate")
-    g.add_argument("--optimizer", choices=["sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw"])
+    g.add_argument(
+        "--optimizer", choices=["sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw"]
+    )
     g.add_argument("--momentum", type=options.fraction(0.999999))
     g.add_argument("--beta1", type=options.fraction(0.999999))
     g.add_argument("--beta2", type=options.fraction(0.999999))
-    g.add_argument("--weight-decay", type=options.nonnegative_float,
-                   help="L2 penalty on weights (decoupled for adamw); never on biases")
-    g.add_argument("--dropout", type=options.fraction(0.95), help="drop probability of hidden units")
-    g.add_argument("--clip-norm", type=options.nonnegative_float,
-                   help="clip the global gradient norm to this (0: off)")
+    g.add_argument(
+        "--weight-decay",
+        type=options.nonnegative_float,
+        help="L2 penalty on weights (decoupled for adamw); never on biases",
+    )
+    g.add_argument(
+        "--dropout", type=options.fraction(0.95), help="drop probability of hidden units"
+    )
+    g.add_argument(
+        "--clip-norm",
+        type=options.nonnegative_float,
+        help="clip the global gradient norm to this (0: off)",
+    )
     g.add_argument("--schedule", choices=["constant", "step", "exponential", "cosine"])
     g.add_argument("--warmup-epochs", type=options.nonnegative_float)
-    g.add_argument("--step-epochs", type=options.positive_float, help="step schedule: epochs per step")
+    g.add_argument(
+        "--step-epochs", type=options.positive_float, help="step schedule: epochs per step"
+    )
     g.add_argument("--gamma", type=options.fraction(1.0), help="step/exponential decay factor")
-    g.add_argument("--lr-floor", type=options.fraction(1.0), help="cosine: final fraction of the rate")
-    g.add_argument("--validation-split", type=options.fraction(0.9),
-                   help="fraction of the training set held out for validation")
-    g.add_argument("--patience", type=options.nonnegative_int,
-                   help="stop after this many epochs without a better validation loss")
-    g.add_argument("--augment-shift", type=options.nonnegative_int, metavar="PIXELS",
-                   help="shift training images by up to this many pixels each epoch")
+    g.add_argument(
+        "--lr-floor", type=options.fraction(1.0), help="cosine: final fraction of the rate"
+    )
+    g.add_argument(
+        "--validation-split",
+        type=options.fraction(0.9),
+        help="fraction of the training set held out for validation",
+    )
+    g.add_argument(
+        "--patience",
+        type=options.nonnegative_int,
+        help="stop after this many epochs without a better validation loss",
+    )
+    g.add_argument(
+        "--augment-shift",
+        type=options.nonnegative_int,
+        metavar="PIXELS",
+        help="shift training images by up to this many pixels each epoch",
+    )
     g.add_argument("--seed", type=options.nonnegative_int)
     g = p.add_argument_group("output")
     g.add_argument("--out", metavar="DIR", help="the run folder (default: RUNS_DIR/<time>-<label>)")
-    g.add_argument("--runs-dir", metavar="DIR", default=None,
-                   help="where run folders go (default: $GLASSNET_RUNS_DIR or ./runs)")
+    g.add_argument(
+        "--runs-dir",
+        metavar="DIR",
+        default=None,
+        help="where run folders go (default: $GLASSNET_RUNS_DIR or ./runs)",
+    )
     g.add_argument("--plots", action="store_true", help="draw the run's plots when training ends")
-    g.add_argument("-v", "--verbose", action="store_true",
-                   help="per-layer gradient norms and saturated units after every epoch")
+    g.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="per-layer gradient norms and saturated units after every epoch",
+    )
     g.add_argument("-q", "--quiet", action="store_true", help="no per-epoch lines, no progress bar")
     p.set_defaults(func=run)
 
@@ -95,11 +154,17 @@ def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
     known = set(RUN_SETTINGS) | set(TrainConfig.field_names())
     unknown = sorted(set(config) - known)
     if unknown:
-        raise ValueError(f"{args.config}: unknown setting {unknown[0]!r}; known settings are "
-                         f"{', '.join(sorted(known))}")
+        raise ValueError(
+            f"{args.config}: unknown setting {unknown[0]!r}; known settings are "
+            f"{', '.join(sorted(known))}"
+        )
     preset = args.preset or config.get("preset") or "default"
-    settings: dict[str, Any] = {"preset": preset, "dataset": "mnist", "dtype": "float32",
-                                "validation_split": 0.0}
+    settings: dict[str, Any] = {
+        "preset": preset,
+        "dataset": "mnist",
+        "dtype": "float32",
+        "validation_split": 0.0,
+    }
     settings.update(get_preset(preset))
     settings.update(config)
     settings["preset"] = preset
@@ -157,8 +222,10 @@ def run(args: argparse.Namespace) -> int:
         runs.write_settings(run_dir, settings)
     quiet = args.quiet
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
-    say(f"glassnet: {network!r}, {network.n_parameters:,} parameters; "
-        f"{len(X_train):,} training images of {data.name}; run folder {run_dir}")
+    say(
+        f"glassnet: {network!r}, {network.n_parameters:,} parameters; "
+        f"{len(X_train):,} training images of {data.name}; run folder {run_dir}"
+    )
     if resume_state is not None:
         say(f"glassnet: resuming after epoch {resume_state.epoch}")
 
@@ -175,19 +242,30 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         history = train(
-            network, X_train, y_train,
+            network,
+            X_train,
+            y_train,
             test_data=(data.test_images, data.test_labels),
-            callbacks=[keep], verbose=0 if quiet else (2 if args.verbose else 1),
-            progress=False if quiet else None, resume=resume_state, **train_settings)
+            callbacks=[keep],
+            verbose=0 if quiet else (2 if args.verbose else 1),
+            progress=False if quiet else None,
+            resume=resume_state,
+            **train_settings,
+        )
     except TrainingInterrupted as stop:
         if stop.state is not None and stop.state.epoch > 0:
             checkpoint.save_checkpoint(run_dir / runs.CHECKPOINT, network, stop.state)
             runs.write_history(run_dir, stop.state.history)
-            print(f"glassnet: interrupted; epoch {stop.state.epoch} is saved. Continue with: "
-                  f"glassnet train --resume {run_dir}", file=sys.stderr)
+            print(
+                f"glassnet: interrupted; epoch {stop.state.epoch} is saved. Continue with: "
+                f"glassnet train --resume {run_dir}",
+                file=sys.stderr,
+            )
         else:
-            print("glassnet: interrupted before the first epoch ended; nothing to resume",
-                  file=sys.stderr)
+            print(
+                "glassnet: interrupted before the first epoch ended; nothing to resume",
+                file=sys.stderr,
+            )
         return 130
     elapsed = time.perf_counter() - started
 
@@ -204,9 +282,11 @@ def run(args: argparse.Namespace) -> int:
     runs.write_history(run_dir, history)
     (run_dir / runs.CHECKPOINT).unlink(missing_ok=True)
     say(f"glassnet: {history.stopped}")
-    print(f"test accuracy {test_accuracy:.2%} ({int(round(test_accuracy * len(data.test_labels)))}"
-          f"/{len(data.test_labels)}) after {len(history.rows)} epochs in {elapsed:.1f} s; "
-          f"model saved to {run_dir / runs.MODEL}")
+    print(
+        f"test accuracy {test_accuracy:.2%} ({round(test_accuracy * len(data.test_labels))}"
+        f"/{len(data.test_labels)}) after {len(history.rows)} epochs in {elapsed:.1f} s; "
+        f"model saved to {run_dir / runs.MODEL}"
+    )
     if args.plots:
         from glassnet.plots import plot_run
 
@@ -228,4 +308,3 @@ def _make_run_dir(args: argparse.Namespace, settings: dict[str, Any]) -> Path:
         return out
     root = args.runs_dir or os.environ.get("GLASSNET_RUNS_DIR") or "runs"
     return new_run_dir(root, f"{settings['dataset']}-{settings['preset']}")
-

@@ -52,7 +52,9 @@ class Standardizer:
         """
         data = np.asarray(X, dtype=np.float64)
         if data.ndim != 2 or data.shape[0] == 0:
-            raise ValueError(f"expected a non-empty (n_samples, n_features) array, got {data.shape}")
+            raise ValueError(
+                f"expected a non-empty (n_samples, n_features) array, got {data.shape}"
+            )
         if per_feature:
             mean, std = data.mean(axis=0), data.std(axis=0)
         else:
@@ -73,7 +75,9 @@ class Standardizer:
         return out
 
 
-def one_hot(labels: ArrayLike, n_classes: int, dtype: DTypeLike = np.float32) -> NDArray[np.floating]:
+def one_hot(
+    labels: ArrayLike, n_classes: int, dtype: DTypeLike = np.float32
+) -> NDArray[np.floating]:
     """Labels ``(n,)`` of integers in ``[0, n_classes)`` to one-hot rows ``(n, n_classes)``."""
     y = np.asarray(labels)
     if y.ndim != 1:
