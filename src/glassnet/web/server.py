@@ -164,8 +164,9 @@ def parse_pixels(payload: Any) -> NDArray[np.float32]:
             )
     if any(len(row) != width for row in rows):
         raise ValueError(f'"pixels" rows differ in length; expected {width} numbers in every row')
-    # One pass in C over every element's type: bool is a subclass of int, so compare types exactly.
-    kinds = set(map(type, (value for row in rows for value in row)))
+    # Exact types, not isinstance: bool is a subclass of int, and NumPy would take True as 1.
+    # set(map(type, row)) runs in C; a Python loop over 78,400 values would cost milliseconds.
+    kinds: set[type] = set().union(*(set(map(type, row)) for row in rows))
     if not kinds <= {int, float}:
         bad = sorted(k.__name__ for k in kinds - {int, float})
         raise ValueError(f'"pixels" must hold numbers only, found {", ".join(bad)}')
