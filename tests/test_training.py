@@ -135,9 +135,10 @@ def test_layer_statistics_by_definition() -> None:
     X = np.abs(rng.normal(size=(20, 6)))
     Y = one_hot(rng.integers(0, 3, 20), 3, np.float64)
     stats = layer_statistics(net, X, Y)
-    grads, _ = net.backprop(X, Y)
+    grads, bias_grads = net.backprop(X, Y)
     for k in (1, 2, 3):
         assert stats[f"grad_norm_{k}"] == pytest.approx(np.linalg.norm(grads[k - 1]))
+        assert stats[f"bias_grad_norm_{k}"] == pytest.approx(np.linalg.norm(bias_grads[k - 1]))
         rms = np.sqrt(np.mean(grads[k - 1] ** 2))
         assert stats[f"grad_rms_{k}"] == pytest.approx(rms)
         assert stats[f"weight_norm_{k}"] == pytest.approx(np.linalg.norm(net.weights[k - 1]))
@@ -146,7 +147,9 @@ def test_layer_statistics_by_definition() -> None:
     assert dead[0]
     assert stats["saturation_1"] == pytest.approx(dead.mean())
     assert set(stats) == {
-        f"{name}_{k}" for name in ("grad_norm", "grad_rms", "weight_norm") for k in (1, 2, 3)
+        f"{name}_{k}"
+        for name in ("grad_norm", "grad_rms", "bias_grad_norm", "weight_norm")
+        for k in (1, 2, 3)
     } | {
         "saturation_1",
         "saturation_2",
@@ -159,7 +162,7 @@ def test_verbose_prints_a_line_per_epoch() -> None:
     Network([16, 5, 3], seed=0).fit(X, y, epochs=2, verbose=2, log=log, validation_split=0.25)
     text = log.getvalue()
     assert "epoch 1/2" in text and "epoch 2/2" in text
-    assert "val_acc" in text and "gradient per weight" in text
+    assert "val_acc" in text and "learning speed" in text
 
 
 def test_fit_records_the_settings_on_the_network() -> None:

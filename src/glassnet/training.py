@@ -129,7 +129,8 @@ class History:
     ``test_loss``, ``test_accuracy`` (``None`` without such data), ``learning_rate``, ``seconds``,
     and for each layer ``l`` (from 1), measured after the epoch on a fixed probe batch of the first
     1,024 training rows: ``grad_norm_l`` (Frobenius norm of the weight gradient), ``grad_rms_l``
-    (the same per weight), ``weight_norm_l`` and, for hidden layers, ``saturation_l``.
+    (the same per weight), ``bias_grad_norm_l`` (norm of the bias gradient: how fast the layer's
+    units learn), ``weight_norm_l`` and, for hidden layers, ``saturation_l``.
     """
 
     rows: list[dict[str, Any]] = field(default_factory=list)
@@ -510,11 +511,14 @@ def layer_statistics(network: Network, X: Array, Y: Array) -> dict[str, float]:
     back almost nothing). For ReLU layers the fraction counts dead units, which output zero for
     every probe sample.
     """
-    weight_grads, _ = network.backprop(X, Y)
+    weight_grads, bias_grads = network.backprop(X, Y)
     outputs = network.layer_outputs(X)
     stats: dict[str, float] = {}
     for l, (g, W) in enumerate(zip(weight_grads, network.weights, strict=True), start=1):
         stats[f"grad_norm_{l}"] = float(np.linalg.norm(g))
+        # ‖dC/db_l‖ = ‖delta_l summed over the batch‖: how fast layer l's units learn (Nielsen's
+        # measure of the vanishing gradient; layers of equal width compare directly).
+        stats[f"bias_grad_norm_{l}"] = float(np.linalg.norm(bias_grads[l - 1]))
         # The root mean square per weight compares layers of different sizes fairly: the norm of a
         # 784x50 gradient adds up 39,200 entries, that of a 50x10 one only 500.
         stats[f"grad_rms_{l}"] = stats[f"grad_norm_{l}"] / math.sqrt(g.size)
@@ -600,11 +604,11 @@ class _EpochPrinter:
         print("  ".join(parts), file=self.stream, flush=True)
         if self.per_layer:
             layers = sorted(int(k.rsplit("_", 1)[1]) for k in row if k.startswith("grad_norm_"))
-            grads = " ".join(f"{row[f'grad_rms_{l}']:.2e}" for l in layers)
+            speed = " ".join(f"{row[f'bias_grad_norm_{l}']:.2e}" for l in layers)
             sat = " ".join(f"{row[f'saturation_{l}']:.2f}" for l in layers[:-1])
-            ratio = row["grad_rms_1"] / max(row[f"grad_rms_{layers[-1]}"], 1e-300)
+            ratio = row["bias_grad_norm_1"] / max(row[f"bias_grad_norm_{layers[-1]}"], 1e-300)
             print(
-                f"    gradient per weight (RMS), layer 1..{layers[-1]}: {grads}  "
+                f"    learning speed |dC/db| by layer 1..{layers[-1]}: {speed}  "
                 f"(first/last {ratio:.3g})\n"
                 f"    saturated (sigmoid, tanh) or dead (relu) units per hidden layer: {sat}",
                 file=self.stream,
