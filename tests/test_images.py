@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import struct
+import sys
 import time
 import zlib
 from pathlib import Path
@@ -439,3 +440,15 @@ def test_predict_refuses_a_model_that_does_not_take_28x28_images(
     image.write_bytes(encode(drawn_seven()))
     assert main(["predict", str(small), str(image)]) == 1
     assert "takes 64 inputs" in capsys.readouterr().err
+
+
+def test_without_pillow_the_message_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, model_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from glassnet.cli import main
+
+    monkeypatch.setitem(sys.modules, "PIL", None)  # makes "from PIL import Image" fail
+    with pytest.raises(GlassnetError, match=r'pip install "glassnet\[images\]"'):
+        load_image(b"\x89PNG")
+    assert main(["predict", str(model_file), "digit.png"]) == 1
+    assert 'pip install "glassnet[images]"' in capsys.readouterr().err

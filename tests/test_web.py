@@ -35,6 +35,7 @@ with warnings.catch_warnings():  # newer Starlette prefers httpx2 for its test c
 
 from glassnet import Network  # noqa: E402
 from glassnet.datasets.preprocess import Standardizer  # noqa: E402
+from glassnet.errors import GlassnetError  # noqa: E402
 from glassnet.images import mnist_pixels, to_mnist  # noqa: E402
 from glassnet.web import server  # noqa: E402
 from glassnet.web.server import (  # noqa: E402
@@ -600,3 +601,15 @@ def test_the_listening_socket_says_tcp_so_answers_are_not_delayed() -> None:
         assert sock.getsockname()[0] == "127.0.0.1"
     finally:
         sock.close()
+
+
+def test_without_starlette_the_message_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, model_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from glassnet.cli import main
+
+    monkeypatch.setitem(sys.modules, "starlette", None)
+    with pytest.raises(GlassnetError, match=r'pip install "glassnet\[web\]"'):
+        create_app(Network([784, 10], seed=0))
+    assert main(["serve", str(model_file), "--no-browser"]) == 1
+    assert 'pip install "glassnet[web]"' in capsys.readouterr().err
