@@ -35,9 +35,10 @@ PRESETS: dict[str, dict[str, Any]] = {
         "hidden": [256],
         "activation": "relu",
         "optimizer": "sgd",
-        "learning_rate": 0.05,
-        "batch_size": 16,
-        "epochs": 10,
+        "learning_rate": 0.1,
+        "batch_size": 32,
+        "schedule": "cosine",
+        "epochs": 5,
     },
     "best": {
         "hidden": [256],

@@ -282,6 +282,14 @@ def run(args: argparse.Namespace) -> int:
     runs.write_history(run_dir, history)
     (run_dir / runs.CHECKPOINT).unlink(missing_ok=True)
     say(f"glassnet: {history.stopped}")
+    chance = 1.0 / network.n_classes
+    if history.rows[-1]["train_accuracy"] < 2.0 * chance:
+        print(
+            f"glassnet: warning: training did not converge: training accuracy "
+            f"{history.rows[-1]['train_accuracy']:.1%} is near chance ({chance:.0%}); try another "
+            f"--learning-rate, more --epochs, or --initializer glorot/he",
+            file=sys.stderr,
+        )
     print(
         f"test accuracy {test_accuracy:.2%} ({round(test_accuracy * len(data.test_labels))}"
         f"/{len(data.test_labels)}) after {len(history.rows)} epochs in {elapsed:.1f} s; "
