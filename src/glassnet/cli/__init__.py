@@ -16,7 +16,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from glassnet import __version__
 from glassnet.errors import GlassnetError
@@ -49,6 +49,12 @@ Run 'glassnet COMMAND --help' for the options of each command.
 
 class Parser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose errors are a single line."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Subcommands take their description from their module docstring; show it as plain text.
+        if kwargs.get("description"):
+            kwargs["description"] = kwargs["description"].replace("``", "'")
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
