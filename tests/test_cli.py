@@ -208,6 +208,20 @@ def test_every_subcommand_help_has_examples(
     assert listing(isolated) == {}
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="cli/datasets.py adds the list/fetch/verify actions without an epilog: their --help "
+    "has no examples, though the README says every command has them",
+)
+@pytest.mark.parametrize("action", ["list", "fetch", "verify"])
+def test_every_datasets_action_help_has_examples(
+    action: str, isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run_main(["datasets", action, "--help"], capsys)
+    assert code == 0
+    assert f"glassnet datasets {action}" in out.split("examples:", 1)[1]
+
+
 # --------------------------------------------------------------------------- bad options
 @pytest.mark.parametrize(
     ("args", "expected"),

@@ -17,6 +17,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -304,6 +305,37 @@ def test_idx_zero_size_shape_that_overflows_is_a_format_error() -> None:
     data = b"\x00\x00\x08\x04" + b"".join(n.to_bytes(4, "big") for n in dims)
     with pytest.raises(glassnet.FormatError):
         read_idx_bytes(data)
+
+
+def test_a_model_header_declaring_huge_tensors_costs_no_memory(tmp_path: Path) -> None:
+    """A 1 KB file whose header declares 16 GiB of weights is refused, allocating ~1 MiB."""
+    from glassnet.modelfile import read_model_header
+
+    Network([4, 3, 2], "relu", seed=0).save(tmp_path / "small.safetensors")
+    doc = read_model_header(tmp_path / "small.safetensors")
+    n = 1 << 16
+    doc.update(layer_sizes=[n, n, 2], standardizer=False)
+    table: dict[str, Any] = {"__metadata__": {"glassnet": json.dumps(doc)}}
+    offset = 0
+    for name, shape in [("weights.0", [n, n]), ("biases.0", [n]), ("weights.1", [n, 2]),
+                        ("biases.1", [2])]:  # fmt: skip
+        size = 4 * int(np.prod(shape))
+        table[name] = {"dtype": "F32", "shape": shape, "data_offsets": [offset, offset + size]}
+        offset += size
+    header = json.dumps(table).encode()
+    header += b" " * (-len(header) % 8)
+    path = tmp_path / "huge.safetensors"
+    path.write_bytes(len(header).to_bytes(8, "little") + header + bytes(64))
+    assert offset > 16 << 30 and path.stat().st_size < 2048
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(glassnet.FormatError, match="truncated"):
+            glassnet.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20
 
 
 # --------------------------------------------------------------------- Python input checks
