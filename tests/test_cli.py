@@ -208,11 +208,6 @@ def test_every_subcommand_help_has_examples(
     assert listing(isolated) == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli/datasets.py adds the list/fetch/verify actions without an epilog: their --help "
-    "has no examples, though the README says every command has them",
-)
 @pytest.mark.parametrize("action", ["list", "fetch", "verify"])
 def test_every_datasets_action_help_has_examples(
     action: str, isolated: Path, capsys: pytest.CaptureFixture[str]

@@ -487,7 +487,7 @@ def test_fit_rejects_unknown_and_invalid_settings() -> None:
     X, y = toy_data()
     with pytest.raises(ValueError, match="batch size"):
         Network([16, 5, 3], seed=0).fit(X, y, batch_size=0)
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError, match=r"unknown training setting .batchsize."):
         Network([16, 5, 3], seed=0).fit(X, y, batchsize=4)
 
 

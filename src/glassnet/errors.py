@@ -23,4 +23,9 @@ class DownloadError(GlassnetError):
 
 
 class TrainingDivergedError(GlassnetError, FloatingPointError):
-    """The loss became NaN or infinite during training."""
+    """The loss became NaN or infinite, or rose far above where it started, during training.
+
+    ``history`` holds the :class:`~glassnet.training.History` of the epochs before it happened.
+    """
+
+    history: object | None = None

@@ -154,7 +154,9 @@ class Network:
         self.training_settings: dict[str, Any] = {}
         self.metrics: dict[str, Any] = {}
 
-        shapes = [(a + 1, b) for a, b in zip(self.layer_sizes[:-1], self.layer_sizes[1:], strict=False)]
+        shapes = [
+            (a + 1, b) for a, b in zip(self.layer_sizes[:-1], self.layer_sizes[1:], strict=False)
+        ]
         self._params = np.zeros(sum(a * b for a, b in shapes), self.dtype)
         self._grads = np.zeros_like(self._params)
         self._blocks = _views(self._params, shapes)  # Θ_l = [W_l; b_l], (fan_in + 1, fan_out)
@@ -380,7 +382,9 @@ class Network:
             if len(data)
             else np.empty(0, np.intp)
         )
-        return float(np.mean(predictions == labels)) if len(labels) else float("nan")
+        if not len(labels):
+            raise ValueError("cannot score an empty set of inputs")
+        return float(np.mean(predictions == labels))
 
     def fit(self, X: ArrayLike, y: ArrayLike, **settings: Any) -> History:
         """Train on raw inputs ``X`` ``(n, n_inputs)`` and integer labels ``y`` ``(n,)``.

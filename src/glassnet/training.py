@@ -87,6 +87,8 @@ class TrainConfig:
                     f"{name.replace('_', ' ')} must be a number {bound}, got {value!r}"
                 )
 
+        if not isinstance(self.standardize, (bool, np.bool_)):
+            raise ValueError(f"standardize must be true or false, got {self.standardize!r}")
         whole("epochs", 1)
         whole("batch_size", 1)
         whole("patience", 0)
@@ -221,6 +223,12 @@ def train(
     **settings
         Fields of :class:`TrainConfig`.
     """
+    unknown = sorted(set(settings) - set(TrainConfig.field_names()))
+    if unknown:
+        raise ValueError(
+            f"unknown training setting {unknown[0]!r}; the settings are "
+            f"{', '.join(TrainConfig.field_names())}"
+        )
     config = TrainConfig(**settings)
     rows, labels = _check_data(network, X, y, "training")
     if image_shape is None:
@@ -410,11 +418,12 @@ class _Loop:
             if loss is None
             else f"the loss rose to {loss:.3g}, more than twice where it started"
         )
-        raise TrainingDivergedError(
-            f"training diverged in {where}: {what} at learning rate {lr:g}; the weights of the "
-            f"last good epoch are kept; try a smaller --learning-rate (e.g. {lr / 10:g}), "
-            f"--clip-norm, or a warm-up"
+        error = TrainingDivergedError(
+            f"training diverged in {where}: {what} at learning rate {lr:g}; try a smaller "
+            f"--learning-rate (e.g. {lr / 10:g}), --clip-norm, or a warm-up"
         )
+        error.history = self.history
+        raise error
 
     def _epoch_row(self, labels: NDArray[np.int64], seconds: float) -> dict[str, Any]:
         net = self.network
@@ -571,6 +580,8 @@ def _check_data(
         raise ValueError(
             f"{what} inputs must have {network.n_inputs} features, got shape {np.shape(X)}"
         )
+    if not (np.issubdtype(rows.dtype, np.number) or rows.dtype == np.bool_):
+        raise ValueError(f"{what} inputs must be numbers, got dtype {rows.dtype}")
     if not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"{what} labels must be integers, got dtype {labels.dtype}")
     if len(labels) and (labels.min() < 0 or labels.max() >= network.n_classes):

@@ -55,6 +55,8 @@ def add_parser(subparsers: Any) -> None:
         "list",
         help="each dataset, where it was found and its size",
         description="List the datasets glassnet knows, where each was found, and its size.",
+        epilog="examples:\n  glassnet datasets list",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     fetch = actions.add_parser(
         "fetch",
@@ -64,6 +66,9 @@ def add_parser(subparsers: Any) -> None:
             "found are checked, not downloaded again; missing ones are downloaded from the "
             "mirrors in turn, into --data-dir if given, else into the user cache."
         ),
+        epilog="examples:\n  glassnet datasets fetch mnist\n"
+        "  glassnet datasets fetch fashion-mnist --data-dir ~/data/fashion-mnist",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     verify = actions.add_parser(
         "verify",
@@ -72,6 +77,9 @@ def add_parser(subparsers: Any) -> None:
             "Check each file's decompressed bytes against the published SHA-256. Prints OK or "
             "MISMATCH per file; exits with status 1 if any file fails."
         ),
+        epilog="examples:\n  glassnet datasets verify mnist\n"
+        "  glassnet datasets verify mnist --data-dir ../shared/datasets/mnist",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     for action in (fetch, verify):
         action.add_argument(

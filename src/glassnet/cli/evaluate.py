@@ -59,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"{args.model}: {network!r}")
     print(f"{name} {args.split} accuracy {correct / len(y):.2%} ({correct}/{len(y)})")
     print("\nper class:")
-    for cls, (label, acc) in enumerate(zip(network.class_names, per_class_accuracy(confusion), strict=True)):
+    for cls, (label, acc) in enumerate(
+        zip(network.class_names, per_class_accuracy(confusion), strict=True)
+    ):
         print(f"  {cls:>2} {label:<12} {acc:.2%}  ({confusion[cls, cls]}/{confusion[cls].sum()})")
     print()
     print(format_confusion(confusion, network.class_names))

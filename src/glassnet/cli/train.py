@@ -152,12 +152,7 @@ def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
 
     config: dict[str, Any] = read_settings(args.config) if args.config else {}
     known = set(RUN_SETTINGS) | set(TrainConfig.field_names())
-    unknown = sorted(set(config) - known)
-    if unknown:
-        raise ValueError(
-            f"{args.config}: unknown setting {unknown[0]!r}; known settings are "
-            f"{', '.join(sorted(known))}"
-        )
+    check_run_settings(dict(config), args.config or "settings")
     preset = args.preset or config.get("preset") or "default"
     settings: dict[str, Any] = {
         "preset": preset,
@@ -172,8 +167,57 @@ def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
         value = getattr(args, name, None)
         if value is not None:
             settings[name] = value
-    if "hidden" in settings and not isinstance(settings["hidden"], list):
-        settings["hidden"] = options.layer_sizes(str(settings["hidden"]))
+    return check_run_settings(settings, args.config or "settings")
+
+
+def check_run_settings(settings: dict[str, Any], source: str) -> dict[str, Any]:
+    """Check the settings that describe data and network (``TrainConfig`` checks the rest).
+
+    Values from a settings file get the same checks as command-line options, each failure a
+    ``ValueError`` naming the file and the setting.
+    """
+    from glassnet.activations import ACTIVATIONS
+    from glassnet.initializers import INITIALIZERS
+    from glassnet.training import TrainConfig
+
+    known = set(RUN_SETTINGS) | set(TrainConfig.field_names())
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise ValueError(
+            f"{source}: unknown setting {unknown[0]!r}; known settings are "
+            f"{', '.join(sorted(known))}"
+        )
+
+    def bad(key: str, expected: str) -> ValueError:
+        return ValueError(f"{source}: setting {key} must be {expected}, got {settings[key]!r}")
+
+    hidden = settings.get("hidden", [])
+    if isinstance(hidden, str):
+        try:
+            hidden = options.layer_sizes(hidden)
+        except argparse.ArgumentTypeError as exc:
+            raise ValueError(f"{source}: setting hidden: {exc}") from None
+    if not isinstance(hidden, list) or not all(
+        isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in hidden
+    ):
+        raise bad("hidden", "a list of positive whole numbers, like [128, 64]")
+    settings["hidden"] = hidden
+    for key, choices in (
+        ("preset", PRESETS),
+        ("activation", ACTIVATIONS),
+        ("dtype", ("float32", "float64")),
+    ):
+        if key in settings and settings[key] not in choices:
+            raise bad(key, "one of " + ", ".join(choices))
+    if settings.get("initializer") is not None and settings["initializer"] not in INITIALIZERS:
+        raise bad("initializer", "one of " + ", ".join(INITIALIZERS))
+    if not isinstance(settings.get("dataset", ""), str):
+        raise bad("dataset", "a dataset name, like mnist")
+    if settings.get("data_dir") is not None and not isinstance(settings["data_dir"], str):
+        raise bad("data_dir", "a folder name")
+    limit = settings.get("train_limit")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+        raise bad("train_limit", "a whole number >= 1")
     return settings
 
 
@@ -189,7 +233,20 @@ def run(args: argparse.Namespace) -> int:
         run_dir = Path(args.resume)
         if not (run_dir / runs.SETTINGS).is_file():
             raise ValueError(f"{run_dir}: not a run folder (no {runs.SETTINGS})")
-        settings = runs.read_settings(run_dir / runs.SETTINGS)
+        given = [
+            name
+            for name in (*RUN_SETTINGS, *TrainConfig.field_names(), "config", "out", "runs_dir")
+            if name not in ("epochs", "data_dir") and getattr(args, name, None) is not None
+        ]
+        if given:
+            option = "--" + given[0].replace("_", "-")
+            raise ValueError(
+                f"{option} cannot change a resumed run: it continues with the settings in "
+                f"{run_dir / runs.SETTINGS} (only --epochs and --data-dir may be given)"
+            )
+        settings = check_run_settings(
+            runs.read_settings(run_dir / runs.SETTINGS), str(run_dir / runs.SETTINGS)
+        )
         if args.epochs is not None:
             settings["epochs"] = args.epochs
         if args.data_dir is not None:

@@ -193,6 +193,13 @@ def _read_stream(
             f"header declares a {_shape_text(shape)} array of {dtype.name}, {nbytes} bytes, "
             f"more than the limit of {max_bytes} bytes"
         )
+    # An empty array can still declare other dimensions whose product overflows NumPy's index
+    # type, which no real array could have.
+    if math.prod(d for d in shape if d) * dtype.itemsize > max_bytes:
+        raise fail(
+            f"header declares an empty {_shape_text(shape)} array of {dtype.name} whose other "
+            f"dimensions exceed the limit of {max_bytes} bytes"
+        )
     if not gzipped and size - header_size != nbytes:
         problem = "truncated" if size - header_size < nbytes else "trailing data"
         raise fail(

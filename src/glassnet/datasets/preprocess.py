@@ -8,6 +8,7 @@ inside the model file, so a prediction years later is preprocessed exactly as tr
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,4 +103,4 @@ def flatten_images(images: ArrayLike) -> NDArray[np.generic]:
         return data
     if data.ndim < 2:
         raise ValueError(f"expected images (n, h, w) or rows (n, features), got shape {data.shape}")
-    return data.reshape(data.shape[0], -1)
+    return data.reshape(data.shape[0], math.prod(data.shape[1:]))  # -1 fails for an empty batch
