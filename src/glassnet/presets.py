@@ -41,12 +41,17 @@ PRESETS: dict[str, dict[str, Any]] = {
         "epochs": 5,
     },
     "best": {
-        "hidden": [256],
+        "hidden": [800, 800],
         "activation": "relu",
-        "optimizer": "sgd",
+        "optimizer": "nesterov",
+        "momentum": 0.9,
         "learning_rate": 0.05,
-        "batch_size": 16,
-        "epochs": 10,
+        "batch_size": 128,
+        "schedule": "cosine",
+        "warmup_epochs": 0.5,
+        "dropout": 0.2,
+        "augment_shift": 2,
+        "epochs": 30,
     },
 }
 
