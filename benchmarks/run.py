@@ -957,7 +957,7 @@ def report_markdown(r: dict[str, Any]) -> str:
     lines.append("### Targets\n")
     lines.append("Ratios are the other's seconds over glassnet's (above 1: glassnet is faster), "
                  "on wall time, which the targets use; the CPU-time ratio beside it is less "
-                 "sensitive to other programs sharing the machine (see the notes below).\n")
+                 "sensitive to other programs sharing the machine (see benchmarks/README.md).\n")
     lines.append("| measurement | result | target | met | on CPU time |")
     lines.append("|---|---|---|---|---|")
     for t in r["targets"]:
