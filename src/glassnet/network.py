@@ -79,6 +79,7 @@ class _Workspace:
         self.scratch = [np.empty((m, n), dtype) for n in hidden]
         self.masks = [np.empty((m, n), dtype) for n in hidden] if dropout else []
         self.row = np.empty((m, 1), dtype)  # softmax's row maxima and sums
+        self.probabilities = self.activations[-1]  # where the last forward pass wrote P
 
 
 def _with_ones_column(A: Array) -> Array:
@@ -246,22 +247,22 @@ class Network:
         ws: _Workspace,
         dropout: float = 0.0,
         rng: np.random.Generator | None = None,
+        out: Array | None = None,
     ) -> Array:
-        """Forward pass into the workspace; returns the probabilities ``P`` (a view into it).
+        """Forward pass into the workspace; returns the probabilities ``P``.
 
         ``X`` is ``[inputs, 1]``: ``(ws.m, n_inputs + 1)``, standardized, of the network's dtype,
-        with a last column of ones. With ``dropout > 0`` each hidden unit is zeroed with that
-        probability and the survivors are scaled by ``1 / (1 - dropout)`` (inverted dropout), so
-        evaluation needs no rescaling.
+        with a last column of ones. ``P`` is written to ``out`` if given (a C-contiguous
+        ``(ws.m, n_classes)`` array), else into the workspace. With ``dropout > 0`` each hidden unit
+        is zeroed with that probability and the survivors are scaled by ``1 / (1 - dropout)``
+        (inverted dropout), so evaluation needs no rescaling.
         """
+        activation = self._activation
         A_prev = X
-        last = len(self._blocks) - 1
-        for l, theta in enumerate(self._blocks):
+        for l in range(len(self._blocks) - 1):
             Z = ws.activations[l]
-            np.dot(A_prev, theta, out=Z)  # Z_l = [A_{l-1}, 1] @ Θ_l = A_{l-1} @ W_l + b_l
-            if l == last:
-                return softmax(Z, out=Z, row=ws.row)
-            self._activation.forward(Z, out=Z)  # A_l = f(Z_l), in place
+            np.dot(A_prev, self._blocks[l], out=Z)  # Z_l = [A_{l-1}, 1] @ Θ_l = A_{l-1} @ W_l + b_l
+            activation.forward(Z, out=Z)  # A_l = f(Z_l), in place
             A_prev = ws.outputs[l]
             if dropout > 0.0 and rng is not None:
                 mask = ws.masks[l]
@@ -271,11 +272,14 @@ class Network:
                 np.multiply(Z, mask, out=A_prev[:, :-1])
             else:
                 A_prev[:, :-1] = Z
-        raise AssertionError("unreachable: a network has at least one layer")
+        P = ws.activations[-1] if out is None else out
+        np.dot(A_prev, self._blocks[-1], out=P)  # the output layer's scores Z_L
+        ws.probabilities = softmax(P, out=P, row=ws.row)
+        return ws.probabilities
 
     def _backprop(self, X: Array, Y: Array, ws: _Workspace, dropout: float = 0.0) -> None:
         """Backward pass after :meth:`_forward` on the same batch; writes gradients into ``_grads``."""
-        delta = softmax_cross_entropy_delta(ws.activations[-1], Y, out=ws.deltas[-1])
+        delta = softmax_cross_entropy_delta(ws.probabilities, Y, out=ws.deltas[-1])
         for l in range(len(self._blocks) - 1, -1, -1):
             A_prev = X if l == 0 else ws.outputs[l - 1]
             # dC/dΘ_l = [A_{l-1}, 1]ᵀ @ delta_l: the weight gradients, and as the last row the

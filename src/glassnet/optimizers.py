@@ -121,9 +121,10 @@ class SGD(Optimizer):
     def _update(
         self, p: Array, g: Array, state: dict[str, Array], tmp: Array, decays: bool | Array
     ) -> None:
-        g = self._coupled_gradient(p, g, tmp, decays)
+        if self.weight_decay:
+            g = self._coupled_gradient(p, g, tmp, decays)
         np.multiply(g, self.learning_rate, out=tmp)
-        p -= tmp
+        np.subtract(p, tmp, out=p)
 
 
 class Momentum(Optimizer):

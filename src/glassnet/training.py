@@ -31,7 +31,7 @@ from glassnet.datasets.preprocess import Standardizer, flatten_images, one_hot
 from glassnet.errors import TrainingDivergedError
 from glassnet.network import Network
 from glassnet.optimizers import OPTIMIZERS, Optimizer, make_optimizer
-from glassnet.schedules import SCHEDULES, make_schedule
+from glassnet.schedules import SCHEDULES, Constant, make_schedule
 
 Array = NDArray[np.floating]
 PROBE_SIZE = 1024  # training samples used for the per-epoch gradient and saturation figures
@@ -330,8 +330,7 @@ class _Loop:
         )
         # Buffers for the shuffled epoch, so each mini-batch is a contiguous slice.
         self.X_epoch, self.Y_epoch = np.empty_like(X), np.empty_like(Y)
-        self.picked = np.empty(n, network.dtype)  # probability given to the true class
-        self.predicted = np.empty(n, np.intp)
+        self.P_epoch = np.empty((n, network.n_classes), network.dtype)  # training probabilities
         self.epoch = 0
         self.history = History()
         self.best_parameters: Array | None = None
@@ -347,20 +346,20 @@ class _Loop:
     # -- one epoch
     def run_epoch(self, progress: bool | None) -> dict[str, Any]:
         net, cfg, n = self.network, self.config, len(self.X)
-        bs, C = cfg.batch_size, net.n_classes
+        bs = cfg.batch_size
         start = time.perf_counter()
         order = self.rng.permutation(n)
-        np.take(self.X, order, axis=0, out=self.X_epoch)
-        np.take(self.Y, order, axis=0, out=self.Y_epoch)
+        # mode="clip" (the indices are valid anyway) lets take write straight into the buffer.
+        np.take(self.X, order, axis=0, out=self.X_epoch, mode="clip")
+        np.take(self.Y, order, axis=0, out=self.Y_epoch, mode="clip")
         labels = self.labels[order]
         if cfg.augment_shift and self.image_shape is not None:
             random_shift(
                 self.X_epoch[:, :-1], self.image_shape, cfg.augment_shift, self.rng, self.fill
             )
-        # Flat index of each row's true-class probability within its batch's P.
-        pick = (np.arange(n) % bs) * C + labels
         params, grads, decay = net.parameter_groups
         dropout = cfg.dropout
+        constant_rate = isinstance(self.schedule, Constant)
         bar = tqdm(
             total=self.steps,
             disable=None if progress is None else not progress,
@@ -380,15 +379,16 @@ class _Loop:
                 lo, hi = step * bs, min(n, step * bs + bs)
                 xb, yb = self.X_epoch[lo:hi], self.Y_epoch[lo:hi]
                 ws = net._workspace(hi - lo, dropout > 0.0)
-                P = net._forward(xb, ws, dropout, self.rng)
-                np.take(P, pick[lo:hi], out=self.picked[lo:hi])
-                np.argmax(P, axis=1, out=self.predicted[lo:hi])
+                # P goes straight into the epoch's table of probabilities, for the epoch's
+                # training loss and accuracy without extra work in the step.
+                net._forward(xb, ws, dropout, self.rng, out=self.P_epoch[lo:hi])
                 net._backprop(xb, yb, ws, dropout)
                 if cfg.clip_norm:
                     _clip_global_norm(grads, cfg.clip_norm)
-                self.optimizer.learning_rate = cfg.learning_rate * self.schedule(
-                    self.epoch + step / self.steps
-                )
+                if not constant_rate:
+                    self.optimizer.learning_rate = cfg.learning_rate * self.schedule(
+                        self.epoch + step / self.steps
+                    )
                 self.optimizer.step(params, grads, decay)
                 if step % tick == tick - 1:
                     bar.update(tick)
@@ -428,10 +428,11 @@ class _Loop:
     def _epoch_row(self, labels: NDArray[np.int64], seconds: float) -> dict[str, Any]:
         net = self.network
         eps = np.finfo(net.dtype).eps
+        picked = self.P_epoch[np.arange(len(labels)), labels]  # probability of the true class
         row: dict[str, Any] = {
             "epoch": self.epoch,
-            "train_loss": float(-np.mean(np.log(np.clip(self.picked, eps, 1.0)))),
-            "train_accuracy": float(np.mean(self.predicted == labels)),
+            "train_loss": float(-np.mean(np.log(np.clip(picked, eps, 1.0)))),
+            "train_accuracy": float(np.mean(np.argmax(self.P_epoch, axis=1) == labels)),
             "val_loss": None,
             "val_accuracy": None,
             "test_loss": None,
@@ -521,7 +522,7 @@ def layer_statistics(network: Network, X: Array, Y: Array) -> dict[str, float]:
     every probe sample.
     """
     weight_grads, bias_grads = network.backprop(X, Y)
-    outputs = network.layer_outputs(X)
+    outputs = network._workspace(len(X)).activations  # the forward pass backprop just made
     stats: dict[str, float] = {}
     for l, (g, W) in enumerate(zip(weight_grads, network.weights, strict=True), start=1):
         stats[f"grad_norm_{l}"] = float(np.linalg.norm(g))

@@ -9,6 +9,7 @@ inside the model file, so a prediction years later is preprocessed exactly as tr
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,22 +45,29 @@ class Standardizer:
         object.__setattr__(self, "scale", scale)
 
     @classmethod
-    def fit(cls, X: ArrayLike, *, per_feature: bool = False) -> Standardizer:
+    def fit(cls, X: ArrayLike, *, per_feature: bool = False, chunk: int = 4096) -> Standardizer:
         """Fit on training inputs ``X`` of shape ``(n, n_features)``.
 
         With ``per_feature=False`` one mean and one standard deviation cover all pixels, which keeps
-        rarely inked border pixels from being blown up by a tiny per-pixel deviation. Features with no
-        spread get scale 1, so they pass through centred rather than divided by zero.
+        rarely inked border pixels from being blown up by a tiny per-pixel deviation. Features with
+        no spread get scale 1, so they pass through centred rather than divided by zero. The
+        statistics are summed in float64 over chunks of rows (mean first, then squared deviations
+        from it), so 60,000 images never need a second full-size copy.
         """
-        data = np.asarray(X, dtype=np.float64)
+        data = np.asarray(X)
         if data.ndim != 2 or data.shape[0] == 0:
             raise ValueError(
                 f"expected a non-empty (n_samples, n_features) array, got {data.shape}"
             )
-        if per_feature:
-            mean, std = data.mean(axis=0), data.std(axis=0)
-        else:
-            mean, std = np.array([data.mean()]), np.array([data.std()])
+        axis, count = (0, data.shape[0]) if per_feature else (None, data.size)
+
+        def chunks() -> Iterator[NDArray[np.float64]]:
+            for lo in range(0, data.shape[0], chunk):
+                yield data[lo : lo + chunk].astype(np.float64)
+
+        mean = np.atleast_1d(sum(c.sum(axis=axis) for c in chunks()) / count)
+        var = np.atleast_1d(sum(((c - mean) ** 2).sum(axis=axis) for c in chunks()) / count)
+        std = np.sqrt(var)
         std = np.where(std > 1e-12, std, 1.0)
         return cls(mean, std)
 
