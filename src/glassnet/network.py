@@ -75,6 +75,7 @@ class _Workspace:
         self.inputs = _with_ones_column(np.empty((m, sizes[0]), dtype))
         self.activations = [np.empty((m, n), dtype) for n in sizes[1:]]  # A_1 .. A_L (A_L = P)
         self.outputs = [_with_ones_column(np.empty((m, n), dtype)) for n in hidden]
+        self.output_values = [out[:, :-1] for out in self.outputs]  # the A part of [A, 1]
         self.deltas = [np.empty((m, n), dtype) for n in sizes[1:]]
         self.scratch = [np.empty((m, n), dtype) for n in hidden]
         self.masks = [np.empty((m, n), dtype) for n in hidden] if dropout else []
@@ -164,6 +165,7 @@ class Network:
         self._grad_blocks = _views(self._grads, shapes)
         self.weights: list[Array] = [block[:-1] for block in self._blocks]
         self.biases: list[Array] = [block[-1] for block in self._blocks]
+        self._weights_T = [W.T for W in self.weights]  # views, made once for the backward pass
         self._weight_grads = [block[:-1] for block in self._grad_blocks]
         self._bias_grads = [block[-1] for block in self._grad_blocks]
         # 1 for weights, 0 for biases: weight decay never applies to biases.
@@ -269,9 +271,9 @@ class Network:
                 rng.random(out=mask, dtype=self.dtype)
                 np.greater_equal(mask, dropout, out=mask)
                 mask *= 1.0 / (1.0 - dropout)
-                np.multiply(Z, mask, out=A_prev[:, :-1])
+                np.multiply(Z, mask, out=ws.output_values[l])
             else:
-                A_prev[:, :-1] = Z
+                np.copyto(ws.output_values[l], Z)
         P = ws.activations[-1] if out is None else out
         np.dot(A_prev, self._blocks[-1], out=P)  # the output layer's scores Z_L
         ws.probabilities = softmax(P, out=P, row=ws.row)
@@ -287,7 +289,7 @@ class Network:
             np.dot(A_prev.T, delta, out=self._grad_blocks[l])
             if l == 0:
                 break  # the inputs need no gradient
-            back = np.dot(delta, self.weights[l].T, out=ws.deltas[l - 1])  # dC/dA_{l-1}
+            back = np.dot(delta, self._weights_T[l], out=ws.deltas[l - 1])  # dC/dA_{l-1}
             if dropout > 0.0:
                 back *= ws.masks[l - 1]
             delta = self._activation.backward(ws.activations[l - 1], back, ws.scratch[l - 1])

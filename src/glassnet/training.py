@@ -257,13 +257,13 @@ def train(
         val_rows, val_labels = _check_data(network, *validation_data, "validation")
         if len(val_rows) == 0:
             raise ValueError("validation data has no samples")
-        val = (network.prepare(val_rows), val_labels)
+        val = (_prepare_with_ones(network, val_rows), val_labels)
     test = None
     if test_data is not None:
         test_rows, test_labels = _check_data(network, *test_data, "test")
         if len(test_rows) == 0:
             raise ValueError("test data has no samples")
-        test = (network.prepare(test_rows), test_labels)
+        test = (_prepare_with_ones(network, test_rows), test_labels)
     fill = float(network.prepare(np.zeros((1, network.n_inputs)))[0, 0])
 
     loop = _Loop(network, config, X_train, Y_train, labels, val, test, image_shape, fill)
@@ -340,7 +340,7 @@ class _Loop:
         self.last_state = self.snapshot()
         # A loss far above where training started means the steps overshoot, even when bounded
         # activations keep every weight finite.
-        start_loss, _ = evaluate(network, X[:PROBE_SIZE, :-1], labels[:PROBE_SIZE])
+        start_loss, _ = evaluate(network, X[:PROBE_SIZE], labels[:PROBE_SIZE])
         self.divergence_loss = 2.0 * max(start_loss, math.log(network.n_classes))
 
     # -- one epoch
@@ -500,16 +500,22 @@ class _Loop:
 
 
 def evaluate(
-    network: Network, X: Array, labels: NDArray[np.int64], batch_size: int = 4096
+    network: Network, X: Array, labels: NDArray[np.int64], batch_size: int = 1024
 ) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of standardized inputs ``X`` against integer ``labels``."""
+    """Mean cross-entropy and accuracy of prepared rows against integer ``labels``.
+
+    ``X`` is ``(n, n_inputs + 1)``: standardized, with the ones column (see
+    :func:`_prepare_with_ones`), so each epoch's evaluation runs the training forward pass on
+    reused buffers, with no checks or copies of data that was checked once already.
+    """
     eps = np.finfo(network.dtype).eps
     total_loss, correct = 0.0, 0
     for lo in range(0, len(X), batch_size):
-        P = network.forward(X[lo : lo + batch_size])
+        rows = X[lo : lo + batch_size]
+        P = network._forward(rows, network._workspace(len(rows)))
         y = labels[lo : lo + batch_size]
         total_loss -= float(np.sum(np.log(np.clip(P[np.arange(len(y)), y], eps, 1.0))))
-        correct += int(np.sum(np.argmax(P, axis=1) == y))
+        correct += int(np.count_nonzero(np.argmax(P, axis=1) == y))
     return total_loss / len(X), correct / len(X)
 
 
