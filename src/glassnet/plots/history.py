@@ -1,0 +1,97 @@
+"""Reading a training history: the per-epoch figures the pictures are drawn from.
+
+A history is a list of rows, one per epoch, as :class:`glassnet.training.History` records them
+(``train_loss``, ``val_accuracy``, ``learning_rate``, ``grad_norm_1 .. grad_norm_L``, ...).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+Rows = Sequence[Mapping[str, Any]]
+
+
+def column(rows: Rows, key: str) -> tuple[list[int], list[float]]:
+    """The epochs and values of one history figure, leaving out epochs where it is missing.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        History rows, one per epoch (see :class:`glassnet.training.History`).
+    key : str
+        A row key such as ``"val_accuracy"`` or ``"grad_norm_1"``.
+
+    Returns
+    -------
+    epochs, values : lists of equal length
+        Values that are ``None`` or not finite are skipped.
+    """
+    epochs, values = [], []
+    for i, row in enumerate(rows):
+        value = row.get(key)
+        if value is None or isinstance(value, bool) or not math.isfinite(float(value)):
+            continue
+        epochs.append(int(row.get("epoch") or i + 1))
+        values.append(float(value))
+    return epochs, values
+
+
+def n_layers(rows: Rows) -> int:
+    """Number of weight layers ``L`` in the history: the largest ``l`` of a ``grad_norm_l`` key."""
+    keys = {key for row in rows for key in row if key.startswith("grad_norm_")}
+    return max((int(k[10:]) for k in keys if k[10:].isdigit()), default=0)
+
+
+def gradient_series(
+    rows: Rows, layer_sizes: Sequence[int] | None = None
+) -> dict[int, tuple[list[int], list[float]]]:
+    """Each layer's weight gradient per epoch, per weight when the layer sizes are known.
+
+    The history's ``grad_norm_l`` is the Frobenius norm ``‖∂C/∂W_l‖``, which grows with the
+    square root of the number of weights: a 784x50 first layer (39,200 weights) shows a larger
+    norm than a 50x10 last layer (500 weights) even when each of its weights gets a smaller
+    gradient. Dividing by ``√(fan_in · fan_out)`` gives the root-mean-square gradient of one
+    weight, which compares layers of any size: how fast a weight of each layer learns.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        History rows with ``grad_norm_1 .. grad_norm_L``.
+    layer_sizes : sequence of L + 1 int, optional
+        ``[n_inputs, hidden..., n_classes]``; without it the norms are returned unscaled.
+
+    Returns
+    -------
+    dict
+        Layer number ``l`` (from 1) to ``(epochs, values)``; layers with no values are left out.
+    """
+    L = n_layers(rows)
+    per_weight = layer_sizes is not None and len(layer_sizes) == L + 1
+    series = {}
+    for layer in range(1, L + 1):
+        epochs, norms = column(rows, f"grad_norm_{layer}")
+        if per_weight and layer_sizes is not None:
+            norms = [g / math.sqrt(layer_sizes[layer - 1] * layer_sizes[layer]) for g in norms]
+        if epochs:
+            series[layer] = (epochs, norms)
+    return series
+
+
+def gradient_ratio(
+    rows: Rows, layer_sizes: Sequence[int] | None = None
+) -> tuple[list[int], list[float]]:
+    """Per epoch, the first layer's gradient over the last layer's.
+
+    Per weight (root mean square) when ``layer_sizes`` is given, else the ratio of the Frobenius
+    norms; see :func:`gradient_series`. Far below 1, the first layer learns far more slowly than
+    the last: the gradient vanishes on its way back through the network.
+    """
+    series = gradient_series(rows, layer_sizes)
+    if len(series) < 2 or 1 not in series:
+        return [], []
+    first = dict(zip(*series[1], strict=True))
+    last = dict(zip(*series[max(series)], strict=True))
+    epochs = [e for e in first if first[e] > 0 and last.get(e, 0.0) > 0]
+    return epochs, [first[e] / last[e] for e in epochs]
