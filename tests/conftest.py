@@ -1,4 +1,5 @@
-"""Shared fixtures. Only ``mnist_dir``: the real MNIST files, found without downloading anything."""
+"""Shared fixtures: ``mnist_dir``, the real MNIST files found without downloading anything, and
+``isolated``, a working folder for command-line runs that can touch nothing outside it."""
 
 from __future__ import annotations
 
@@ -33,3 +34,17 @@ def mnist_dir() -> Path:
             f"set GLASSNET_TEST_MNIST"
         )
     return folder
+
+
+@pytest.fixture
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """For in-process runs of ``glassnet.cli.main``: no data dir, cache or runs dir outside
+    ``tmp_path``, downloads refused at once, and ``tmp_path`` as the working folder."""
+    from test_cli import isolated_env
+
+    for name, value in isolated_env(tmp_path).items():
+        if os.environ.get(name) != value:
+            monkeypatch.setenv(name, value)
+    monkeypatch.delenv("GLASSNET_RUNS_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

@@ -78,17 +78,6 @@ def run_glassnet(
     )
 
 
-@pytest.fixture
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """For in-process runs of ``glassnet.cli.main``: the same isolation, working dir ``tmp_path``."""
-    for name, value in isolated_env(tmp_path).items():
-        if os.environ.get(name) != value:
-            monkeypatch.setenv(name, value)
-    monkeypatch.delenv("GLASSNET_RUNS_DIR", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def run_main(args: Sequence[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     """``glassnet ARGS`` in this process: exit status, standard output, standard error."""
     try:

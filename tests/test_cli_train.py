@@ -28,10 +28,16 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_cli import glassnet_command, isolated_env, listing, one_line_error, run_glassnet
+from test_cli import (  # the shared command-line test helpers
+    glassnet_command,
+    isolated_env,
+    listing,
+    one_line_error,
+    run_glassnet,
+    run_main,
+)
 
 from glassnet import Network, checkpoint
-from glassnet.cli import main
 from glassnet.modelfile import read_model_file, read_model_header
 from glassnet.runs import CHECKPOINT, HISTORY_CSV, HISTORY_JSON, MODEL, SETTINGS, read_settings
 
@@ -56,26 +62,6 @@ ACCURACY_LINE = re.compile(
 
 
 # ------------------------------------------------------------------------------------ helpers
-@pytest.fixture
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """Isolation for in-process runs of ``glassnet.cli.main``; the working dir is ``tmp_path``."""
-    for name, value in isolated_env(tmp_path).items():
-        if os.environ.get(name) != value:
-            monkeypatch.setenv(name, value)
-    monkeypatch.delenv("GLASSNET_RUNS_DIR", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-def run_main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        code = main(args)
-    except SystemExit as exit_info:
-        code = exit_info.code if isinstance(exit_info.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 def tensors_of(model: Path) -> dict[str, np.ndarray]:
     return read_model_file(model)[0]
 
