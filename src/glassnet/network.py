@@ -18,12 +18,12 @@ Its gradient ``∇Θ C = (1/m)(Ŷ − Y) Aᵀ`` becomes, transposed into rows-as
 (see :mod:`glassnet.losses` for why the output delta is ``P − Y``: it needs the *categorical*
 cross-entropy, which glassnet trains with, rather than the post's sum of binary cross-entropies).
 
-How the arrays are laid out, for speed. Each layer's parameters are one block ``Θ_l`` of shape
+How the arrays are laid out, for speed. Each layer's parameters are one block ``Wb_l`` of shape
 ``(fan_in + 1, fan_out)``: the weights ``W_l`` with the biases ``b_l`` as an extra last row. Every
 layer's input carries a constant 1 as its last column, so that::
 
-    Z_l = [A_{l-1}, 1] @ Θ_l  =  A_{l-1} @ W_l + b_l
-    dC/dΘ_l = [A_{l-1}, 1]ᵀ @ delta_l                  last row: dC/db_l, the column sums of delta_l
+    Z_l = [A_{l-1}, 1] @ Wb_l  =  A_{l-1} @ W_l + b_l
+    dC/dWb_l = [A_{l-1}, 1]ᵀ @ delta_l                 last row: dC/db_l, the column sums of delta_l
 
 one matrix product each, instead of a product, a bias addition and a reduction. All the blocks live
 in one flat array (``weights`` and ``biases`` are views into it), the gradients likewise, so an
@@ -161,7 +161,7 @@ class Network:
         ]
         self._params = np.zeros(sum(a * b for a, b in shapes), self.dtype)
         self._grads = np.zeros_like(self._params)
-        self._blocks = _views(self._params, shapes)  # Θ_l = [W_l; b_l], (fan_in + 1, fan_out)
+        self._blocks = _views(self._params, shapes)  # Wb_l = [W_l; b_l], (fan_in + 1, fan_out)
         self._grad_blocks = _views(self._grads, shapes)
         self.weights: list[Array] = [block[:-1] for block in self._blocks]
         self.biases: list[Array] = [block[-1] for block in self._blocks]
@@ -263,7 +263,7 @@ class Network:
         A_prev = X
         for l in range(len(self._blocks) - 1):
             Z = ws.activations[l]
-            np.dot(A_prev, self._blocks[l], out=Z)  # Z_l = [A_{l-1}, 1] @ Θ_l = A_{l-1} @ W_l + b_l
+            np.dot(A_prev, self._blocks[l], out=Z)  # Z_l = [A_{l-1}, 1] @ Wb_l = A_{l-1} @ W_l + b_l
             activation.forward(Z, out=Z)  # A_l = f(Z_l), in place
             A_prev = ws.outputs[l]
             if dropout > 0.0 and rng is not None:
@@ -284,7 +284,7 @@ class Network:
         delta = softmax_cross_entropy_delta(ws.probabilities, Y, out=ws.deltas[-1])
         for l in range(len(self._blocks) - 1, -1, -1):
             A_prev = X if l == 0 else ws.outputs[l - 1]
-            # dC/dΘ_l = [A_{l-1}, 1]ᵀ @ delta_l: the weight gradients, and as the last row the
+            # dC/dWb_l = [A_{l-1}, 1]ᵀ @ delta_l: the weight gradients, and as the last row the
             # bias gradients (the ones column sums delta_l over the batch).
             np.dot(A_prev.T, delta, out=self._grad_blocks[l])
             if l == 0:
