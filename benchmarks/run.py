@@ -42,14 +42,32 @@ GiB = 1024**3
 
 # Repetitions and sizes: (full run, --quick).
 SETTINGS: dict[str, dict[str, Any]] = {
-    "full": {"reps": 7, "post_batches": 2000, "torch_post_batches": 500, "wide_batches": 40,
-             "latency_calls": 1000, "throughput_reps": 7, "matmul_reps": 20,
-             "tta_epochs": None, "tta_train_samples": None, "tta_budget_seconds": 150.0,
-             "memory_runs": 3},
-    "quick": {"reps": 1, "post_batches": 200, "torch_post_batches": 50, "wide_batches": 4,
-              "latency_calls": 200, "throughput_reps": 2, "matmul_reps": 3,
-              "tta_epochs": 1, "tta_train_samples": 5000, "tta_budget_seconds": 10.0,
-              "memory_runs": 1},
+    "full": {
+        "reps": 7,
+        "post_batches": 2000,
+        "torch_post_batches": 500,
+        "wide_batches": 40,
+        "latency_calls": 1000,
+        "throughput_reps": 7,
+        "matmul_reps": 20,
+        "tta_epochs": None,
+        "tta_train_samples": None,
+        "tta_budget_seconds": 150.0,
+        "memory_runs": 3,
+    },
+    "quick": {
+        "reps": 1,
+        "post_batches": 200,
+        "torch_post_batches": 50,
+        "wide_batches": 4,
+        "latency_calls": 200,
+        "throughput_reps": 2,
+        "matmul_reps": 3,
+        "tta_epochs": 1,
+        "tta_train_samples": 5000,
+        "tta_budget_seconds": 10.0,
+        "memory_runs": 1,
+    },
 }
 
 
@@ -59,8 +77,12 @@ def median(xs: Sequence[float]) -> float:
 
 
 def summary(xs: Sequence[float]) -> dict[str, Any]:
-    return {"median": median(xs), "min": float(min(xs)), "max": float(max(xs)),
-            "runs": [float(x) for x in xs]}
+    return {
+        "median": median(xs),
+        "min": float(min(xs)),
+        "max": float(max(xs)),
+        "runs": [float(x) for x in xs],
+    }
 
 
 def fmt_time(seconds: float | None) -> str:
@@ -150,8 +172,12 @@ def find_data_dir(cli_dir: str | None) -> Path:
     a root with one folder per dataset) or ``$GLASSNET_DATA_DIR`` itself; ``<repo>/../shared/
     datasets/mnist``.
     """
-    names = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-             "t10k-labels-idx1-ubyte")
+    names = (
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    )
 
     def complete(d: Path) -> bool:
         return all((d / n).is_file() or (d / f"{n}.gz").is_file() for n in names)
@@ -166,8 +192,10 @@ def find_data_dir(cli_dir: str | None) -> Path:
     for d in candidates:
         if complete(d):
             return d
-    raise SystemExit(f"benchmarks: error: MNIST's four IDX files not found in any of "
-                     f"{', '.join(map(str, candidates))}; pass --data-dir DIR")
+    raise SystemExit(
+        f"benchmarks: error: MNIST's four IDX files not found in any of "
+        f"{', '.join(map(str, candidates))}; pass --data-dir DIR"
+    )
 
 
 def load_mnist(data_dir: Path) -> tuple[dict[str, NDArray[Any]], str]:
@@ -183,8 +211,12 @@ def load_mnist(data_dir: Path) -> tuple[dict[str, NDArray[Any]], str]:
         load_dataset = None
     if load_dataset is not None:
         data = load_dataset("mnist", data_dir=data_dir)
-        arrays = {"train_images": data.train_images, "train_labels": data.train_labels,
-                  "test_images": data.test_images, "test_labels": data.test_labels}
+        arrays = {
+            "train_images": data.train_images,
+            "train_labels": data.train_labels,
+            "test_images": data.test_images,
+            "test_labels": data.test_labels,
+        }
         how = "glassnet.datasets.load"
     else:
         from glassnet.datasets.idx import read_idx
@@ -193,10 +225,12 @@ def load_mnist(data_dir: Path) -> tuple[dict[str, NDArray[Any]], str]:
             path = data_dir / f"{name}.gz"
             return read_idx(path if path.is_file() else data_dir / name)
 
-        arrays = {"train_images": read("train-images-idx3-ubyte"),
-                  "train_labels": read("train-labels-idx1-ubyte"),
-                  "test_images": read("t10k-images-idx3-ubyte"),
-                  "test_labels": read("t10k-labels-idx1-ubyte")}
+        arrays = {
+            "train_images": read("train-images-idx3-ubyte"),
+            "train_labels": read("train-labels-idx1-ubyte"),
+            "test_images": read("t10k-images-idx3-ubyte"),
+            "test_labels": read("t10k-labels-idx1-ubyte"),
+        }
         how = "glassnet.datasets.idx.read_idx"
     for key in ("train_images", "test_images"):
         arrays[key] = np.asarray(arrays[key]).reshape(len(arrays[key]), -1)
@@ -220,8 +254,11 @@ def machine_info() -> dict[str, Any]:
         "cpus_available": len(os.sched_getaffinity(0)),
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "(unset)"),
-        "versions": {"glassnet": glassnet.__version__, "numpy": np.__version__,
-                     "threadpoolctl": threadpoolctl.__version__},
+        "versions": {
+            "glassnet": glassnet.__version__,
+            "numpy": np.__version__,
+            "threadpoolctl": threadpoolctl.__version__,
+        },
     }
     try:
         with open("/proc/cpuinfo") as f:
@@ -230,8 +267,10 @@ def machine_info() -> dict[str, Any]:
             if line.startswith("model name"):
                 info["cpu_model"] = line.split(":", 1)[1].strip()
                 break
-        flags = next((ln.split(":", 1)[1].split() for ln in cpuinfo.splitlines()
-                      if ln.startswith("flags")), [])
+        flags = next(
+            (ln.split(":", 1)[1].split() for ln in cpuinfo.splitlines() if ln.startswith("flags")),
+            [],
+        )
         info["simd_flags"] = [f for f in ("avx2", "fma", "avx512f", "avx512_bf16") if f in flags]
         with open("/proc/meminfo") as f:
             info["memory_gib"] = round(int(f.readline().split()[1]) / 1024**2, 1)
@@ -245,8 +284,10 @@ def machine_info() -> dict[str, Any]:
     except Exception:  # numpy's config layout differs between versions: report what there is
         info["numpy_blas"] = "unknown"
     info["blas_runtime"] = [
-        {k: p.get(k) for k in ("internal_api", "version", "num_threads", "architecture",
-                               "threading_layer")}
+        {
+            k: p.get(k)
+            for k in ("internal_api", "version", "num_threads", "architecture", "threading_layer")
+        }
         for p in threadpoolctl.threadpool_info()
     ]
     for name in ("torch", "sklearn", "psutil"):
@@ -259,10 +300,17 @@ def machine_info() -> dict[str, Any]:
     info["glassnet_path"] = str(source)
     try:  # the commit of the glassnet that was imported, and whether its sources were edited
         info["git_commit"] = subprocess.run(
-            ["git", "-C", str(source), "rev-parse", "--short", "HEAD"], capture_output=True,
-            text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(source), "status", "--porcelain", "--", "."],
-                               capture_output=True, text=True, check=True).stdout.strip()
+            ["git", "-C", str(source), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(source), "status", "--porcelain", "--", "."],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         info["git_src_dirty"] = bool(dirty)
     except (OSError, subprocess.CalledProcessError):
         info["git_commit"] = None
@@ -270,16 +318,24 @@ def machine_info() -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- contenders
-def glassnet_network(sizes: Sequence[int], activation: str, dtype: str,
-                     initializer: str | None = None, seed: int = 0) -> Any:
+def glassnet_network(
+    sizes: Sequence[int], activation: str, dtype: str, initializer: str | None = None, seed: int = 0
+) -> Any:
     import glassnet
 
-    return glassnet.Network(list(sizes), activation, initializer=initializer, seed=seed,
-                            dtype=dtype)
+    return glassnet.Network(
+        list(sizes), activation, initializer=initializer, seed=seed, dtype=dtype
+    )
 
 
-def glassnet_contender(net: Any, rows: NDArray[Any], labels: NDArray[Any], batch_size: int,
-                       threads: int | None = None, **settings: Any) -> Timed:
+def glassnet_contender(
+    net: Any,
+    rows: NDArray[Any],
+    labels: NDArray[Any],
+    batch_size: int,
+    threads: int | None = None,
+    **settings: Any,
+) -> Timed:
     """``Network.fit(epochs=2)`` on the slice; the second epoch, per 60,000 samples.
 
     A callback marks the end of each epoch. The second epoch spans from the first mark to the
@@ -300,8 +356,15 @@ def glassnet_contender(net: Any, rows: NDArray[Any], labels: NDArray[Any], batch
             marks.append((time.perf_counter(), time.process_time()))
 
         with threadpool_limits(limits=threads):
-            history = net.fit(rows, labels, epochs=2, progress=False, batch_size=batch_size,
-                              callbacks=[mark], **settings)
+            history = net.fit(
+                rows,
+                labels,
+                epochs=2,
+                progress=False,
+                batch_size=batch_size,
+                callbacks=[mark],
+                **settings,
+            )
         span_wall = marks[1][0] - marks[0][0]
         span_cpu = marks[1][1] - marks[0][1]
         steps = history.rows[-1]["seconds"]
@@ -309,14 +372,26 @@ def glassnet_contender(net: Any, rows: NDArray[Any], labels: NDArray[Any], batch
         return wall, span_cpu * wall / span_wall
 
     def warmup() -> None:
-        net.fit(rows[: 20 * batch_size], labels[: 20 * batch_size], epochs=1, progress=False,
-                batch_size=batch_size, **settings)
+        net.fit(
+            rows[: 20 * batch_size],
+            labels[: 20 * batch_size],
+            epochs=1,
+            progress=False,
+            batch_size=batch_size,
+            **settings,
+        )
 
     return Timed(run, warmup, -(-len(rows) // batch_size))
 
 
-def reference_contender(ref: Any, Xc: NDArray[Any], Yc: NDArray[Any], batch_size: int, lr: float,
-                        threads: int | None = None) -> Timed:
+def reference_contender(
+    ref: Any,
+    Xc: NDArray[Any],
+    Yc: NDArray[Any],
+    batch_size: int,
+    lr: float,
+    threads: int | None = None,
+) -> Timed:
     """One shuffled pass of the reference over the slice's columns, per 60,000 samples."""
     from threadpoolctl import threadpool_limits
 
@@ -336,8 +411,9 @@ def reference_contender(ref: Any, Xc: NDArray[Any], Yc: NDArray[Any], batch_size
     return Timed(run, warmup, -(-Xc.shape[1] // batch_size))
 
 
-def torch_model(sizes: Sequence[int], activation: str, dtype: str,
-                init_from: Any | None = None) -> Any:
+def torch_model(
+    sizes: Sequence[int], activation: str, dtype: str, init_from: Any | None = None
+) -> Any:
     import torch
     from torch import nn
 
@@ -363,20 +439,36 @@ def torch_optimizer(model: Any, name: str, lr: float, settings: dict[str, Any]) 
     if name == "sgd":
         return torch.optim.SGD(model.parameters(), lr=lr, weight_decay=wd)
     if name in ("momentum", "nesterov"):
-        return torch.optim.SGD(model.parameters(), lr=lr, momentum=settings.get("momentum", 0.9),
-                               nesterov=name == "nesterov", weight_decay=wd)
+        return torch.optim.SGD(
+            model.parameters(),
+            lr=lr,
+            momentum=settings.get("momentum", 0.9),
+            nesterov=name == "nesterov",
+            weight_decay=wd,
+        )
     if name in ("adam", "adamw"):
         cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
-        return cls(model.parameters(), lr=lr, weight_decay=wd,
-                   betas=(settings.get("beta1", 0.9), settings.get("beta2", 0.999)))
+        return cls(
+            model.parameters(),
+            lr=lr,
+            weight_decay=wd,
+            betas=(settings.get("beta1", 0.9), settings.get("beta2", 0.999)),
+        )
     raise ValueError(f"optimizer {name!r} has no PyTorch counterpart here")
 
 
 class TorchTrainer:
     """A plain PyTorch loop: nn.Sequential, cross-entropy, an optimizer, shuffled mini-batches."""
 
-    def __init__(self, model: Any, optimizer: Any, X: NDArray[Any], y: NDArray[Any],
-                 batch_size: int, schedule: Callable[[float], float] | None = None) -> None:
+    def __init__(
+        self,
+        model: Any,
+        optimizer: Any,
+        X: NDArray[Any],
+        y: NDArray[Any],
+        batch_size: int,
+        schedule: Callable[[float], float] | None = None,
+    ) -> None:
         import torch
 
         self.torch = torch
@@ -449,20 +541,37 @@ def torch_contender(trainer: TorchTrainer, threads: int, seconds_per_run: float 
     return timed
 
 
-def sklearn_classifier(hidden: Sequence[int], activation: str, optimizer: str, lr: float,
-                       batch_size: int, settings: dict[str, Any]) -> Any:
+def sklearn_classifier(
+    hidden: Sequence[int],
+    activation: str,
+    optimizer: str,
+    lr: float,
+    batch_size: int,
+    settings: dict[str, Any],
+) -> Any:
     from sklearn.neural_network import MLPClassifier
 
     solver = "adam" if optimizer == "adam" else "sgd"
     if optimizer not in ("sgd", "momentum", "nesterov", "adam"):
         raise ValueError(f"optimizer {optimizer!r} has no scikit-learn counterpart")
     return MLPClassifier(
-        hidden_layer_sizes=tuple(hidden), activation=activation, solver=solver,
-        learning_rate="constant", learning_rate_init=lr, batch_size=batch_size,
+        hidden_layer_sizes=tuple(hidden),
+        activation=activation,
+        solver=solver,
+        learning_rate="constant",
+        learning_rate_init=lr,
+        batch_size=batch_size,
         momentum=settings.get("momentum", 0.9) if optimizer in ("momentum", "nesterov") else 0.0,
-        nesterovs_momentum=optimizer == "nesterov", alpha=float(settings.get("weight_decay", 0.0)),
-        beta_1=settings.get("beta1", 0.9), beta_2=settings.get("beta2", 0.999),
-        shuffle=True, random_state=0, max_iter=1, tol=0.0, n_iter_no_change=10**9)
+        nesterovs_momentum=optimizer == "nesterov",
+        alpha=float(settings.get("weight_decay", 0.0)),
+        beta_1=settings.get("beta1", 0.9),
+        beta_2=settings.get("beta2", 0.999),
+        shuffle=True,
+        random_state=0,
+        max_iter=1,
+        tol=0.0,
+        n_iter_no_change=10**9,
+    )
 
 
 def sklearn_contender(clf: Any, X: NDArray[Any], y: NDArray[Any]) -> Timed:
@@ -509,9 +618,12 @@ def sanity_check(data: dict[str, Any], std: Any) -> dict[str, Any]:
     def rel(a: NDArray[Any], b: NDArray[Any]) -> float:
         return float(np.max(np.abs(a - b)) / max(np.max(np.abs(a)), 1e-300))
 
-    out: dict[str, Any] = {"reference_vs_glassnet": max(
-        max(rel(g, r.T) for g, r in zip(gw, rw, strict=True)),
-        max(rel(g, r[:, 0]) for g, r in zip(gb, rb, strict=True)))}
+    out: dict[str, Any] = {
+        "reference_vs_glassnet": max(
+            max(rel(g, r.T) for g, r in zip(gw, rw, strict=True)),
+            max(rel(g, r[:, 0]) for g, r in zip(gb, rb, strict=True)),
+        )
+    }
     if have("torch"):
         import torch
 
@@ -521,7 +633,8 @@ def sanity_check(data: dict[str, Any], std: Any) -> dict[str, Any]:
         linears = [m for m in model if isinstance(m, torch.nn.Linear)]
         out["pytorch_vs_glassnet"] = max(
             max(rel(g, lin.weight.grad.numpy().T) for g, lin in zip(gw, linears, strict=True)),
-            max(rel(g, lin.bias.grad.numpy()) for g, lin in zip(gb, linears, strict=True)))
+            max(rel(g, lin.bias.grad.numpy()) for g, lin in zip(gb, linears, strict=True)),
+        )
     return out
 
 
@@ -532,8 +645,13 @@ def bench_post(data: dict[str, Any], std: Any, cfg: dict[str, Any]) -> dict[str,
     batch, lr = 10, 0.002
     n = cfg["post_batches"] * batch
     rows, labels = data["train_images"][:n], data["train_labels"][:n]
-    result: dict[str, Any] = {"batches_timed": cfg["post_batches"], "batch_size": batch,
-                              "samples_timed": n, "learning_rate": lr, "dtypes": {}}
+    result: dict[str, Any] = {
+        "batches_timed": cfg["post_batches"],
+        "batch_size": batch,
+        "samples_timed": n,
+        "learning_rate": lr,
+        "dtypes": {},
+    }
     for dtype in ("float64", "float32"):
         X = std.transform(rows, dtype)
         contenders: dict[str, Timed] = {}
@@ -554,15 +672,17 @@ def bench_post(data: dict[str, Any], std: Any, cfg: dict[str, Any]) -> dict[str,
                 # PyTorch times a shorter slice: it has no per-epoch fixed cost to amortize, and
                 # its per-step cost is high enough that the full slice would dominate the run.
                 m = cfg["torch_post_batches"] * batch
-                trainer = TorchTrainer(model, torch.optim.SGD(model.parameters(), lr=lr), X[:m],
-                                       labels[:m], batch)
+                trainer = TorchTrainer(
+                    model, torch.optim.SGD(model.parameters(), lr=lr), X[:m], labels[:m], batch
+                )
                 contenders[f"pytorch_{threads}_threads"] = torch_contender(trainer, threads)
             torch.set_num_threads(default_threads)
         times = interleaved(contenders, cfg["reps"])
         if have("torch"):
             torch.set_num_threads(default_threads)
-        res: dict[str, Any] = {name: timed_summary(t, contenders[name].batches)
-                               for name, t in times.items()}
+        res: dict[str, Any] = {
+            name: timed_summary(t, contenders[name].batches) for name, t in times.items()
+        }
         torch_names = [k for k in res if k.startswith("pytorch_")]
         if torch_names:
             best = min(torch_names, key=lambda k: res[k]["median"])
@@ -625,8 +745,9 @@ def bench_wide(data: dict[str, Any], std: Any, cfg: dict[str, Any]) -> dict[str,
     ref = ReferenceNetwork(WIDE_SIZES, "relu", dtype=dtype, init="he")
     ref.thetas = [np.ascontiguousarray(W.T) for W in net.weights]
     ref.biases = [b[:, None].copy() for b in net.biases]
-    contenders["glassnet_1_thread"] = glassnet_contender(net, rows, labels, batch, threads=1,
-                                                         learning_rate=lr)
+    contenders["glassnet_1_thread"] = glassnet_contender(
+        net, rows, labels, batch, threads=1, learning_rate=lr
+    )
     Xc, Yc = np.ascontiguousarray(X.T), one_hot_columns(labels, 10, dtype)
     contenders["reference"] = reference_contender(ref, Xc, Yc, batch, lr)
     contenders["reference_1_thread"] = reference_contender(ref, Xc, Yc, batch, lr, threads=1)
@@ -637,8 +758,9 @@ def bench_wide(data: dict[str, Any], std: Any, cfg: dict[str, Any]) -> dict[str,
         default_threads = torch.get_num_threads()
         for threads in sorted({default_threads, 1}, reverse=True):
             model = torch_model(WIDE_SIZES, "relu", dtype, init_from=net)
-            trainer = TorchTrainer(model, torch.optim.SGD(model.parameters(), lr=lr), X, labels,
-                                   batch)
+            trainer = TorchTrainer(
+                model, torch.optim.SGD(model.parameters(), lr=lr), X, labels, batch
+            )
             contenders[f"pytorch_{threads}_threads"] = torch_contender(trainer, threads)
     if have("sklearn"):
         clf = sklearn_classifier(WIDE_SIZES[1:-1], "relu", "sgd", lr, batch, {})
@@ -649,10 +771,15 @@ def bench_wide(data: dict[str, Any], std: Any, cfg: dict[str, Any]) -> dict[str,
 
         torch.set_num_threads(default_threads)
     flop_per_epoch = 6.0 * n_parameters(WIDE_SIZES) * EPOCH
-    res: dict[str, Any] = {"batches_timed": cfg["wide_batches"], "batch_size": batch,
-                           "samples_timed": n, "learning_rate": lr, "dtype": dtype,
-                           "parameters": n_parameters(WIDE_SIZES),
-                           "flop_per_epoch_6P": flop_per_epoch}
+    res: dict[str, Any] = {
+        "batches_timed": cfg["wide_batches"],
+        "batch_size": batch,
+        "samples_timed": n,
+        "learning_rate": lr,
+        "dtype": dtype,
+        "parameters": n_parameters(WIDE_SIZES),
+        "flop_per_epoch_6P": flop_per_epoch,
+    }
     for name, t in times.items():
         res[name] = timed_summary(t, contenders[name].batches)
         res[name]["gflops"] = flop_per_epoch / res[name]["median"] / 1e9
@@ -681,8 +808,12 @@ def bench_inference(data: dict[str, Any], std: Any, cfg: dict[str, Any]) -> dict
             fn()
             ts.append((time.perf_counter_ns() - t0) * 1e-9)
         ts.sort()
-        return {"median": median(ts), "p10": ts[len(ts) // 10], "p90": ts[len(ts) * 9 // 10],
-                "calls": len(ts)}
+        return {
+            "median": median(ts),
+            "p10": ts[len(ts) // 10],
+            "p90": ts[len(ts) * 9 // 10],
+            "calls": len(ts),
+        }
 
     def throughput(fn: Callable[[], Any]) -> dict[str, Any]:
         fn()
@@ -693,10 +824,14 @@ def bench_inference(data: dict[str, Any], std: Any, cfg: dict[str, Any]) -> dict
             ts.append(time.perf_counter() - t0)
         return dict(summary(ts), images_per_second=len(many) / median(ts))
 
-    res: dict[str, Any] = {"network": "784-256-10 relu float32, random weights, standardizer "
-                                      "fitted on the training images"}
-    res["glassnet"] = {"one_image": latency(lambda: net.predict_proba(one)),
-                       "10000_images": throughput(lambda: net.predict_proba(many))}
+    res: dict[str, Any] = {
+        "network": "784-256-10 relu float32, random weights, standardizer "
+        "fitted on the training images"
+    }
+    res["glassnet"] = {
+        "one_image": latency(lambda: net.predict_proba(one)),
+        "10000_images": throughput(lambda: net.predict_proba(many)),
+    }
     if have("torch"):
         import torch
 
@@ -714,7 +849,8 @@ def bench_inference(data: dict[str, Any], std: Any, cfg: dict[str, Any]) -> dict
             torch.set_num_threads(threads)
             res["pytorch"][f"{threads}_threads"] = {
                 "one_image": latency(lambda: torch_predict(one)),
-                "10000_images": throughput(lambda: torch_predict(many))}
+                "10000_images": throughput(lambda: torch_predict(many)),
+            }
         torch.set_num_threads(default_threads)
     return res
 
@@ -732,35 +868,60 @@ def memory_child(data_dir: str) -> None:
     data, how = load_mnist(Path(data_dir))
     rss_loaded = rss_bytes()
     preset = get_preset("default")
-    net = glassnet.Network([784, *preset["hidden"], 10], preset["activation"],
-                           initializer=preset.get("initializer"), seed=0)
+    net = glassnet.Network(
+        [784, *preset["hidden"], 10],
+        preset["activation"],
+        initializer=preset.get("initializer"),
+        seed=0,
+    )
     t0 = time.perf_counter()
-    net.fit(data["train_images"], data["train_labels"], epochs=1,
-            batch_size=preset["batch_size"], learning_rate=preset["learning_rate"],
-            optimizer=preset["optimizer"], progress=False)
+    net.fit(
+        data["train_images"],
+        data["train_labels"],
+        epochs=1,
+        batch_size=preset["batch_size"],
+        learning_rate=preset["learning_rate"],
+        optimizer=preset["optimizer"],
+        progress=False,
+    )
     seconds = time.perf_counter() - t0
     # The peak of this process's own address space. Not ru_maxrss: Linux carries into it the
     # resident size of the forked copy of the parent before exec, here the whole benchmark.
     peak = rss_bytes("VmHWM")
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
-    print(json.dumps({"peak_rss_bytes": peak, "ru_maxrss_bytes": maxrss,
-                      "rss_at_start_bytes": rss_start,
-                      "rss_after_imports_bytes": rss_imported,
-                      "rss_after_loading_mnist_bytes": rss_loaded, "loaded_with": how,
-                      "fit_seconds": seconds, "network": repr(net),
-                      "settings": {k: preset[k] for k in ("batch_size", "learning_rate",
-                                                          "optimizer")}}))
+    print(
+        json.dumps(
+            {
+                "peak_rss_bytes": peak,
+                "ru_maxrss_bytes": maxrss,
+                "rss_at_start_bytes": rss_start,
+                "rss_after_imports_bytes": rss_imported,
+                "rss_after_loading_mnist_bytes": rss_loaded,
+                "loaded_with": how,
+                "fit_seconds": seconds,
+                "network": repr(net),
+                "settings": {k: preset[k] for k in ("batch_size", "learning_rate", "optimizer")},
+            }
+        )
+    )
 
 
 def bench_memory(data_dir: Path, runs: int) -> dict[str, Any]:
     """The memory child, ``runs`` times: the peak is the median, with every run's peak kept."""
     results = []
     for _ in range(runs):
-        proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), MEMORY_CHILD,
-                               str(data_dir)], capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), MEMORY_CHILD, str(data_dir)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if proc.returncode != 0:
-            return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else
-                    f"exit code {proc.returncode}"}
+            return {
+                "error": proc.stderr.strip().splitlines()[-1]
+                if proc.stderr.strip()
+                else f"exit code {proc.returncode}"
+            }
         results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     peaks = [r["peak_rss_bytes"] for r in results]
     out = dict(results[sorted(range(runs), key=lambda i: peaks[i])[runs // 2]])
@@ -787,17 +948,28 @@ def bench_time_to_accuracy(data: dict[str, Any], std: Any, cfg: dict[str, Any]) 
     thresholds = (0.97, 0.98)
     budget = cfg["tta_budget_seconds"]
     n_train = cfg["tta_train_samples"] or len(data["train_labels"])
-    res: dict[str, Any] = {"preset": preset, "epochs": epochs, "thresholds": thresholds,
-                           "train_samples": n_train, "budget_seconds_others": budget,
-                           "network": f"{'-'.join(map(str, sizes))} {activation} {dtype}"}
+    res: dict[str, Any] = {
+        "preset": preset,
+        "epochs": epochs,
+        "thresholds": thresholds,
+        "train_samples": n_train,
+        "budget_seconds_others": budget,
+        "network": f"{'-'.join(map(str, sizes))} {activation} {dtype}",
+    }
 
     def crossings(seconds: list[float], accuracy: list[float]) -> dict[str, Any]:
-        out: dict[str, Any] = {"seconds_per_epoch": seconds, "test_accuracy": accuracy,
-                               "epochs_run": len(seconds)}
+        out: dict[str, Any] = {
+            "seconds_per_epoch": seconds,
+            "test_accuracy": accuracy,
+            "epochs_run": len(seconds),
+        }
         for thr in thresholds:
             hit = next((i for i, a in enumerate(accuracy) if a >= thr), None)
-            out[f"{thr:.2f}"] = None if hit is None else {
-                "seconds": float(sum(seconds[: hit + 1])), "epoch": hit + 1}
+            out[f"{thr:.2f}"] = (
+                None
+                if hit is None
+                else {"seconds": float(sum(seconds[: hit + 1])), "epoch": hit + 1}
+            )
         return out
 
     def done(secs: list[float], accs: list[float]) -> bool:
@@ -805,35 +977,51 @@ def bench_time_to_accuracy(data: dict[str, Any], std: Any, cfg: dict[str, Any]) 
         return len(secs) >= epochs or max(accs) >= thresholds[-1] or sum(secs) >= budget
 
     # glassnet: one fit call with test data; History's per-epoch seconds exclude evaluation.
-    net = glassnet.Network(sizes, activation, initializer=preset.get("initializer"), seed=0,
-                           dtype=dtype)
-    init = glassnet.Network(sizes, activation, initializer=preset.get("initializer"), seed=0,
-                            dtype=dtype)
+    net = glassnet.Network(
+        sizes, activation, initializer=preset.get("initializer"), seed=0, dtype=dtype
+    )
+    init = glassnet.Network(
+        sizes, activation, initializer=preset.get("initializer"), seed=0, dtype=dtype
+    )
     t0 = time.perf_counter()
-    history = net.fit(data["train_images"][:n_train], data["train_labels"][:n_train],
-                      test_data=(data["test_images"], data["test_labels"]), progress=False,
-                      **settings)
+    history = net.fit(
+        data["train_images"][:n_train],
+        data["train_labels"][:n_train],
+        test_data=(data["test_images"], data["test_labels"]),
+        progress=False,
+        **settings,
+    )
     res["glassnet"] = crossings(history.column("seconds"), history.column("test_accuracy"))
     res["glassnet"]["wall_seconds_including_evaluation"] = time.perf_counter() - t0
 
-    unmirrored = [k for k in ("dropout", "augment_shift", "clip_norm", "validation_split",
-                              "patience")
-                  if k in preset and preset[k] not in (0, 0.0)]
+    unmirrored = [
+        k
+        for k in ("dropout", "augment_shift", "clip_norm", "validation_split", "patience")
+        if k in preset and preset[k] not in (0, 0.0)
+    ]
     config = TrainConfig(**settings)
     steps = -(-n_train // config.batch_size)
-    schedule = make_schedule(config.schedule, epochs=config.epochs,
-                             warmup_epochs=config.warmup_epochs, step_epochs=config.step_epochs,
-                             gamma=config.gamma, floor=config.lr_floor, steps_per_epoch=steps)
-    res["schedule"] = (f"{config.schedule}" + (f" after {config.warmup_epochs:g} warm-up epochs"
-                                                if config.warmup_epochs else ""))
+    schedule = make_schedule(
+        config.schedule,
+        epochs=config.epochs,
+        warmup_epochs=config.warmup_epochs,
+        step_epochs=config.step_epochs,
+        gamma=config.gamma,
+        floor=config.lr_floor,
+        steps_per_epoch=steps,
+    )
+    res["schedule"] = f"{config.schedule}" + (
+        f" after {config.warmup_epochs:g} warm-up epochs" if config.warmup_epochs else ""
+    )
     X = std.transform(data["train_images"][:n_train], dtype)
     Xt = std.transform(data["test_images"], dtype)
     y, yt = data["train_labels"][:n_train], data["test_labels"]
     lr, bs = settings["learning_rate"], settings["batch_size"]
     opt = settings.get("optimizer", "sgd")
     if unmirrored:
-        res["not_compared"] = (f"preset settings {unmirrored} are not mirrored in the other "
-                               "libraries")
+        res["not_compared"] = (
+            f"preset settings {unmirrored} are not mirrored in the other libraries"
+        )
         return res
     if have("torch"):
         import torch
@@ -850,17 +1038,25 @@ def bench_time_to_accuracy(data: dict[str, Any], std: Any, cfg: dict[str, Any]) 
         threads = min(probe, key=lambda k: probe[k])
         torch.set_num_threads(threads)
         model = torch_model(sizes, activation, dtype, init_from=init)
-        trainer = TorchTrainer(model, torch_optimizer(model, opt, lr, settings), X, y, bs,
-                               schedule=None if config.schedule == "constant" and not
-                               config.warmup_epochs else schedule)
+        trainer = TorchTrainer(
+            model,
+            torch_optimizer(model, opt, lr, settings),
+            X,
+            y,
+            bs,
+            schedule=None
+            if config.schedule == "constant" and not config.warmup_epochs
+            else schedule,
+        )
         secs: list[float] = []
         accs: list[float] = []
         while not secs or not done(secs, accs):
             secs.append(trainer.epoch())
             accs.append(trainer.accuracy(Xt, yt))
         torch.set_num_threads(default_threads)
-        res["pytorch"] = dict(crossings(secs, accs), threads=threads,
-                              init="glassnet's initial weights")
+        res["pytorch"] = dict(
+            crossings(secs, accs), threads=threads, init="glassnet's initial weights"
+        )
     if have("sklearn"):
         clf = sklearn_classifier(hidden, activation, opt, lr, bs, settings)
         secs = []
@@ -875,8 +1071,11 @@ def bench_time_to_accuracy(data: dict[str, Any], std: Any, cfg: dict[str, Any]) 
             clf.partial_fit(X, y, classes=np.arange(10))
             secs.append(time.perf_counter() - t0)
             accs.append(float(clf.score(Xt, yt)))
-        res["scikit-learn"] = dict(crossings(secs, accs), init="scikit-learn's own (Glorot)",
-                                   coef_dtype=str(clf.coefs_[0].dtype))
+        res["scikit-learn"] = dict(
+            crossings(secs, accs),
+            init="scikit-learn's own (Glorot)",
+            coef_dtype=str(clf.coefs_[0].dtype),
+        )
     return res
 
 
@@ -884,10 +1083,19 @@ def bench_time_to_accuracy(data: dict[str, Any], std: Any, cfg: dict[str, Any]) 
 def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
 
-    def add(what: str, value: float | None, target: str, ok: bool | None, text: str,
-            cpu: str = "") -> None:
-        rows.append({"what": what, "value": value, "target": target, "met": ok, "text": text,
-                     "cpu_text": cpu})
+    def add(
+        what: str, value: float | None, target: str, ok: bool | None, text: str, cpu: str = ""
+    ) -> None:
+        rows.append(
+            {
+                "what": what,
+                "value": value,
+                "target": target,
+                "met": ok,
+                "text": text,
+                "cpu_text": cpu,
+            }
+        )
 
     def cpu_ratio(other: dict[str, Any], ours: dict[str, Any]) -> str:
         return fmt_ratio(ratio(other["cpu"]["median"], ours["cpu"]["median"]))
@@ -897,26 +1105,48 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
         d = post.get(dtype)
         if d:
             x = ratio(d["reference"]["median"], d["glassnet"]["median"])
-            add(f"post's run {dtype}: glassnet vs reference", x, f">= {need:g}x",
-                x is not None and x >= need, fmt_ratio(x), cpu_ratio(d["reference"],
-                                                                     d["glassnet"]))
+            add(
+                f"post's run {dtype}: glassnet vs reference",
+                x,
+                f">= {need:g}x",
+                x is not None and x >= need,
+                fmt_ratio(x),
+                cpu_ratio(d["reference"], d["glassnet"]),
+            )
     for dtype in ("float32", "float64"):
         d = post.get(dtype)
         if d and "pytorch" in d:
             x = ratio(d["pytorch"]["median"], d["glassnet"]["median"])
-            add(f"post's run {dtype}: glassnet vs PyTorch CPU", x, ">= 5x",
-                x is not None and x >= 5.0, fmt_ratio(x), cpu_ratio(d["pytorch"], d["glassnet"]))
+            add(
+                f"post's run {dtype}: glassnet vs PyTorch CPU",
+                x,
+                ">= 5x",
+                x is not None and x >= 5.0,
+                fmt_ratio(x),
+                cpu_ratio(d["pytorch"], d["glassnet"]),
+            )
     if "post" in r:
         s = r["post"]["seed_preset_projected_seconds_float32"]
-        add("seed preset (1000 epochs) projected, float32", s, "(reported)", None,
-            f"{s / 3600:.2f} h ({s / 60:.0f} min)")
+        add(
+            "seed preset (1000 epochs) projected, float32",
+            s,
+            "(reported)",
+            None,
+            f"{s / 3600:.2f} h ({s / 60:.0f} min)",
+        )
     w = r.get("wide")
     if w:
         for other, label in (("pytorch", "PyTorch CPU"), ("reference", "reference")):
             if other in w:
                 x = ratio(w[other]["median"], w["glassnet"]["median"])
-                add(f"wide net batch 256: glassnet vs {label}", x, ">= 1.2x",
-                    x is not None and x >= 1.2, fmt_ratio(x), cpu_ratio(w[other], w["glassnet"]))
+                add(
+                    f"wide net batch 256: glassnet vs {label}",
+                    x,
+                    ">= 1.2x",
+                    x is not None and x >= 1.2,
+                    fmt_ratio(x),
+                    cpu_ratio(w[other], w["glassnet"]),
+                )
     inf = r.get("inference")
     if inf:
         s = inf["glassnet"]["one_image"]["median"]
@@ -935,8 +1165,13 @@ def noisy_figures(r: dict[str, Any]) -> list[str]:
     sections.append(("wide", r.get("wide", {})))
     for label, d in sections:
         for name, v in d.items():
-            if (isinstance(v, dict) and "min" in v and name not in ("pytorch",)
-                    and v["min"] > 0 and v["max"] / v["min"] > 1.3):
+            if (
+                isinstance(v, dict)
+                and "min" in v
+                and name not in ("pytorch",)
+                and v["min"] > 0
+                and v["max"] / v["min"] > 1.3
+            ):
                 found.append(f"{label} {name} ({v['max'] / v['min']:.1f}x)")
     return found
 
@@ -955,85 +1190,115 @@ def report_markdown(r: dict[str, Any]) -> str:
     lines: list[str] = []
     mode = r["mode"]
     lines.append("### Targets\n")
-    lines.append("Ratios are the other's seconds over glassnet's (above 1: glassnet is faster), "
-                 "on wall time, which the targets use; the CPU-time ratio beside it is less "
-                 "sensitive to other programs sharing the machine (see benchmarks/README.md).\n")
+    lines.append(
+        "Ratios are the other's seconds over glassnet's (above 1: glassnet is faster), "
+        "on wall time, which the targets use; the CPU-time ratio beside it is less "
+        "sensitive to other programs sharing the machine (see benchmarks/README.md).\n"
+    )
     lines.append("| measurement | result | target | met | on CPU time |")
     lines.append("|---|---|---|---|---|")
     for t in r["targets"]:
         met = "—" if t["met"] is None else ("yes" if t["met"] else "**no**")
-        lines.append(f"| {t['what']} | {t['text']} | {t['target']} | {met} | "
-                     f"{t.get('cpu_text', '')} |")
+        lines.append(
+            f"| {t['what']} | {t['text']} | {t['target']} | {met} | {t.get('cpu_text', '')} |"
+        )
 
     post = r.get("post")
     if post:
         lines.append("\n### The post's run: 784-50x6-10 sigmoid, batch 10, lr 0.002\n")
-        lines.append(f"Seconds per epoch of 60,000 samples, extrapolated from "
-                     f"{post['batches_timed']} batches of 10 ({post['samples_timed']:,} samples; "
-                     f"PyTorch: at most {r['settings']['torch_post_batches']}, fewer when its "
-                     f"steps are slow, see the JSON); median of "
-                     f"{r['settings']['reps']} after a warm-up (min–max). glassnet: the second "
-                     "epoch of `Network.fit(epochs=2)` on the slice, its once-per-epoch "
-                     "statistics counted once. CPU = the process's CPU seconds over the same "
-                     "span (all threads).\n")
-        lines.append("| contender | float64 s/epoch | CPU | ratio | float32 s/epoch | CPU | "
-                     "ratio |")
+        lines.append(
+            f"Seconds per epoch of 60,000 samples, extrapolated from "
+            f"{post['batches_timed']} batches of 10 ({post['samples_timed']:,} samples; "
+            f"PyTorch: at most {r['settings']['torch_post_batches']}, fewer when its "
+            f"steps are slow, see the JSON); median of "
+            f"{r['settings']['reps']} after a warm-up (min–max). glassnet: the second "
+            "epoch of `Network.fit(epochs=2)` on the slice, its once-per-epoch "
+            "statistics counted once. CPU = the process's CPU seconds over the same "
+            "span (all threads).\n"
+        )
+        lines.append(
+            "| contender | float64 s/epoch | CPU | ratio | float32 s/epoch | CPU | ratio |"
+        )
         lines.append("|---|---|---|---|---|---|---|")
         d64, d32 = post["dtypes"]["float64"], post["dtypes"]["float32"]
-        names = [("glassnet (Network.fit)", "glassnet"),
-                 ("reference NumPy (default BLAS threads)", "reference"),
-                 ("reference NumPy (1 BLAS thread)", "reference_1_thread")]
-        names += [(f"PyTorch CPU, {k.split('_')[1]} thread(s)", k) for k in d32
-                  if k.startswith("pytorch_")]
+        names = [
+            ("glassnet (Network.fit)", "glassnet"),
+            ("reference NumPy (default BLAS threads)", "reference"),
+            ("reference NumPy (1 BLAS thread)", "reference_1_thread"),
+        ]
+        names += [
+            (f"PyTorch CPU, {k.split('_')[1]} thread(s)", k)
+            for k in d32
+            if k.startswith("pytorch_")
+        ]
         if "pytorch" in d32:
             names.append(("**PyTorch CPU, best**", "pytorch"))
         for label, key in names:
             a, b = d64.get(key), d32.get(key)
-            ra = "" if key == "glassnet" else fmt_ratio(ratio(a and a["median"],
-                                                               d64["glassnet"]["median"]))
-            rb = "" if key == "glassnet" else fmt_ratio(ratio(b and b["median"],
-                                                               d32["glassnet"]["median"]))
-            lines.append(f"| {label} | {cell(a)}{spread(a)} | {cell(a and a['cpu'])} | {ra} | "
-                         f"{cell(b)}{spread(b)} | {cell(b and b['cpu'])} | {rb} |")
+            ra = (
+                ""
+                if key == "glassnet"
+                else fmt_ratio(ratio(a and a["median"], d64["glassnet"]["median"]))
+            )
+            rb = (
+                ""
+                if key == "glassnet"
+                else fmt_ratio(ratio(b and b["median"], d32["glassnet"]["median"]))
+            )
+            lines.append(
+                f"| {label} | {cell(a)}{spread(a)} | {cell(a and a['cpu'])} | {ra} | "
+                f"{cell(b)}{spread(b)} | {cell(b and b['cpu'])} | {rb} |"
+            )
         s = post["seed_preset_projected_seconds_float32"]
-        lines.append(f"\nThe `seed` preset (1000 such epochs, float32) projects to "
-                     f"**{s / 3600:.2f} h** of training with glassnet (1000 × the float32 epoch; "
-                     f"per-epoch test evaluation not included).")
+        lines.append(
+            f"\nThe `seed` preset (1000 such epochs, float32) projects to "
+            f"**{s / 3600:.2f} h** of training with glassnet (1000 × the float32 epoch; "
+            f"per-epoch test evaluation not included)."
+        )
 
     w = r.get("wide")
     if w:
         mm = r["matmul"]
         lines.append("\n### Wide network: 784-512-512-10 ReLU, batch 256, float32\n")
-        lines.append(f"Seconds per epoch extrapolated from {w['batches_timed']} batches of 256 "
-                     f"({w['samples_timed']:,} samples), median of {r['settings']['reps']}. "
-                     f"GFLOP/s counts 6 × parameters ({w['parameters']:,}) FLOP per sample for "
-                     f"forward + backward (2 forward, 4 backward), the same nominal count for "
-                     f"every contender. Best float32 matmul in this run: "
-                     f"**{mm['best_gflops']:.0f} GFLOP/s** "
-                     f"({mm['default_threads']['best_gflops']:.0f} with default threads, "
-                     f"{mm['1_thread']['best_gflops']:.0f} with 1).\n")
+        lines.append(
+            f"Seconds per epoch extrapolated from {w['batches_timed']} batches of 256 "
+            f"({w['samples_timed']:,} samples), median of {r['settings']['reps']}. "
+            f"GFLOP/s counts 6 × parameters ({w['parameters']:,}) FLOP per sample for "
+            f"forward + backward (2 forward, 4 backward), the same nominal count for "
+            f"every contender. Best float32 matmul in this run: "
+            f"**{mm['best_gflops']:.0f} GFLOP/s** "
+            f"({mm['default_threads']['best_gflops']:.0f} with default threads, "
+            f"{mm['1_thread']['best_gflops']:.0f} with 1).\n"
+        )
         lines.append("| contender | s/epoch | CPU | GFLOP/s | % of best matmul | ratio |")
         lines.append("|---|---|---|---|---|---|")
-        names = [("glassnet (Network.fit)", "glassnet"),
-                 ("glassnet, 1 BLAS thread (for information)", "glassnet_1_thread"),
-                 ("reference NumPy (default BLAS threads)", "reference"),
-                 ("reference NumPy, 1 BLAS thread (for information)", "reference_1_thread")]
-        names += [(f"PyTorch CPU, {k.split('_')[1]} thread(s)", k) for k in w
-                  if k.startswith("pytorch_")]
+        names = [
+            ("glassnet (Network.fit)", "glassnet"),
+            ("glassnet, 1 BLAS thread (for information)", "glassnet_1_thread"),
+            ("reference NumPy (default BLAS threads)", "reference"),
+            ("reference NumPy, 1 BLAS thread (for information)", "reference_1_thread"),
+        ]
+        names += [
+            (f"PyTorch CPU, {k.split('_')[1]} thread(s)", k) for k in w if k.startswith("pytorch_")
+        ]
         if "pytorch" in w:
             names.append(("**PyTorch CPU, best**", "pytorch"))
         if "scikit-learn" in w:
-            names.append((f"scikit-learn MLPClassifier ({w['scikit-learn'].get('coef_dtype')})",
-                          "scikit-learn"))
+            names.append(
+                (
+                    f"scikit-learn MLPClassifier ({w['scikit-learn'].get('coef_dtype')})",
+                    "scikit-learn",
+                )
+            )
         for label, key in names:
             d = w[key]
-            rr = "" if key == "glassnet" else fmt_ratio(ratio(d["median"],
-                                                              w["glassnet"]["median"]))
-            lines.append(f"| {label} | {cell(d)}{spread(d)} | {cell(d['cpu'])} | "
-                         f"{d['gflops']:.1f} | "
-                         f"{100 * d['gflops'] / mm['best_gflops']:.0f}% | {rr} |")
-        lines.append("\nMatmul rates (GFLOP/s, best of "
-                     f"{r['settings']['matmul_reps'] + 2}):\n")
+            rr = "" if key == "glassnet" else fmt_ratio(ratio(d["median"], w["glassnet"]["median"]))
+            lines.append(
+                f"| {label} | {cell(d)}{spread(d)} | {cell(d['cpu'])} | "
+                f"{d['gflops']:.1f} | "
+                f"{100 * d['gflops'] / mm['best_gflops']:.0f}% | {rr} |"
+            )
+        lines.append(f"\nMatmul rates (GFLOP/s, best of {r['settings']['matmul_reps'] + 2}):\n")
         lines.append("| shape | default threads | 1 thread |")
         lines.append("|---|---|---|")
         for shape, g in mm["default_threads"]["gflops"].items():
@@ -1042,10 +1307,12 @@ def report_markdown(r: dict[str, Any]) -> str:
     inf = r.get("inference")
     if inf:
         lines.append(f"\n### Inference: {inf['network']}\n")
-        lines.append("One image: median of "
-                     f"{inf['glassnet']['one_image']['calls']} calls of `predict_proba` on a "
-                     "(1, 784) uint8 row (standardizing included). 10,000 images: one call on the "
-                     "test images, median of several.\n")
+        lines.append(
+            "One image: median of "
+            f"{inf['glassnet']['one_image']['calls']} calls of `predict_proba` on a "
+            "(1, 784) uint8 row (standardizing included). 10,000 images: one call on the "
+            "test images, median of several.\n"
+        )
         lines.append("| contender | one image (p10–p90) | 10,000 images | images/s |")
         lines.append("|---|---|---|---|")
         entries = [("glassnet predict_proba", inf["glassnet"])]
@@ -1053,9 +1320,11 @@ def report_markdown(r: dict[str, Any]) -> str:
             entries.append((f"PyTorch CPU, {k.replace('_', ' ')} (inference_mode)", v))
         for label, v in entries:
             o, m = v["one_image"], v["10000_images"]
-            lines.append(f"| {label} | {fmt_time(o['median'])} ({fmt_time(o['p10'])}–"
-                         f"{fmt_time(o['p90'])}) | {fmt_time(m['median'])} | "
-                         f"{m['images_per_second']:,.0f} |")
+            lines.append(
+                f"| {label} | {fmt_time(o['median'])} ({fmt_time(o['p10'])}–"
+                f"{fmt_time(o['p90'])}) | {fmt_time(m['median'])} | "
+                f"{m['images_per_second']:,.0f} |"
+            )
 
     mem = r.get("memory")
     if mem:
@@ -1064,86 +1333,115 @@ def report_markdown(r: dict[str, Any]) -> str:
             lines.append(f"Failed: {mem['error']}")
         else:
             runs = ", ".join(f"{p / 2**20:.0f}" for p in mem["peak_rss_bytes_runs"])
-            lines.append("Peak resident set size (`VmHWM`) of a fresh Python process that "
-                         f"imports glassnet, loads MNIST ({mem['loaded_with']}) and runs "
-                         f"`Network.fit` for one epoch ({mem['network']}, "
-                         f"{mem['settings']}); the median of {len(mem['peak_rss_bytes_runs'])} "
-                         f"such processes (peaks: {runs} MiB).\n")
+            lines.append(
+                "Peak resident set size (`VmHWM`) of a fresh Python process that "
+                f"imports glassnet, loads MNIST ({mem['loaded_with']}) and runs "
+                f"`Network.fit` for one epoch ({mem['network']}, "
+                f"{mem['settings']}); the median of {len(mem['peak_rss_bytes_runs'])} "
+                f"such processes (peaks: {runs} MiB).\n"
+            )
             lines.append("| stage | resident |")
             lines.append("|---|---|")
-            for label, key in (("after `import glassnet`", "rss_after_imports_bytes"),
-                               ("after loading MNIST (uint8)", "rss_after_loading_mnist_bytes"),
-                               ("**peak, end of the epoch**", "peak_rss_bytes")):
+            for label, key in (
+                ("after `import glassnet`", "rss_after_imports_bytes"),
+                ("after loading MNIST (uint8)", "rss_after_loading_mnist_bytes"),
+                ("**peak, end of the epoch**", "peak_rss_bytes"),
+            ):
                 lines.append(f"| {label} | {mem[key] / 2**20:.0f} MiB |")
-            lines.append(f"\n(`fit` took {mem['fit_seconds']:.1f} s including data preparation "
-                         "and its end-of-epoch statistics.)")
+            lines.append(
+                f"\n(`fit` took {mem['fit_seconds']:.1f} s including data preparation "
+                "and its end-of-epoch statistics.)"
+            )
 
     tta = r.get("time_to_accuracy")
     if tta:
         lines.append(f"\n### Time to accuracy: the `fast` preset ({tta['network']})\n")
         p = tta["preset"]
-        subset = "" if tta["train_samples"] >= EPOCH else \
-            f" on the first {tta['train_samples']:,} training images only (quick run)"
-        lines.append(f"Settings: `{json.dumps(p)}`{subset}. Test accuracy after every epoch; "
-                     "seconds are training time summed up to the first epoch that reaches the "
-                     "mark (evaluation not counted). glassnet runs the preset's "
-                     f"{tta['epochs']} epochs; PyTorch (started from glassnet's initial weights) "
-                     "and scikit-learn (its own initialization) stop at 98%, at "
-                     f"{tta['epochs']} epochs, or once their training time passes "
-                     f"{tta['budget_seconds_others']:.0f} s. Learning-rate schedule "
-                     f"({tta.get('schedule', 'constant')}): glassnet's own schedule function "
-                     "sets PyTorch's rate before every step, as glassnet's loop does; "
-                     "scikit-learn, which has no per-step hook, gets each epoch's midpoint "
-                     "rate.\n")
+        subset = (
+            ""
+            if tta["train_samples"] >= EPOCH
+            else f" on the first {tta['train_samples']:,} training images only (quick run)"
+        )
+        lines.append(
+            f"Settings: `{json.dumps(p)}`{subset}. Test accuracy after every epoch; "
+            "seconds are training time summed up to the first epoch that reaches the "
+            "mark (evaluation not counted). glassnet runs the preset's "
+            f"{tta['epochs']} epochs; PyTorch (started from glassnet's initial weights) "
+            "and scikit-learn (its own initialization) stop at 98%, at "
+            f"{tta['epochs']} epochs, or once their training time passes "
+            f"{tta['budget_seconds_others']:.0f} s. Learning-rate schedule "
+            f"({tta.get('schedule', 'constant')}): glassnet's own schedule function "
+            "sets PyTorch's rate before every step, as glassnet's loop does; "
+            "scikit-learn, which has no per-step hook, gets each epoch's midpoint "
+            "rate.\n"
+        )
         lines.append("| contender | 97% | 98% | final test accuracy | s/epoch (median) |")
         lines.append("|---|---|---|---|---|")
-        for name, label in (("glassnet", "glassnet"), ("pytorch", "PyTorch CPU"),
-                            ("scikit-learn", "scikit-learn MLPClassifier")):
+        for name, label in (
+            ("glassnet", "glassnet"),
+            ("pytorch", "PyTorch CPU"),
+            ("scikit-learn", "scikit-learn MLPClassifier"),
+        ):
             d = tta.get(name)
             if not d:
                 continue
             cells = []
             for thr in ("0.97", "0.98"):
                 c = d[thr]
-                cells.append(f"not reached in {d['epochs_run']} epochs" if c is None else
-                             f"{c['seconds']:.1f} s (epoch {c['epoch']})")
+                cells.append(
+                    f"not reached in {d['epochs_run']} epochs"
+                    if c is None
+                    else f"{c['seconds']:.1f} s (epoch {c['epoch']})"
+                )
             if name == "pytorch":
                 label += f", {d['threads']} thread(s)"
-            lines.append(f"| {label} | {cells[0]} | {cells[1]} | "
-                         f"{100 * d['test_accuracy'][-1]:.2f}% | "
-                         f"{fmt_time(median(d['seconds_per_epoch']))} |")
+            lines.append(
+                f"| {label} | {cells[0]} | {cells[1]} | "
+                f"{100 * d['test_accuracy'][-1]:.2f}% | "
+                f"{fmt_time(median(d['seconds_per_epoch']))} |"
+            )
         if "not_compared" in tta:
             lines.append(f"\n{tta['not_compared']}.")
-    lines.append(f"\n({mode} run; load average {r['load_average_start']} at the start, "
-                 f"{r['load_average_end']} at the end; total {r['total_seconds']:.0f} s.)")
+    lines.append(
+        f"\n({mode} run; load average {r['load_average_start']} at the start, "
+        f"{r['load_average_end']} at the end; total {r['total_seconds']:.0f} s.)"
+    )
     noisy = noisy_figures(r)
     if noisy:
-        lines.append("\nDisturbed figures (slowest repetition over 1.3 × the fastest): "
-                     + ", ".join(noisy) + ".")
+        lines.append(
+            "\nDisturbed figures (slowest repetition over 1.3 × the fastest): "
+            + ", ".join(noisy)
+            + "."
+        )
     return "\n".join(lines)
 
 
 def machine_markdown(r: dict[str, Any]) -> str:
     m = r["machine"]
     v = m["versions"]
-    blas = "; ".join(f"{b['internal_api']} {b['version']} ({b['architecture']}, "
-                     f"{b['num_threads']} threads)" for b in m["blas_runtime"])
-    return "\n".join([
-        "| | |", "|---|---|",
-        f"| CPU | {m['cpu_model']} ({', '.join(m.get('simd_flags', []))}) |",
-        f"| cores | {m['cpus_available']} available of {m['logical_cpus']} logical |",
-        f"| memory | {m.get('memory_gib')} GiB |",
-        f"| OS | {m['platform']} |",
-        f"| Python | {m['python']} |",
-        f"| NumPy | {v['numpy']}, BLAS {m.get('numpy_blas')} |",
-        f"| BLAS at run time | {blas} |",
-        f"| OPENBLAS_CORETYPE | {m['OPENBLAS_CORETYPE']} |",
-        f"| glassnet | {v['glassnet']} (commit {m.get('git_commit')}"
-        f"{', src modified' if m.get('git_src_dirty') else ''}) |",
-        f"| PyTorch | {v.get('torch') or 'not installed'} |",
-        f"| scikit-learn | {v.get('sklearn') or 'not installed'} |",
-        f"| date | {m['date']} |",
-    ])
+    blas = "; ".join(
+        f"{b['internal_api']} {b['version']} ({b['architecture']}, {b['num_threads']} threads)"
+        for b in m["blas_runtime"]
+    )
+    return "\n".join(
+        [
+            "| | |",
+            "|---|---|",
+            f"| CPU | {m['cpu_model']} ({', '.join(m.get('simd_flags', []))}) |",
+            f"| cores | {m['cpus_available']} available of {m['logical_cpus']} logical |",
+            f"| memory | {m.get('memory_gib')} GiB |",
+            f"| OS | {m['platform']} |",
+            f"| Python | {m['python']} |",
+            f"| NumPy | {v['numpy']}, BLAS {m.get('numpy_blas')} |",
+            f"| BLAS at run time | {blas} |",
+            f"| OPENBLAS_CORETYPE | {m['OPENBLAS_CORETYPE']} |",
+            f"| glassnet | {v['glassnet']} (commit {m.get('git_commit')}"
+            f"{', src modified' if m.get('git_src_dirty') else ''}) |",
+            f"| PyTorch | {v.get('torch') or 'not installed'} |",
+            f"| scikit-learn | {v.get('sklearn') or 'not installed'} |",
+            f"| date | {m['date']} |",
+        ]
+    )
 
 
 # ---------------------------------------------------------------------------- main
@@ -1153,17 +1451,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(argv) == 2 and argv[0] == MEMORY_CHILD:
         memory_child(argv[1])
         return 0
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true",
-                        help="one repetition of shortened runs: a smoke test, not a measurement")
-    parser.add_argument("--out", default=str(HERE / "results" / "latest.json"),
-                        help="where to write the JSON results (default: %(default)s)")
-    parser.add_argument("--data-dir", help="the folder with MNIST's IDX files (default: "
-                        "$GLASSNET_DATA_DIR/mnist, else <repo>/../shared/datasets/mnist)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="one repetition of shortened runs: a smoke test, not a measurement",
+    )
+    parser.add_argument(
+        "--out",
+        default=str(HERE / "results" / "latest.json"),
+        help="where to write the JSON results (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        help="the folder with MNIST's IDX files (default: "
+        "$GLASSNET_DATA_DIR/mnist, else <repo>/../shared/datasets/mnist)",
+    )
     parser.add_argument("--markdown", help="also write the report as Markdown to this file")
-    parser.add_argument("--only", nargs="+", choices=["post", "wide", "inference", "memory",
-                                                      "tta"], help="run only these sections")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=["post", "wide", "inference", "memory", "tta"],
+        help="run only these sections",
+    )
     args = parser.parse_args(argv)
     mode = "quick" if args.quick else "full"
     cfg = SETTINGS[mode]
@@ -1176,17 +1488,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     data, loaded_with = load_mnist(data_dir)
     std = Standardizer.fit(data["train_images"])
-    results: dict[str, Any] = {"mode": mode, "settings": cfg, "machine": machine_info(),
-                               "data": {"dir": str(data_dir), "loaded_with": loaded_with},
-                               "command": "python benchmarks/run.py " + " ".join(argv)}
+    results: dict[str, Any] = {
+        "mode": mode,
+        "settings": cfg,
+        "machine": machine_info(),
+        "data": {"dir": str(data_dir), "loaded_with": loaded_with},
+        "command": "python benchmarks/run.py " + " ".join(argv),
+    }
     results["machine"]["load_average_start"] = [round(x, 2) for x in load_start]
 
     def step(name: str, fn: Callable[[], Any]) -> None:
         t0 = time.perf_counter()
         print(f"[{time.perf_counter() - started:6.1f} s] {name} ...", file=sys.stderr, flush=True)
         results[name] = fn()
-        print(f"           {name} took {time.perf_counter() - t0:.1f} s", file=sys.stderr,
-              flush=True)
+        print(
+            f"           {name} took {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True
+        )
 
     step("sanity", lambda: sanity_check(data, std))
     if "post" in sections:
@@ -1223,15 +1540,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def benchmarks_md(r: dict[str, Any], table: str) -> str:
-    return "\n".join([
-        "# Benchmarks", "",
-        "glassnet beside a plain NumPy reference (`benchmarks/reference.py`, the post's code with "
-        "samples as columns), PyTorch on the CPU and scikit-learn, measured in one run by "
-        "`benchmarks/run.py`; what each figure means is in `benchmarks/README.md`. The JSON of "
-        "this run is `BENCHMARKS.json`.", "",
-        "Command:", "", "```", r["command"].strip(), "```", "",
-        table, "", "## Machine", "", machine_markdown(r), "",
-    ])
+    return "\n".join(
+        [
+            "# Benchmarks",
+            "",
+            "glassnet beside a plain NumPy reference (`benchmarks/reference.py`, the post's code with "
+            "samples as columns), PyTorch on the CPU and scikit-learn, measured in one run by "
+            "`benchmarks/run.py`; what each figure means is in `benchmarks/README.md`. The JSON of "
+            "this run is `BENCHMARKS.json`.",
+            "",
+            "Command:",
+            "",
+            "```",
+            r["command"].strip(),
+            "```",
+            "",
+            table,
+            "",
+            "## Machine",
+            "",
+            machine_markdown(r),
+            "",
+        ]
+    )
 
 
 if __name__ == "__main__":

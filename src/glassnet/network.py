@@ -263,7 +263,8 @@ class Network:
         A_prev = X
         for l in range(len(self._blocks) - 1):
             Z = ws.activations[l]
-            np.dot(A_prev, self._blocks[l], out=Z)  # Z_l = [A_{l-1}, 1] @ Wb_l = A_{l-1} @ W_l + b_l
+            # Z_l = [A_{l-1}, 1] @ Wb_l = A_{l-1} @ W_l + b_l
+            np.dot(A_prev, self._blocks[l], out=Z)
             activation.forward(Z, out=Z)  # A_l = f(Z_l), in place
             A_prev = ws.outputs[l]
             if dropout > 0.0 and rng is not None:
