@@ -70,8 +70,10 @@ def load_checkpoint(path: str | os.PathLike[str], network: Network) -> TrainingS
     raw = file.read_bytes()
     try:
         tensors = safetensors.numpy.load(raw)
-        with_meta = safetensors.safe_open(str(file), framework="np")
-        header = json.loads((with_meta.metadata() or {})["glassnet"])
+        # The bytes are in memory and the library has checked their layout: take the metadata
+        # from the JSON header (8-byte little-endian length, then the header) without a second read.
+        length = int.from_bytes(raw[:8], "little")
+        header = json.loads(json.loads(raw[8 : 8 + length])["__metadata__"]["glassnet"])
     except Exception as exc:  # the library's errors vary by version; all mean "not a checkpoint"
         raise FormatError(f"{file}: not a glassnet checkpoint ({type(exc).__name__})") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:

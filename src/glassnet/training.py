@@ -372,30 +372,28 @@ class _Loop:
         tick = max(1, self.steps // 50)
         # Overflow is how divergence begins; it is caught below by the finiteness checks, with a
         # message saying what to do, rather than as a stream of NumPy warnings.
-        errstate = np.errstate(over="ignore", invalid="ignore")
-        errstate.__enter__()
         try:
-            for step in range(self.steps):
-                lo, hi = step * bs, min(n, step * bs + bs)
-                xb, yb = self.X_epoch[lo:hi], self.Y_epoch[lo:hi]
-                ws = net._workspace(hi - lo, dropout > 0.0)
-                # P goes straight into the epoch's table of probabilities, for the epoch's
-                # training loss and accuracy without extra work in the step.
-                net._forward(xb, ws, dropout, self.rng, out=self.P_epoch[lo:hi])
-                net._backprop(xb, yb, ws, dropout)
-                if cfg.clip_norm:
-                    _clip_global_norm(grads, cfg.clip_norm)
-                if not constant_rate:
-                    self.optimizer.learning_rate = cfg.learning_rate * self.schedule(
-                        self.epoch + step / self.steps
-                    )
-                self.optimizer.step(params, grads, decay)
-                if step % tick == tick - 1:
-                    bar.update(tick)
-                    if not np.isfinite(net._params).all():
-                        self._diverged(step)
+            with np.errstate(over="ignore", invalid="ignore"):
+                for step in range(self.steps):
+                    lo, hi = step * bs, min(n, step * bs + bs)
+                    xb, yb = self.X_epoch[lo:hi], self.Y_epoch[lo:hi]
+                    ws = net._workspace(hi - lo, dropout > 0.0)
+                    # P goes straight into the epoch's table of probabilities, for the epoch's
+                    # training loss and accuracy without extra work in the step.
+                    net._forward(xb, ws, dropout, self.rng, out=self.P_epoch[lo:hi])
+                    net._backprop(xb, yb, ws, dropout)
+                    if cfg.clip_norm:
+                        _clip_global_norm(grads, cfg.clip_norm)
+                    if not constant_rate:
+                        self.optimizer.learning_rate = cfg.learning_rate * self.schedule(
+                            self.epoch + step / self.steps
+                        )
+                    self.optimizer.step(params, grads, decay)
+                    if step % tick == tick - 1:
+                        bar.update(tick)
+                        if not np.isfinite(net._params).all():
+                            self._diverged(step)
         finally:
-            errstate.__exit__(None, None, None)
             bar.close()
         if not np.isfinite(net._params).all():
             self._diverged(self.steps - 1)
@@ -427,12 +425,11 @@ class _Loop:
 
     def _epoch_row(self, labels: NDArray[np.int64], seconds: float) -> dict[str, Any]:
         net = self.network
-        eps = np.finfo(net.dtype).eps
-        picked = self.P_epoch[np.arange(len(labels)), labels]  # probability of the true class
+        train_loss, train_correct = _loss_and_correct(self.P_epoch, labels)
         row: dict[str, Any] = {
             "epoch": self.epoch,
-            "train_loss": float(-np.mean(np.log(np.clip(picked, eps, 1.0)))),
-            "train_accuracy": float(np.mean(np.argmax(self.P_epoch, axis=1) == labels)),
+            "train_loss": train_loss / len(labels),
+            "train_accuracy": train_correct / len(labels),
             "val_loss": None,
             "val_accuracy": None,
             "test_loss": None,
@@ -508,15 +505,25 @@ def evaluate(
     :func:`_prepare_with_ones`), so each epoch's evaluation runs the training forward pass on
     reused buffers, with no checks or copies of data that was checked once already.
     """
-    eps = np.finfo(network.dtype).eps
     total_loss, correct = 0.0, 0
     for lo in range(0, len(X), batch_size):
         rows = X[lo : lo + batch_size]
         P = network._forward(rows, network._workspace(len(rows)))
-        y = labels[lo : lo + batch_size]
-        total_loss -= float(np.sum(np.log(np.clip(P[np.arange(len(y)), y], eps, 1.0))))
-        correct += int(np.count_nonzero(np.argmax(P, axis=1) == y))
+        loss, right = _loss_and_correct(P, labels[lo : lo + batch_size])
+        total_loss += loss
+        correct += right
     return total_loss / len(X), correct / len(X)
+
+
+def _loss_and_correct(P: Array, labels: NDArray[np.int64]) -> tuple[float, int]:
+    """Summed cross-entropy and the number of right answers for probabilities ``P`` ``(m, C)``.
+
+    Probabilities are clipped at the dtype's epsilon, as in :func:`glassnet.losses.cross_entropy`.
+    """
+    eps = np.finfo(P.dtype).eps
+    picked = P[np.arange(len(labels)), labels]  # the probability given to the true class
+    loss = -float(np.sum(np.log(np.clip(picked, eps, 1.0))))
+    return loss, int(np.count_nonzero(np.argmax(P, axis=1) == labels))
 
 
 def layer_statistics(network: Network, X: Array, Y: Array) -> dict[str, float]:
