@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
+from glassnet import Network
 from glassnet.activations import ACTIVATIONS, LeakyReLU, Sigmoid, Tanh, get_activation
 
 NAMES = ["sigmoid", "tanh", "relu", "leaky_relu"]
@@ -111,23 +112,37 @@ def test_hand_values() -> None:
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_sigmoid_never_overflows_and_warns_about_nothing(dtype: str) -> None:
+def test_sigmoid_reaches_its_limits_exactly_with_only_an_overflow_to_ignore(dtype: str) -> None:
     Z = np.array([[-1000.0, -745.0, -100.0, 0.0, 100.0, 745.0, 1000.0]], dtype)
-    # Underflow is exempt on purpose: sigmoid(-1000) ~ e^-1000 is below the smallest subnormal, so
-    # rounding it to 0 is the correctly rounded answer, not an error.
+    # Far below zero e^-z overflows to infinity and 1 / (1 + inf) is exactly 0; that overflow is
+    # the one warning to switch off. Nothing is invalid and nothing divides by zero, and underflow
+    # is exempt on purpose: sigmoid(-1000) ~ e^-1000 rounds to 0 correctly.
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with np.errstate(over="raise", invalid="raise", divide="raise"):
+        with np.errstate(over="ignore", invalid="raise", divide="raise"):
             A = Sigmoid().forward(Z.copy())
             Sigmoid().backward(A, np.ones_like(A), np.empty_like(A))
     assert A.dtype == np.dtype(dtype)
     assert np.all(np.isfinite(A))
     assert np.all((A >= 0.0) & (A <= 1.0))
-    # The exponent is capped where e^-z would overflow, so far below it the result is a number under
-    # the smallest normal float (about 1e-38 in float32) rather than exactly 0.
     assert 0.0 <= A[0, 0] <= np.finfo(dtype).tiny
     assert A[0, -1] == 1.0
     assert A[0, 3] == 0.5
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_network_passes_warn_about_nothing_at_extreme_scores(dtype: str) -> None:
+    net = Network([3, 4, 2], "sigmoid", seed=0, dtype=dtype)
+    net.weights[0][...] = 1000.0  # every hidden unit's score is +-3000: e^-z overflows for some
+    X = np.array([[-1.0, -1.0, -1.0], [1.0, 1.0, 1.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="raise", under="ignore"):
+            hidden = net.layer_outputs(X)[0]
+            net.backprop(X, np.array([0, 1]))
+            P = net.predict_proba(X)
+    np.testing.assert_array_equal(hidden, [[0.0] * 4, [1.0] * 4])
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, rtol=1e-6)
 
 
 @pytest.mark.parametrize("name", ["tanh", "relu", "leaky_relu"])

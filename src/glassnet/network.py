@@ -274,7 +274,7 @@ class Network:
                 mask *= 1.0 / (1.0 - dropout)
                 np.multiply(Z, mask, out=ws.output_values[l])
             else:
-                np.copyto(ws.output_values[l], Z)
+                ws.output_values[l][...] = Z
         P = ws.activations[-1] if out is None else out
         np.dot(A_prev, self._blocks[-1], out=P)  # the output layer's scores Z_L
         ws.probabilities = softmax(P, out=P, row=ws.row)
@@ -314,10 +314,12 @@ class Network:
         data = self._check_inputs(X)
         outputs: list[Array] = []
         A = data
-        for l, (W, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            Z = A @ W + b
-            A = softmax(Z, out=Z) if l == len(self.weights) - 1 else self._activation.forward(Z, Z)
-            outputs.append(A)
+        with np.errstate(over="ignore"):  # a sigmoid's e^-z may overflow; the result is exact
+            for l, (W, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+                Z = A @ W + b
+                last = l == len(self.weights) - 1
+                A = softmax(Z, out=Z) if last else self._activation.forward(Z, Z)
+                outputs.append(A)
         return outputs
 
     def loss(self, X: ArrayLike, Y: ArrayLike) -> float:
@@ -344,7 +346,8 @@ class Network:
         targets = self._check_targets(Y, data.shape[0])
         ws = self._workspace(data.shape[0])
         ws.inputs[:, :-1] = data
-        self._forward(ws.inputs, ws)
+        with np.errstate(over="ignore"):  # as in layer_outputs
+            self._forward(ws.inputs, ws)
         self._backprop(ws.inputs, targets, ws)
         return [g.copy() for g in self._weight_grads], [g.copy() for g in self._bias_grads]
 

@@ -508,7 +508,8 @@ def evaluate(
     total_loss, correct = 0.0, 0
     for lo in range(0, len(X), batch_size):
         rows = X[lo : lo + batch_size]
-        P = network._forward(rows, network._workspace(len(rows)))
+        with np.errstate(over="ignore"):  # a sigmoid's e^-z may overflow; the result is exact
+            P = network._forward(rows, network._workspace(len(rows)))
         loss, right = _loss_and_correct(P, labels[lo : lo + batch_size])
         total_loss += loss
         correct += right
