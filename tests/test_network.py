@@ -127,6 +127,22 @@ def test_backprop_returns_copies_and_leaves_parameters_alone() -> None:
     np.testing.assert_array_equal(net.get_flat_parameters(), before)
 
 
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
+def test_a_scale_on_the_output_delta_scales_every_gradient(activation: str) -> None:
+    """What plain SGD relies on when it folds -η into the backward pass."""
+    rng = np.random.default_rng(2)
+    net = Network([5, 6, 4, 3], activation, seed=2, dtype="float64")
+    X, y = rng.normal(size=(7, 5)), rng.integers(0, 3, 7)
+    plain_w, plain_b = net.backprop(X, y)
+    ws = net._workspace(7)
+    ws.inputs[:, :-1] = X
+    net._forward(ws.inputs, ws)
+    net._backprop(ws.inputs, np.eye(3)[y], ws, scale=-0.05)
+    for got, plain in zip(net._weight_grads + net._bias_grads, plain_w + plain_b, strict=True):
+        assert np.abs(plain).max() > 0.0
+        np.testing.assert_allclose(got, -0.05 * plain, rtol=1e-12, atol=1e-15)
+
+
 # ---------------------------------------------------------------------------- structure
 
 

@@ -294,3 +294,27 @@ def test_one_training_step_applies_l2_decay_to_weights_only() -> None:
             net.weights[k], W0[k] - 0.1 * (grad_W[k] + 0.3 * W0[k]), rtol=1e-14, atol=1e-16
         )
         np.testing.assert_allclose(net.biases[k], b0[k] - 0.1 * grad_b[k], rtol=1e-14, atol=1e-16)
+
+
+def test_sgd_folded_step_adds_the_gradient_scaled_by_its_factor() -> None:
+    opt = SGD(0.1)
+    factor = opt.folded_factor()
+    assert factor == -0.1
+    theta, plain = THETA0.copy(), THETA0.copy()
+    for _ in range(3):
+        g = gradient(theta)
+        opt.step_folded([theta], [factor * g])
+        SGD(0.1).step([plain], [gradient(plain)])
+    np.testing.assert_allclose(theta, plain, rtol=1e-15)
+    assert opt.iterations == 3
+
+
+def test_only_plain_sgd_without_decay_takes_folded_gradients() -> None:
+    assert SGD(0.1, weight_decay=1e-3).folded_factor() is None
+    with pytest.raises(ValueError, match="weight decay"):
+        SGD(0.1, weight_decay=1e-3).step_folded([THETA0.copy()], [THETA0.copy()])
+    for cls in (Momentum, Nesterov, RMSprop, Adam, AdamW):
+        opt = cls(0.1)
+        assert opt.folded_factor() is None
+        with pytest.raises(NotImplementedError):
+            opt.step_folded([THETA0.copy()], [THETA0.copy()])

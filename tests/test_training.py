@@ -264,6 +264,25 @@ def test_gradient_clipping_bounds_each_step() -> None:
     assert step == pytest.approx(0.1 * 0.01, rel=1e-9)
 
 
+def test_sgd_with_its_rate_folded_in_trains_as_the_general_route_does() -> None:
+    """Plain SGD takes gradients with -η folded in; clipping sends it the general way (η g, then
+    θ − η g). A bound the gradients never reach leaves only that difference: rounding."""
+    X, y = toy_data()
+    settings = {"epochs": 3, "batch_size": 8, "learning_rate": 0.05, "schedule": "cosine"}
+    folded = Network([16, 6, 3], "sigmoid", seed=4, dtype="float64")
+    general = Network([16, 6, 3], "sigmoid", seed=4, dtype="float64")
+    folded.fit(X, y, **settings)
+    general.fit(X, y, clip_norm=1e9, **settings)
+    moved = (
+        folded.get_flat_parameters()
+        - Network([16, 6, 3], "sigmoid", seed=4, dtype="float64").get_flat_parameters()
+    )
+    assert np.abs(moved).max() > 1e-3
+    np.testing.assert_allclose(
+        folded.get_flat_parameters(), general.get_flat_parameters(), rtol=1e-12, atol=1e-13
+    )
+
+
 # ---------------------------------------------------------------------------- stopping rules
 
 

@@ -82,8 +82,10 @@ def cross_entropy_from_scores(Z: Array, Y: Array) -> float:
     return float(-np.mean(np.sum(log_softmax(Z) * Y, axis=1)))
 
 
-def softmax_cross_entropy_delta(P: Array, Y: Array, out: Array | None = None) -> Array:
-    """The fused output delta ``dC/dZ = (P − Y) / m`` for a batch of ``m`` rows.
+def softmax_cross_entropy_delta(
+    P: Array, Y: Array, out: Array | None = None, scale: float = 1.0
+) -> Array:
+    """The fused output delta ``dC/dZ = (P − Y) / m`` for a batch of ``m`` rows, times ``scale``.
 
     Parameters
     ----------
@@ -93,7 +95,10 @@ def softmax_cross_entropy_delta(P: Array, Y: Array, out: Array | None = None) ->
         One-hot labels.
     out : (m, classes) array, optional
         Where to write the result; may be ``P`` itself.
+    scale : float
+        A factor for every gradient downstream: backpropagation is linear in this delta, so a
+        factor here (SGD's ``−η``) multiplies every weight gradient at no extra cost.
     """
     out = np.subtract(P, Y, out=out)
-    out *= 1.0 / P.shape[0]
+    out *= scale / P.shape[0]
     return out

@@ -280,9 +280,15 @@ class Network:
         ws.probabilities = softmax(P, out=P, row=ws.row)
         return ws.probabilities
 
-    def _backprop(self, X: Array, Y: Array, ws: _Workspace, dropout: float = 0.0) -> None:
-        """Backward pass after :meth:`_forward` on the same batch; writes gradients into ``_grads``."""
-        delta = softmax_cross_entropy_delta(ws.probabilities, Y, out=ws.deltas[-1])
+    def _backprop(
+        self, X: Array, Y: Array, ws: _Workspace, dropout: float = 0.0, scale: float = 1.0
+    ) -> None:
+        """Backward pass after :meth:`_forward` on the same batch; writes gradients into ``_grads``.
+
+        With ``scale`` they come out multiplied by it, the factor carried from the output delta
+        through every product (plain SGD folds ``−η`` in, so its update is one addition).
+        """
+        delta = softmax_cross_entropy_delta(ws.probabilities, Y, out=ws.deltas[-1], scale=scale)
         for l in range(len(self._blocks) - 1, -1, -1):
             A_prev = X if l == 0 else ws.outputs[l - 1]
             # dC/dWb_l = [A_{l-1}, 1]ᵀ @ delta_l: the weight gradients, and as the last row the

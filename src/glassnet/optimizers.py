@@ -62,6 +62,19 @@ class Optimizer:
             decays = True if decay is None else decay[i]
             self._update(p, g, self.state[i], self._scratch[i], decays)
 
+    def folded_factor(self) -> float | None:
+        """The factor a caller may fold into the gradients for :meth:`step_folded`, or None.
+
+        A factor folded into the network's output delta rides, by linearity, through every product
+        of the backward pass at no cost, so the gradients arrive already scaled. Only optimizers
+        whose update is that scaled gradient plus the parameters (plain SGD) take this route.
+        """
+        return None
+
+    def step_folded(self, params: Sequence[Array], scaled_grads: Sequence[Array]) -> None:
+        """Like :meth:`step`, for gradients already multiplied by :meth:`folded_factor`."""
+        raise NotImplementedError(f"{type(self).__name__} takes only plain gradients")
+
     def _init_state(self, param: Array) -> dict[str, Array]:
         return {}
 
@@ -125,6 +138,22 @@ class SGD(Optimizer):
             g = self._coupled_gradient(p, g, tmp, decays)
         np.multiply(g, self.learning_rate, out=tmp)
         np.subtract(p, tmp, out=p)
+
+    def folded_factor(self) -> float | None:
+        """``−η``: the update ``θ ← θ − η g`` is then one addition (not with weight decay)."""
+        return None if self.weight_decay else -self.learning_rate
+
+    def step_folded(self, params: Sequence[Array], scaled_grads: Sequence[Array]) -> None:
+        """``θ ← θ + g'`` for ``g' = −η g``, the gradient the network computed with ``−η`` in it.
+
+        One pass over the parameters instead of two (``η g``, then ``θ − η g``): at small batches
+        the update touches every parameter once per step, as much memory as the whole backward pass.
+        """
+        if self.weight_decay:
+            raise ValueError("weight decay needs the plain gradient: use step()")
+        self.iterations += 1
+        for p, g in zip(params, scaled_grads, strict=True):
+            p += g
 
 
 class Momentum(Optimizer):

@@ -360,6 +360,10 @@ class _Loop:
         params, grads, decay = net.parameter_groups
         dropout = cfg.dropout
         constant_rate = isinstance(self.schedule, Constant)
+        optimizer = self.optimizer
+        # Plain SGD folds -η into the backward pass (see Optimizer.folded_factor); clipping needs
+        # the plain gradient's norm, so it takes the general route.
+        fold = not cfg.clip_norm and optimizer.folded_factor() is not None
         bar = tqdm(
             total=self.steps,
             disable=None if progress is None else not progress,
@@ -381,14 +385,19 @@ class _Loop:
                     # P goes straight into the epoch's table of probabilities, for the epoch's
                     # training loss and accuracy without extra work in the step.
                     net._forward(xb, ws, dropout, self.rng, out=self.P_epoch[lo:hi])
-                    net._backprop(xb, yb, ws, dropout)
-                    if cfg.clip_norm:
-                        _clip_global_norm(grads, cfg.clip_norm)
                     if not constant_rate:
-                        self.optimizer.learning_rate = cfg.learning_rate * self.schedule(
+                        optimizer.learning_rate = cfg.learning_rate * self.schedule(
                             self.epoch + step / self.steps
                         )
-                    self.optimizer.step(params, grads, decay)
+                    factor = optimizer.folded_factor() if fold else None
+                    if factor is not None:
+                        net._backprop(xb, yb, ws, dropout, factor)
+                        optimizer.step_folded(params, grads)
+                    else:
+                        net._backprop(xb, yb, ws, dropout)
+                        if cfg.clip_norm:
+                            _clip_global_norm(grads, cfg.clip_norm)
+                        optimizer.step(params, grads, decay)
                     if step % tick == tick - 1:
                         bar.update(tick)
                         if not np.isfinite(net._params).all():
