@@ -76,6 +76,7 @@ class _Workspace:
         self.activations = [np.empty((m, n), dtype) for n in sizes[1:]]  # A_1 .. A_L (A_L = P)
         self.outputs = [_with_ones_column(np.empty((m, n), dtype)) for n in hidden]
         self.output_values = [out[:, :-1] for out in self.outputs]  # the A part of [A, 1]
+        self.outputs_T = [out.T for out in self.outputs]  # [A, 1]ᵀ, for the gradient products
         self.deltas = [np.empty((m, n), dtype) for n in sizes[1:]]
         self.scratch = [np.empty((m, n), dtype) for n in hidden]
         self.masks = [np.empty((m, n), dtype) for n in hidden] if dropout else []
@@ -166,6 +167,7 @@ class Network:
         self.weights: list[Array] = [block[:-1] for block in self._blocks]
         self.biases: list[Array] = [block[-1] for block in self._blocks]
         self._weights_T = [W.T for W in self.weights]  # views, made once for the backward pass
+        self._hidden_blocks = self._blocks[:-1]
         self._weight_grads = [block[:-1] for block in self._grad_blocks]
         self._bias_grads = [block[-1] for block in self._grad_blocks]
         # 1 for weights, 0 for biases: weight decay never applies to biases.
@@ -259,14 +261,12 @@ class Network:
         is zeroed with that probability and the survivors are scaled by ``1 / (1 - dropout)``
         (inverted dropout), so evaluation needs no rescaling.
         """
-        activation = self._activation
+        f = self._activation.forward
         A_prev = X
-        for l in range(len(self._blocks) - 1):
+        for l, Wb in enumerate(self._hidden_blocks):
             Z = ws.activations[l]
-            # Z_l = [A_{l-1}, 1] @ Wb_l = A_{l-1} @ W_l + b_l
-            np.dot(A_prev, self._blocks[l], out=Z)
-            activation.forward(Z, out=Z)  # A_l = f(Z_l), in place
-            A_prev = ws.outputs[l]
+            np.dot(A_prev, Wb, out=Z)  # Z_l = [A_{l-1}, 1] @ Wb_l = A_{l-1} @ W_l + b_l
+            f(Z, out=Z)  # A_l = f(Z_l), in place
             if dropout > 0.0 and rng is not None:
                 mask = ws.masks[l]
                 rng.random(out=mask, dtype=self.dtype)
@@ -275,6 +275,7 @@ class Network:
                 np.multiply(Z, mask, out=ws.output_values[l])
             else:
                 ws.output_values[l][...] = Z
+            A_prev = ws.outputs[l]
         P = ws.activations[-1] if out is None else out
         np.dot(A_prev, self._blocks[-1], out=P)  # the output layer's scores Z_L
         ws.probabilities = softmax(P, out=P, row=ws.row)
@@ -288,18 +289,17 @@ class Network:
         With ``scale`` they come out multiplied by it, the factor carried from the output delta
         through every product (plain SGD folds ``−η`` in, so its update is one addition).
         """
+        f_prime = self._activation.backward
         delta = softmax_cross_entropy_delta(ws.probabilities, Y, out=ws.deltas[-1], scale=scale)
-        for l in range(len(self._blocks) - 1, -1, -1):
-            A_prev = X if l == 0 else ws.outputs[l - 1]
+        for l in range(len(self._blocks) - 1, 0, -1):
             # dC/dWb_l = [A_{l-1}, 1]ᵀ @ delta_l: the weight gradients, and as the last row the
             # bias gradients (the ones column sums delta_l over the batch).
-            np.dot(A_prev.T, delta, out=self._grad_blocks[l])
-            if l == 0:
-                break  # the inputs need no gradient
+            np.dot(ws.outputs_T[l - 1], delta, out=self._grad_blocks[l])
             back = np.dot(delta, self._weights_T[l], out=ws.deltas[l - 1])  # dC/dA_{l-1}
             if dropout > 0.0:
                 back *= ws.masks[l - 1]
-            delta = self._activation.backward(ws.activations[l - 1], back, ws.scratch[l - 1])
+            delta = f_prime(ws.activations[l - 1], back, ws.scratch[l - 1])  # dC/dZ_{l-1}
+        np.dot(X.T, delta, out=self._grad_blocks[0])  # the first layer; its inputs need no gradient
 
     def forward(self, X: ArrayLike) -> Array:
         """Class probabilities for standardized inputs.

@@ -331,6 +331,17 @@ class _Loop:
         # Buffers for the shuffled epoch, so each mini-batch is a contiguous slice.
         self.X_epoch, self.Y_epoch = np.empty_like(X), np.empty_like(Y)
         self.P_epoch = np.empty((n, network.n_classes), network.dtype)  # training probabilities
+        # Each step's slices of those buffers, and its workspace, made once for the whole run.
+        bs, dropout = config.batch_size, config.dropout > 0.0
+        self.batches = [
+            (
+                self.X_epoch[lo : lo + bs],
+                self.Y_epoch[lo : lo + bs],
+                self.P_epoch[lo : lo + bs],
+                network._workspace(min(bs, n - lo), dropout),
+            )
+            for lo in range(0, n, bs)
+        ]
         self.epoch = 0
         self.history = History()
         self.best_parameters: Array | None = None
@@ -346,7 +357,6 @@ class _Loop:
     # -- one epoch
     def run_epoch(self, progress: bool | None) -> dict[str, Any]:
         net, cfg, n = self.network, self.config, len(self.X)
-        bs = cfg.batch_size
         start = time.perf_counter()
         order = self.rng.permutation(n)
         # mode="clip" (the indices are valid anyway) lets take write straight into the buffer.
@@ -378,13 +388,10 @@ class _Loop:
         # message saying what to do, rather than as a stream of NumPy warnings.
         try:
             with np.errstate(over="ignore", invalid="ignore"):
-                for step in range(self.steps):
-                    lo, hi = step * bs, min(n, step * bs + bs)
-                    xb, yb = self.X_epoch[lo:hi], self.Y_epoch[lo:hi]
-                    ws = net._workspace(hi - lo, dropout > 0.0)
+                for step, (xb, yb, pb, ws) in enumerate(self.batches):
                     # P goes straight into the epoch's table of probabilities, for the epoch's
                     # training loss and accuracy without extra work in the step.
-                    net._forward(xb, ws, dropout, self.rng, out=self.P_epoch[lo:hi])
+                    net._forward(xb, ws, dropout, self.rng, out=pb)
                     if not constant_rate:
                         optimizer.learning_rate = cfg.learning_rate * self.schedule(
                             self.epoch + step / self.steps
