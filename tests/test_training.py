@@ -283,6 +283,88 @@ def test_sgd_with_its_rate_folded_in_trains_as_the_general_route_does() -> None:
     )
 
 
+# ---------------------------------------------------------------------------- the epoch's shuffled copy
+
+
+@pytest.mark.parametrize(("n", "batch_size"), [(1000, 10), (997, 16), (40, 8), (5, 8)])
+def test_the_shuffle_copies_part_by_part_exactly_what_one_take_would(
+    n: int, batch_size: int
+) -> None:
+    rng = np.random.default_rng(n)
+    X, Y = rng.normal(size=(n, 7)), rng.normal(size=(n, 3))
+    X_copy, Y_copy = np.full_like(X, np.nan), np.full_like(Y, np.nan)
+    shuffle = glassnet.training._Shuffle([(X, X_copy), (Y, Y_copy)], batch_size, background=True)
+    try:
+        for _ in range(3):
+            order = rng.permutation(n)
+            X_copy[...], Y_copy[...] = np.nan, np.nan
+            shuffle.begin(order)
+            ready = 0  # rows that training may read: those of every part reached so far
+            for step in range(math.ceil(n / batch_size)):
+                if step == shuffle.next_step:
+                    shuffle.advance()
+                ready = max(ready, min(n, (step + 1) * batch_size))
+                np.testing.assert_array_equal(X_copy[:ready], X[order[:ready]])
+            np.testing.assert_array_equal(X_copy, X[order])
+            np.testing.assert_array_equal(Y_copy, Y[order])
+        steps = math.ceil(n / batch_size)
+        assert len(shuffle.starts) <= shuffle.PARTS
+        assert len(shuffle.starts) > 1 or steps == 1  # more than one part: some made in background
+    finally:
+        shuffle.close()
+
+
+def test_an_epoch_cut_short_leaves_no_copy_running_into_the_next() -> None:
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(640, 5))
+    X_copy = np.empty_like(X)
+    shuffle = glassnet.training._Shuffle([(X, X_copy)], 10, background=True)
+    try:
+        shuffle.begin(rng.permutation(640))
+        assert shuffle.pending is not None  # the second part is on its way
+        order = rng.permutation(640)
+        shuffle.begin(order)  # a new epoch before the last reached its second part
+        for step in range(64):
+            if step == shuffle.next_step:
+                shuffle.advance()
+        np.testing.assert_array_equal(X_copy, X[order])
+    finally:
+        shuffle.close()
+
+
+@pytest.fixture
+def background_shuffle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Copy every epoch on a second thread, whatever the data's size and the machine's cores."""
+    monkeypatch.setattr(glassnet.training, "BACKGROUND_SHUFFLE_BYTES", 0)
+    monkeypatch.setattr(glassnet.training, "_cores", lambda: 2)
+
+
+def test_training_with_the_copy_on_a_second_core_is_bit_identical(
+    background_shuffle: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    X, y = toy_data(n=200)
+    settings = {"epochs": 3, "batch_size": 4, "learning_rate": 0.05, "seed": 5}
+    background = Network([16, 6, 3], "sigmoid", seed=4)
+    history = background.fit(X, y, **settings)
+    monkeypatch.setattr(glassnet.training, "BACKGROUND_SHUFFLE_BYTES", 1 << 62)
+    foreground = Network([16, 6, 3], "sigmoid", seed=4)
+    assert without_seconds(foreground.fit(X, y, **settings).rows) == without_seconds(history.rows)
+    assert params_equal(background, foreground)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_a_run_that_stops_early_leaves_no_shuffle_thread_behind(background_shuffle: None) -> None:
+    import threading
+
+    before = threading.active_count()
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(400, 20)), rng.integers(0, 3, 400)
+    with pytest.raises(TrainingDivergedError):
+        Network([20, 16, 16, 3], "relu", seed=0).fit(X, y, epochs=3, learning_rate=1e6)
+    assert not [t for t in threading.enumerate() if t.name.startswith("glassnet-shuffle")]
+    assert threading.active_count() == before
+
+
 # ---------------------------------------------------------------------------- stopping rules
 
 
