@@ -724,7 +724,55 @@ def bench_matmul(cfg: dict[str, Any]) -> dict[str, Any]:
                 rates[name] = 2.0 * m * k * nn / best / 1e9
         out[label] = {"gflops": rates, "best_gflops": max(rates.values())}
     out["best_gflops"] = max(out["default_threads"]["best_gflops"], out["1_thread"]["best_gflops"])
+    out["step_products"] = bench_step_products(cfg, WIDE_SIZES, 256)
     return out
+
+
+def step_products(sizes: Sequence[int], m: int) -> list[tuple[str, tuple[int, int, int], bool]]:
+    """The matrix products of one training step of ``sizes`` at batch ``m``, in glassnet's layout.
+
+    Each is ``(name, (M, K, N), transpose_left)``: forward ``[A, 1] @ Wb``, the weight gradient
+    ``[A, 1]ᵀ @ delta`` and, for every layer but the first, ``delta @ Wᵀ``.
+    """
+    products = []
+    for layer, (fan_in, fan_out) in enumerate(pairwise(sizes), start=1):
+        products.append((f"forward {layer}", (m, fan_in + 1, fan_out), False))
+        products.append((f"weight grad {layer}", (fan_in + 1, m, fan_out), True))
+        if layer > 1:
+            products.append((f"back {layer}", (m, fan_out, fan_in), False))
+    return products
+
+
+def bench_step_products(cfg: dict[str, Any], sizes: Sequence[int], m: int) -> dict[str, Any]:
+    """The floor for any NumPy training loop of ``sizes``: its step's products and nothing else.
+
+    Every product of a step is timed alone, best of N, with default threads and with one; the
+    floor takes each at its better setting and counts ``EPOCH / m`` steps.
+    """
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(1)
+    seconds: dict[str, float] = {}
+    for name, (M, K, N), transpose_left in step_products(sizes, m):
+        left = rng.standard_normal((K, M) if transpose_left else (M, K), dtype=np.float32)
+        a = left.T if transpose_left else left
+        b = rng.standard_normal((K, N), dtype=np.float32)
+        c = np.empty((M, N), np.float32)
+        best = math.inf
+        for threads in (None, 1):
+            with threadpool_limits(limits=threads):
+                for _ in range(cfg["matmul_reps"] + 2):
+                    t0 = time.perf_counter()
+                    np.dot(a, b, out=c)
+                    best = min(best, time.perf_counter() - t0)
+        seconds[name] = best
+    per_step = sum(seconds.values())
+    return {
+        "sizes": list(sizes),
+        "batch_size": m,
+        "seconds": seconds,
+        "floor_seconds_per_epoch": per_step * EPOCH / m,
+    }
 
 
 def n_parameters(sizes: Sequence[int]) -> int:
@@ -1298,6 +1346,23 @@ def report_markdown(r: dict[str, Any]) -> str:
                 f"{d['gflops']:.1f} | "
                 f"{100 * d['gflops'] / mm['best_gflops']:.0f}% | {rr} |"
             )
+        sp = mm.get("step_products")
+        if sp:
+            floor = sp["floor_seconds_per_epoch"]
+            lines.append(
+                f"\nThe floor: the {len(sp['seconds'])} products of one step of this network "
+                "(forward, weight gradient, and the backward product of every layer but the "
+                "first), each timed alone at its better thread setting, take "
+                f"**{fmt_time(floor)}** per epoch: no loop that computes them through NumPy's "
+                "BLAS can train faster. "
+                f"Of glassnet's epoch, {100 * floor / w['glassnet']['median']:.0f}% is that floor."
+            )
+            if "pytorch" in w:
+                lines.append(
+                    "1.2x PyTorch's epoch would be "
+                    f"{fmt_time(w['pytorch']['median'] / 1.2)}"
+                    f" ({100 * w['pytorch']['median'] / 1.2 / floor:.0f}% of the floor)."
+                )
         lines.append(f"\nMatmul rates (GFLOP/s, best of {r['settings']['matmul_reps'] + 2}):\n")
         lines.append("| shape | default threads | 1 thread |")
         lines.append("|---|---|---|")
