@@ -342,6 +342,14 @@ def background_shuffle(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_training_with_the_copy_on_a_second_core_is_bit_identical(
     background_shuffle: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    made: list[bool] = []  # whether each run's shuffle had a second core
+
+    class Watched(glassnet.training._Shuffle):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self.pool is not None)
+
+    monkeypatch.setattr(glassnet.training, "_Shuffle", Watched)
     X, y = toy_data(n=200)
     settings = {"epochs": 3, "batch_size": 4, "learning_rate": 0.05, "seed": 5}
     background = Network([16, 6, 3], "sigmoid", seed=4)
@@ -350,6 +358,7 @@ def test_training_with_the_copy_on_a_second_core_is_bit_identical(
     foreground = Network([16, 6, 3], "sigmoid", seed=4)
     assert without_seconds(foreground.fit(X, y, **settings).rows) == without_seconds(history.rows)
     assert params_equal(background, foreground)
+    assert made == [True, False]
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")

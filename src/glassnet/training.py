@@ -340,8 +340,10 @@ class _Loop:
         self.shuffle = _Shuffle(
             [(X, self.X_epoch), (Y, self.Y_epoch)],
             config.batch_size,
+            # A core is free for the copy when the products run on one BLAS thread.
             background=not config.augment_shift
             and _cores() > 1
+            and _blas_threads(network, config.batch_size) == 1
             and self.X_epoch.nbytes >= BACKGROUND_SHUFFLE_BYTES,
         )
         # Each step's slices of those buffers, and its workspace, made once for the whole run.
@@ -531,7 +533,8 @@ class _Shuffle:
 
     Copying 60,000 MNIST rows in a new order costs as much as some 40 steps at batch 10. The copy
     is bound by memory, not arithmetic, and ``np.take`` releases the GIL, so with ``background``
-    a second core copies part ``p + 1`` (whole batches) while the first trains on part ``p``;
+    (when the products run on one BLAS thread, as at small batches, a second core is idle) it
+    copies part ``p + 1`` (whole batches) while the first core trains on part ``p``;
     only the first part is copied before training starts. Otherwise the whole copy is made at
     once. The result is the same either way: ``copy[i] = source[order[i]]`` for every pair.
     """
