@@ -286,14 +286,15 @@ def test_sgd_with_its_rate_folded_in_trains_as_the_general_route_does() -> None:
 # ---------------------------------------------------------------------------- the epoch's shuffled copy
 
 
+@pytest.mark.parametrize(("helper", "ahead"), [(True, True), (True, False), (False, False)])
 @pytest.mark.parametrize(("n", "batch_size"), [(1000, 10), (997, 16), (40, 8), (5, 8)])
-def test_the_shuffle_copies_part_by_part_exactly_what_one_take_would(
-    n: int, batch_size: int
+def test_the_shuffle_copies_exactly_what_one_take_would_by_the_time_training_reads_it(
+    n: int, batch_size: int, helper: bool, ahead: bool
 ) -> None:
     rng = np.random.default_rng(n)
     X, Y = rng.normal(size=(n, 7)), rng.normal(size=(n, 3))
     X_copy, Y_copy = np.full_like(X, np.nan), np.full_like(Y, np.nan)
-    shuffle = glassnet.training._Shuffle([(X, X_copy), (Y, Y_copy)], batch_size, background=True)
+    shuffle = glassnet.training._Shuffle([(X, X_copy), (Y, Y_copy)], batch_size, helper, ahead)
     try:
         for _ in range(3):
             order = rng.permutation(n)
@@ -309,7 +310,8 @@ def test_the_shuffle_copies_part_by_part_exactly_what_one_take_would(
             np.testing.assert_array_equal(Y_copy, Y[order])
         steps = math.ceil(n / batch_size)
         assert len(shuffle.starts) <= shuffle.PARTS
-        assert len(shuffle.starts) > 1 or steps == 1  # more than one part: some made in background
+        # Copying ahead means more than one part (unless there is one step); otherwise one.
+        assert (len(shuffle.starts) > 1) == (ahead and steps > 1)
     finally:
         shuffle.close()
 
@@ -318,7 +320,7 @@ def test_an_epoch_cut_short_leaves_no_copy_running_into_the_next() -> None:
     rng = np.random.default_rng(9)
     X = rng.normal(size=(640, 5))
     X_copy = np.empty_like(X)
-    shuffle = glassnet.training._Shuffle([(X, X_copy)], 10, background=True)
+    shuffle = glassnet.training._Shuffle([(X, X_copy)], 10, helper=True, ahead=True)
     try:
         shuffle.begin(rng.permutation(640))
         assert shuffle.pending is not None  # the second part is on its way
@@ -335,26 +337,26 @@ def test_an_epoch_cut_short_leaves_no_copy_running_into_the_next() -> None:
 @pytest.fixture
 def background_shuffle(monkeypatch: pytest.MonkeyPatch) -> None:
     """Copy every epoch on a second thread, whatever the data's size and the machine's cores."""
-    monkeypatch.setattr(glassnet.training, "BACKGROUND_SHUFFLE_BYTES", 0)
+    monkeypatch.setattr(glassnet.training, "SHUFFLE_HELPER_BYTES", 0)
     monkeypatch.setattr(glassnet.training, "_cores", lambda: 2)
 
 
 def test_training_with_the_copy_on_a_second_core_is_bit_identical(
     background_shuffle: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    made: list[bool] = []  # whether each run's shuffle had a second core
+    made: list[bool] = []  # whether each run's shuffle copied ahead on a second core
 
     class Watched(glassnet.training._Shuffle):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            made.append(self.pool is not None)
+            made.append(self.ahead)
 
     monkeypatch.setattr(glassnet.training, "_Shuffle", Watched)
     X, y = toy_data(n=200)
     settings = {"epochs": 3, "batch_size": 4, "learning_rate": 0.05, "seed": 5}
     background = Network([16, 6, 3], "sigmoid", seed=4)
     history = background.fit(X, y, **settings)
-    monkeypatch.setattr(glassnet.training, "BACKGROUND_SHUFFLE_BYTES", 1 << 62)
+    monkeypatch.setattr(glassnet.training, "SHUFFLE_HELPER_BYTES", 1 << 62)
     foreground = Network([16, 6, 3], "sigmoid", seed=4)
     assert without_seconds(foreground.fit(X, y, **settings).rows) == without_seconds(history.rows)
     assert params_equal(background, foreground)

@@ -37,8 +37,8 @@ from glassnet.schedules import SCHEDULES, Constant, make_schedule
 
 Array = NDArray[np.floating]
 PROBE_SIZE = 1024  # training samples used for the per-epoch gradient and saturation figures
-#: Epoch copies at least this large are made on a second core while training runs (see _Shuffle).
-BACKGROUND_SHUFFLE_BYTES = 16 << 20
+#: Epoch copies at least this large get a second core's help (see _Shuffle); below, threads cost more.
+SHUFFLE_HELPER_BYTES = 16 << 20
 
 
 @dataclass
@@ -340,11 +340,10 @@ class _Loop:
         self.shuffle = _Shuffle(
             [(X, self.X_epoch), (Y, self.Y_epoch)],
             config.batch_size,
-            # A core is free for the copy when the products run on one BLAS thread.
-            background=not config.augment_shift
-            and _cores() > 1
-            and _blas_threads(network, config.batch_size) == 1
-            and self.X_epoch.nbytes >= BACKGROUND_SHUFFLE_BYTES,
+            helper=_cores() > 1 and self.X_epoch.nbytes >= SHUFFLE_HELPER_BYTES,
+            # A core is free while training when the products run on one BLAS thread; shifted
+            # images are made from the whole copy at once.
+            ahead=_blas_threads(network, config.batch_size) == 1 and not config.augment_shift,
         )
         # Each step's slices of those buffers, and its workspace, made once for the whole run.
         bs, dropout = config.batch_size, config.dropout > 0.0
@@ -529,36 +528,48 @@ class _Loop:
 
 
 class _Shuffle:
-    """Each epoch's shuffled copy of the training data, made a part at a time ahead of training.
+    """Each epoch's shuffled copy of the training data, made with a second core's help.
 
     Copying 60,000 MNIST rows in a new order costs as much as some 40 steps at batch 10. The copy
-    is bound by memory, not arithmetic, and ``np.take`` releases the GIL, so with ``background``
-    (when the products run on one BLAS thread, as at small batches, a second core is idle) it
-    copies part ``p + 1`` (whole batches) while the first core trains on part ``p``;
-    only the first part is copied before training starts. Otherwise the whole copy is made at
-    once. The result is the same either way: ``copy[i] = source[order[i]]`` for every pair.
+    is bound by memory, not arithmetic, and ``np.take`` releases the GIL, so a ``helper`` thread
+    can share it. When the products run on one BLAS thread (small batches) a core sits idle, and
+    with ``ahead`` the helper copies part ``p + 1`` (whole batches) while training runs on part
+    ``p``: only the first part is copied before training starts. Otherwise the whole copy is made
+    at once, half by each core (or all by one, without a helper). The result is the same every
+    way: ``copy[i] = source[order[i]]`` for every pair.
     """
 
     PARTS = 16
 
-    def __init__(self, pairs: list[tuple[Array, Array]], batch_size: int, background: bool) -> None:
+    def __init__(
+        self, pairs: list[tuple[Array, Array]], batch_size: int, helper: bool, ahead: bool
+    ) -> None:
         self.pairs = pairs  # (source, its epoch copy)
         n = len(pairs[0][0])
         steps = math.ceil(n / batch_size)
-        per_part = math.ceil(steps / self.PARTS) if background else steps
+        self.ahead = ahead and helper
+        per_part = math.ceil(steps / self.PARTS) if self.ahead else steps
         self.starts = list(range(0, steps, per_part))  # each part's first step
         self.rows = [min(n, first * batch_size) for first in [*self.starts, steps]]
-        self.pool = ThreadPoolExecutor(1, "glassnet-shuffle") if background else None
+        self.pool = ThreadPoolExecutor(1, "glassnet-shuffle") if helper else None
         self.pending: Future[None] | None = None
         self.order: NDArray[np.intp] = np.empty(0, np.intp)
         self.part = 0
         self.next_step = -1  # the step at which advance() must run; -1: none this epoch
 
     def begin(self, order: NDArray[np.intp]) -> None:
-        """Start an epoch: copy the first part (all of it without a background core)."""
+        """Start an epoch: copy its first part (the whole copy, unless copying ahead)."""
         self._wait()  # an epoch cut short may have left a part in flight
         self.order, self.part = order, 0
-        self._copy(0)
+        if self.ahead:
+            self._copy(self.rows[0], self.rows[1])
+        elif self.pool is not None:
+            middle = len(order) // 2
+            self.pending = self.pool.submit(self._copy, middle, len(order))
+            self._copy(0, middle)
+            self._wait()
+        else:
+            self._copy(0, len(order))
         self.next_step = -1
         self.advance()
 
@@ -566,8 +577,9 @@ class _Shuffle:
         """Wait for the part training is about to enter; start copying the one after it."""
         self._wait()
         self.part += 1
-        if self.part < len(self.starts) and self.pool is not None:
-            self.pending = self.pool.submit(self._copy, self.part)
+        if self.ahead and self.part < len(self.starts):
+            lo, hi = self.rows[self.part], self.rows[self.part + 1]
+            self.pending = self.pool.submit(self._copy, lo, hi)  # type: ignore[union-attr]
             self.next_step = self.starts[self.part]
         else:
             self.next_step = -1
@@ -577,9 +589,7 @@ class _Shuffle:
         if self.pool is not None:
             self.pool.shutdown()
 
-    def _copy(self, part: int) -> None:
-        lo = self.rows[part]
-        hi = self.rows[part + 1] if self.pool is not None else self.rows[-1]
+    def _copy(self, lo: int, hi: int) -> None:
         for source, copy in self.pairs:
             # mode="clip" (the indices are valid anyway) lets take write straight into the copy.
             np.take(source, self.order[lo:hi], axis=0, out=copy[lo:hi], mode="clip")
