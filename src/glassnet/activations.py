@@ -81,7 +81,7 @@ class Sigmoid(Activation):
         return np.reciprocal(out, out=out)
 
     def backward(self, A: Array, delta: Array, scratch: Array) -> Array:
-        np.multiply(A, A, out=scratch)
+        np.square(A, out=scratch)
         np.subtract(A, scratch, out=scratch)  # a - a^2 = a (1 - a)
         return np.multiply(delta, scratch, out=delta)
 

@@ -266,7 +266,7 @@ class Network:
         for l, Wb in enumerate(self._hidden_blocks):
             Z = ws.activations[l]
             np.dot(A_prev, Wb, out=Z)  # Z_l = [A_{l-1}, 1] @ Wb_l = A_{l-1} @ W_l + b_l
-            f(Z, out=Z)  # A_l = f(Z_l), in place
+            f(Z, Z)  # A_l = f(Z_l), in place
             if dropout > 0.0 and rng is not None:
                 mask = ws.masks[l]
                 rng.random(out=mask, dtype=self.dtype)
