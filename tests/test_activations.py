@@ -125,7 +125,7 @@ def test_sigmoid_reaches_its_limits_exactly_with_only_an_overflow_to_ignore(dtyp
     assert A.dtype == np.dtype(dtype)
     assert np.all(np.isfinite(A))
     assert np.all((A >= 0.0) & (A <= 1.0))
-    assert 0.0 <= A[0, 0] <= np.finfo(dtype).tiny
+    assert A[0, 0] == 0.0  # e^1000 overflows to infinity: 1 / (1 + inf)
     assert A[0, -1] == 1.0
     assert A[0, 3] == 0.5
 

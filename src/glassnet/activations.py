@@ -64,12 +64,12 @@ class Activation:
 class Sigmoid(Activation):
     """The logistic function ``1 / (1 + e^-z)``, the post's activation.
 
-    Computed as written, in four NumPy calls, keeping every digit in both tails. Far out in the lower
-    tail (``z`` below about -88.7 in float32, -709 in float64) ``e^-z`` overflows to infinity and
-    the result is exactly 0, where the true value is under the smallest normal float (1e-38 in
-    float32). NumPy reports that overflow as a warning, so glassnet runs its forward passes with
-    overflow warnings off (``np.errstate(over="ignore")``); a caller of this class can do the same.
-    No bound on the exponent is applied first: it would cost a fifth more calls on every step.
+    Computed as written, in four NumPy calls, with full relative precision in both tails down to
+    the smallest normal float (about 1e-38 in float32). Below that the result is subnormal, and far
+    out (``z`` under about -88.7 in float32, -709 in float64) ``e^-z`` overflows to infinity and the
+    result is exactly 0. NumPy reports that overflow as a warning, so glassnet runs its forward
+    passes with overflow warnings off (``np.errstate(over="ignore")``); a caller of this class can
+    do the same. No bound on the exponent is applied first: a fifth call on every step.
     """
 
     name = "sigmoid"

@@ -320,12 +320,14 @@ class Network:
         data = self._check_inputs(X)
         outputs: list[Array] = []
         A = data
-        with np.errstate(over="ignore"):  # a sigmoid's e^-z may overflow; the result is exact
-            for l, (W, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-                Z = A @ W + b
-                last = l == len(self.weights) - 1
-                A = softmax(Z, out=Z) if last else self._activation.forward(Z, Z)
-                outputs.append(A)
+        for l, (W, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            Z = A @ W + b
+            if l == len(self.weights) - 1:
+                A = softmax(Z, out=Z)
+            else:
+                with np.errstate(over="ignore"):  # a sigmoid's e^-z may overflow; A is exact
+                    A = self._activation.forward(Z, Z)
+            outputs.append(A)
         return outputs
 
     def loss(self, X: ArrayLike, Y: ArrayLike) -> float:

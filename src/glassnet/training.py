@@ -585,7 +585,11 @@ class _Shuffle:
             self.next_step = -1
 
     def close(self) -> None:
-        self._wait()
+        """Stop the helper. A part still in flight (an epoch cut short) is no longer needed: it is
+        waited for, but whatever it raised must not hide why the run stopped."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.exception()
         if self.pool is not None:
             self.pool.shutdown()
 
