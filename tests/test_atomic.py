@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from subprocesses import reaped
 
 from glassnet.atomic import (
     atomic_write,
@@ -169,7 +170,7 @@ def test_sigkill_mid_write_leaves_target_byte_identical(tmp_path: Path) -> None:
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(target)], stdout=subprocess.PIPE, text=True
     )
-    try:
+    with reaped(child):
         assert child.stdout is not None
         temp_name = child.stdout.readline().strip()
         assert temp_name, "child exited before starting its write"
@@ -177,12 +178,6 @@ def test_sigkill_mid_write_leaves_target_byte_identical(tmp_path: Path) -> None:
         assert temp.exists() and temp.stat().st_size == 8 << 20  # really mid-write
         child.send_signal(signal.SIGKILL)
         assert child.wait(timeout=30) == -signal.SIGKILL
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        if child.stdout is not None:
-            child.stdout.close()
     assert target.read_bytes() == old
     # A killed process cannot remove its own temporary file; it stays, hidden, beside the target.
     assert temp_files(tmp_path) == [temp.name]

@@ -8,16 +8,13 @@ when Playwright or ``/usr/bin/chromium`` is missing. A screenshot is kept in
 from __future__ import annotations
 
 import os
-import queue
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from subprocesses import start_server
 
 pytestmark = pytest.mark.browser
 
@@ -64,41 +61,11 @@ def model_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bool]:
 def server_url(
     model_file: tuple[Path, bool], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    stderr = tmp_path_factory.mktemp("serve") / "stderr.txt"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "glassnet",
-            "serve",
-            str(model_file[0]),
-            "--port",
-            "0",
-            "--no-browser",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=stderr.open("w"),
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    stdout = process.stdout
-    assert stdout is not None
-    threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True).start()
+    server = start_server(model_file[0], tmp_path_factory.mktemp("serve"))
     try:
-        try:
-            line = lines.get(timeout=30)
-        except queue.Empty:
-            pytest.fail(f"glassnet serve printed no address; stderr: {stderr.read_text()}")
-        assert line.startswith("serving on "), line
-        yield line.split()[-1]
+        yield server.url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        server.stop()
 
 
 @pytest.fixture(scope="module")

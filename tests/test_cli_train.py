@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from subprocesses import reaped
 from test_cli import (  # the shared command-line test helpers
     glassnet_command,
     isolated_env,
@@ -419,7 +420,7 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_is_bit_identical(
         text=True,
     )
     seen = []
-    try:
+    with reaped(child):
         assert child.stderr is not None
         for line in child.stderr:
             seen.append(line)
@@ -427,10 +428,6 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_is_bit_identical(
                 child.send_signal(signal.SIGINT)
                 break
         out, rest = child.communicate(timeout=120)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
     err = "".join(seen) + rest
     assert child.returncode == 130, err
     assert "Traceback" not in err
@@ -504,7 +501,7 @@ def test_sigkill_while_checkpointing_keeps_the_previous_checkpoint(
             cwd=tmp_path, env=isolated_env(tmp_path), stdout=subprocess.PIPE, stderr=stderr,
             text=True,
         )  # fmt: skip
-        try:
+        with reaped(child):
             assert child.stdout is not None
             assert child.stdout.readline().strip() == "checkpoint 1 written"
             first = (run / CHECKPOINT).read_bytes()
@@ -514,12 +511,6 @@ def test_sigkill_while_checkpointing_keeps_the_previous_checkpoint(
             assert 0 < (run / temps[0]).stat().st_size < len(first)
             child.send_signal(signal.SIGKILL)
             assert child.wait(timeout=30) == -signal.SIGKILL
-        finally:
-            if child.poll() is None:
-                child.kill()
-                child.wait()
-            if child.stdout is not None:
-                child.stdout.close()
     assert (run / CHECKPOINT).read_bytes() == first  # not one byte lost or changed
     state = checkpoint.load_checkpoint(run / CHECKPOINT, Network(RESUMABLE_LAYERS, "relu"))
     assert state.epoch == 1

@@ -25,6 +25,7 @@ import safetensors
 import safetensors.numpy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from subprocesses import reaped
 
 import glassnet
 from glassnet.datasets.preprocess import Standardizer
@@ -686,7 +687,7 @@ def test_sigkill_during_save_leaves_previous_file_byte_identical(tmp_path: Path)
     child = subprocess.Popen(
         [sys.executable, "-c", KILLED_SAVE, str(path)], stdout=subprocess.PIPE, text=True
     )
-    try:
+    with reaped(child):
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "saving", "child failed before saving"
         temps = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
@@ -694,12 +695,6 @@ def test_sigkill_during_save_leaves_previous_file_byte_identical(tmp_path: Path)
         assert path.read_bytes() == before  # ...but not yet renamed into place
         child.send_signal(signal.SIGKILL)
         assert child.wait(timeout=30) == -signal.SIGKILL
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        if child.stdout is not None:
-            child.stdout.close()
     assert path.read_bytes() == before
     read_model_file(path)
     # The killed process could not remove its temporary file; a later save removes it once it

@@ -7,11 +7,9 @@ address bound, body limits on a real connection, latency) run ``glassnet serve``
 from __future__ import annotations
 
 import json
-import os
 import queue
 import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -22,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from subprocesses import RunningServer, start_server
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
@@ -387,54 +386,6 @@ def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A default-sized (784-256-10) network; its weights do not matter for these tests."""
     folder = tmp_path_factory.mktemp("model")
     return Network([784, 256, 10], "relu", seed=0).save(folder / "model.safetensors")
-
-
-class RunningServer:
-    def __init__(self, process: subprocess.Popen[str], url: str, stderr: Path) -> None:
-        self.process, self.url, self.stderr_path = process, url, stderr
-
-    def stop(self) -> str:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.stderr_path.read_text()
-
-
-def start_server(model: Path, tmp_path: Path, *extra: str) -> RunningServer:
-    """Run ``glassnet serve MODEL --port 0 --no-browser`` and wait for its address."""
-    stderr = tmp_path / f"serve-{time.monotonic_ns()}.err"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "glassnet",
-            "serve",
-            str(model),
-            "--port",
-            "0",
-            "--no-browser",
-            *extra,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=stderr.open("w"),
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    assert process.stdout is not None
-    stdout = process.stdout
-    threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True).start()
-    try:
-        line = lines.get(timeout=30)
-    except queue.Empty:
-        process.kill()
-        pytest.fail(f"glassnet serve printed no address: {stderr.read_text()}")
-    assert line.startswith("serving on http://"), line
-    return RunningServer(process, line.split()[-1], stderr)
 
 
 @pytest.fixture(scope="module")
