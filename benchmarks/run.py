@@ -714,18 +714,25 @@ def bench_matmul(cfg: dict[str, Any]) -> dict[str, Any]:
                 b = rng.standard_normal(sb, dtype=np.float32)
                 left = a.T if transpose_a else a
                 m, k = left.shape
-                nn = b.shape[1]
-                c = np.empty((m, nn), np.float32)
-                best = math.inf
-                for _ in range(cfg["matmul_reps"] + 2):
-                    t0 = time.perf_counter()
-                    np.matmul(left, b, out=c)
-                    best = min(best, time.perf_counter() - t0)
-                rates[name] = 2.0 * m * k * nn / best / 1e9
+                best = best_product_seconds(np.matmul, left, b, cfg["matmul_reps"] + 2)
+                rates[name] = 2.0 * m * k * b.shape[1] / best / 1e9
         out[label] = {"gflops": rates, "best_gflops": max(rates.values())}
     out["best_gflops"] = max(out["default_threads"]["best_gflops"], out["1_thread"]["best_gflops"])
     out["step_products"] = bench_step_products(cfg, WIDE_SIZES, 256)
     return out
+
+
+def best_product_seconds(
+    product: Callable[..., Any], left: NDArray[Any], right: NDArray[Any], reps: int
+) -> float:
+    """The fastest of ``reps`` calls of ``product(left, right, out=...)``, in seconds."""
+    out = np.empty((left.shape[0], right.shape[1]), left.dtype)
+    best = math.inf
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        product(left, right, out=out)
+        best = min(best, time.perf_counter() - t0)
+    return best
 
 
 def step_products(sizes: Sequence[int], m: int) -> list[tuple[str, tuple[int, int, int], bool]]:
@@ -757,14 +764,10 @@ def bench_step_products(cfg: dict[str, Any], sizes: Sequence[int], m: int) -> di
         left = rng.standard_normal((K, M) if transpose_left else (M, K), dtype=np.float32)
         a = left.T if transpose_left else left
         b = rng.standard_normal((K, N), dtype=np.float32)
-        c = np.empty((M, N), np.float32)
         best = math.inf
         for threads in (None, 1):
             with threadpool_limits(limits=threads):
-                for _ in range(cfg["matmul_reps"] + 2):
-                    t0 = time.perf_counter()
-                    np.dot(a, b, out=c)
-                    best = min(best, time.perf_counter() - t0)
+                best = min(best, best_product_seconds(np.dot, a, b, cfg["matmul_reps"] + 2))
         seconds[name] = best
     per_step = sum(seconds.values())
     return {
@@ -981,7 +984,6 @@ def bench_time_to_accuracy(data: dict[str, Any], std: Any, cfg: dict[str, Any]) 
     """Seconds of training to reach 97% and 98% test accuracy with the ``fast`` preset."""
     import glassnet
     from glassnet.presets import get_preset
-    from glassnet.schedules import make_schedule
     from glassnet.training import TrainConfig
 
     preset = get_preset("fast")
@@ -1049,15 +1051,7 @@ def bench_time_to_accuracy(data: dict[str, Any], std: Any, cfg: dict[str, Any]) 
     ]
     config = TrainConfig(**settings)
     steps = -(-n_train // config.batch_size)
-    schedule = make_schedule(
-        config.schedule,
-        epochs=config.epochs,
-        warmup_epochs=config.warmup_epochs,
-        step_epochs=config.step_epochs,
-        gamma=config.gamma,
-        floor=config.lr_floor,
-        steps_per_epoch=steps,
-    )
+    schedule = config.make_schedule(steps)
     res["schedule"] = f"{config.schedule}" + (
         f" after {config.warmup_epochs:g} warm-up epochs" if config.warmup_epochs else ""
     )

@@ -33,7 +33,7 @@ from glassnet.datasets.preprocess import Standardizer, flatten_images, one_hot
 from glassnet.errors import TrainingDivergedError
 from glassnet.network import Network
 from glassnet.optimizers import OPTIMIZERS, Optimizer, make_optimizer
-from glassnet.schedules import SCHEDULES, Constant, make_schedule
+from glassnet.schedules import SCHEDULES, Constant, Schedule, make_schedule
 
 Array = NDArray[np.floating]
 PROBE_SIZE = 1024  # training samples used for the per-epoch gradient and saturation figures
@@ -125,6 +125,18 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def make_schedule(self, steps_per_epoch: int) -> Schedule:
+        """The learning-rate multiplier these settings describe, for this many steps an epoch."""
+        return make_schedule(
+            self.schedule,
+            epochs=self.epochs,
+            warmup_epochs=self.warmup_epochs,
+            step_epochs=self.step_epochs,
+            gamma=self.gamma,
+            floor=self.lr_floor,
+            steps_per_epoch=steps_per_epoch,
+        )
 
 
 @dataclass
@@ -325,15 +337,7 @@ class _Loop:
             beta2=config.beta2,
             weight_decay=config.weight_decay,
         )
-        self.schedule = make_schedule(
-            config.schedule,
-            epochs=config.epochs,
-            warmup_epochs=config.warmup_epochs,
-            step_epochs=config.step_epochs,
-            gamma=config.gamma,
-            floor=config.lr_floor,
-            steps_per_epoch=self.steps,
-        )
+        self.schedule = config.make_schedule(self.steps)
         # Buffers for the shuffled epoch, so each mini-batch is a contiguous slice.
         self.X_epoch, self.Y_epoch = np.empty_like(X), np.empty_like(Y)
         self.P_epoch = np.empty((n, network.n_classes), network.dtype)  # training probabilities
