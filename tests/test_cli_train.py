@@ -457,7 +457,7 @@ KILLED_WHILE_CHECKPOINTING = textwrap.dedent(
     """
     import sys, time, types
     import glassnet.checkpoint
-    import glassnet.cli.train
+    import glassnet.runs.execute
     from glassnet.atomic import atomic_write
     from glassnet.cli import main
 
@@ -467,7 +467,7 @@ KILLED_WHILE_CHECKPOINTING = textwrap.dedent(
         clock[0] += 11.0
         return clock[0]
 
-    glassnet.cli.train.time = types.SimpleNamespace(
+    glassnet.runs.execute.time = types.SimpleNamespace(
         monotonic=monotonic, perf_counter=time.perf_counter)
     real_write = glassnet.checkpoint.atomic_write_bytes
     writes = [0]

@@ -14,7 +14,8 @@ from conftest_datasets_helpers import FakeDataset, isolate, make_fake_dataset
 
 import glassnet
 from glassnet.cli import datasets as datasets_cli
-from glassnet.datasets import Dataset, available, get_source, load, read_idx, verify
+from glassnet.datasets import Dataset, available, get_source, load, read_idx
+from glassnet.datasets.fetch import verify
 from glassnet.datasets.sources import SOURCES
 from glassnet.errors import DatasetNotFoundError, FormatError
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import glassnet.network
+import glassnet.engine.numpy
 from glassnet import Network
 from glassnet.activations import Sigmoid
 from glassnet.gradcheck import (
@@ -146,7 +146,7 @@ def test_a_wrong_activation_derivative_is_caught(monkeypatch: pytest.MonkeyPatch
 def test_a_missing_batch_average_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     """An output delta of P − Y instead of (P − Y)/m is m times too large everywhere."""
     monkeypatch.setattr(
-        glassnet.network,
+        glassnet.engine.numpy,
         "softmax_cross_entropy_delta",
         lambda P, Y, out=None, scale=1.0: np.subtract(P, Y, out=out),
     )

@@ -37,7 +37,6 @@ from glassnet.modelfile import (
     encode_model_file,
     known_activations,
     known_initializers,
-    load_model,
     read_model_file,
     read_model_header,
     save_model,
@@ -733,7 +732,7 @@ def test_network_save_load_predicts_bit_identically(
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "net.safetensors"
         save_model(path, net, settings={"epochs": 2}, metrics={"accuracy": 0.5})
-        loaded = load_model(path)
+        loaded = Network.load(path)
 
     assert loaded.layer_sizes == net.layer_sizes
     assert (loaded.activation, loaded.initializer) == (net.activation, net.initializer)
@@ -765,8 +764,8 @@ def test_network_methods_delegate_here(tmp_path: Path) -> None:
     assert np.array_equal(loaded.predict_proba(X), net.predict_proba(X))
 
 
-def test_load_model_names_the_file_in_errors(tmp_path: Path) -> None:
+def test_network_load_names_the_file_in_errors(tmp_path: Path) -> None:
     path = tmp_path / "bad.safetensors"
     path.write_bytes(pickle.dumps([1]))
     with pytest.raises(FormatError, match=f"^{path}: looks like a Python pickle"):
-        load_model(path)
+        Network.load(path)

@@ -9,6 +9,7 @@ import pytest
 
 from glassnet import Network
 from glassnet.datasets.preprocess import Standardizer
+from glassnet.engine import with_ones
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -134,11 +135,12 @@ def test_a_scale_on_the_output_delta_scales_every_gradient(activation: str) -> N
     net = Network([5, 6, 4, 3], activation, seed=2, dtype="float64")
     X, y = rng.normal(size=(7, 5)), rng.integers(0, 3, 7)
     plain_w, plain_b = net.backprop(X, y)
-    ws = net._workspace(7)
-    ws.inputs[:, :-1] = X
-    net._forward(ws.inputs, ws)
-    net._backprop(ws.inputs, np.eye(3)[y], ws, scale=-0.05)
-    for got, plain in zip(net._weight_grads + net._bias_grads, plain_w + plain_b, strict=True):
+    engine, X1 = net.engine, with_ones(X)
+    ws = engine._workspace(7)
+    engine._forward(X1, ws)
+    engine._backprop(X1, np.eye(3)[y], ws, scale=-0.05)
+    params = engine.params
+    for got, plain in zip(params.weight_grads + params.bias_grads, plain_w + plain_b, strict=True):
         assert np.abs(plain).max() > 0.0
         np.testing.assert_allclose(got, -0.05 * plain, rtol=1e-12, atol=1e-15)
 
@@ -390,12 +392,10 @@ def forward_with_dropout(
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """The training step's forward pass with dropout; returns ``P`` and each hidden layer's mask.
 
-    Drives the private ``_forward`` as the training loop does: inputs written into the
-    workspace's ``[X, 1]`` buffer.
+    Drives the NumPy engine's own forward pass on the prepared batch ``[X, 1]``.
     """
-    ws = net._workspace(len(X), True)
-    ws.inputs[:, :-1] = X
-    P = net._forward(ws.inputs, ws, p, rng).copy()
+    ws = net.engine._workspace(len(X), True)
+    P = net.engine._forward(with_ones(X), ws, p, rng).copy()
     return P, [mask.copy() for mask in ws.masks]
 
 
@@ -446,9 +446,8 @@ def test_inverted_dropout_keeps_the_expected_activation() -> None:
     rng = np.random.default_rng(4)
     net = Network([10, 400, 3], "relu", seed=4, dtype="float64")
     X = np.repeat(rng.normal(size=(1, 10)), 2000, axis=0)  # one input, many dropout draws
-    ws = net._workspace(len(X), True)
-    ws.inputs[:, :-1] = X
-    net._forward(ws.inputs, ws, 0.5, np.random.default_rng(5))
+    ws = net.engine._workspace(len(X), True)
+    net.engine._forward(with_ones(X), ws, 0.5, np.random.default_rng(5))
     plain = np.maximum(X[:1] @ net.weights[0] + net.biases[0], 0.0)
     masked_mean = (plain * ws.masks[0]).mean(axis=0)
     assert masked_mean.sum() == pytest.approx(plain.sum(), rel=0.02)
@@ -462,9 +461,7 @@ def test_dropout_is_off_at_evaluation() -> None:
     first = net.predict_proba(X)
     np.testing.assert_array_equal(net.predict_proba(X), first)
     np.testing.assert_array_equal(net.forward(net.prepare(X)), first)
-    ws = net._workspace(len(X), False)
-    ws.inputs[:, :-1] = net.prepare(X)
-    np.testing.assert_allclose(net._forward(ws.inputs, ws), first, rtol=1e-6)
+    np.testing.assert_allclose(net.engine.forward(with_ones(net.prepare(X))), first, rtol=1e-6)
 
 
 def test_dropout_gradient_matches_finite_differences_with_the_same_mask() -> None:
@@ -474,13 +471,13 @@ def test_dropout_gradient_matches_finite_differences_with_the_same_mask() -> Non
         b[...] = rng.normal(0.0, 0.5, b.shape)
     X = rng.normal(size=(5, 4))
     Y = np.eye(3)[rng.integers(0, 3, 5)]
-    ws = net._workspace(len(X), True)
-    ws.inputs[:, :-1] = X
-    net._forward(ws.inputs, ws, 0.4, np.random.default_rng(7))
+    engine, X1 = net.engine, with_ones(X)
+    ws = engine._workspace(len(X), True)
+    engine._forward(X1, ws, 0.4, np.random.default_rng(7))
     masks = [mask.copy() for mask in ws.masks]
     assert any((mask == 0).any() for mask in masks)
-    net._backprop(ws.inputs, Y, ws, 0.4)
-    analytic = np.concatenate([g.ravel() for g in net.parameter_groups[1]])
+    engine._backprop(X1, Y, ws, 0.4)
+    analytic = engine.params.grad.copy()
 
     flat = net.get_flat_parameters()
     numeric = np.zeros_like(flat)

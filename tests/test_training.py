@@ -15,6 +15,8 @@ import pytest
 import glassnet.training
 from glassnet import GlassnetError, Network, TrainConfig, TrainingDivergedError, train
 from glassnet.datasets.preprocess import Standardizer, one_hot
+from glassnet.engine import with_ones
+from glassnet.engine.prefetch import ShuffledCopy
 from glassnet.training import History, TrainingInterrupted, TrainingState, layer_statistics
 
 
@@ -134,7 +136,7 @@ def test_layer_statistics_by_definition() -> None:
     net.biases[0][0] = -1.0
     X = np.abs(rng.normal(size=(20, 6)))
     Y = one_hot(rng.integers(0, 3, 20), 3, np.float64)
-    stats = layer_statistics(net, X, Y)
+    stats = layer_statistics(net.engine, with_ones(X), Y)
     grads, bias_grads = net.backprop(X, Y)
     for k in (1, 2, 3):
         assert stats[f"grad_norm_{k}"] == pytest.approx(np.linalg.norm(grads[k - 1]))
@@ -294,7 +296,7 @@ def test_the_shuffle_copies_exactly_what_one_take_would_by_the_time_training_rea
     rng = np.random.default_rng(n)
     X, Y = rng.normal(size=(n, 7)), rng.normal(size=(n, 3))
     X_copy, Y_copy = np.full_like(X, np.nan), np.full_like(Y, np.nan)
-    shuffle = glassnet.training._Shuffle([(X, X_copy), (Y, Y_copy)], batch_size, helper, ahead)
+    shuffle = ShuffledCopy([(X, X_copy), (Y, Y_copy)], batch_size, helper, ahead)
     try:
         for _ in range(3):
             order = rng.permutation(n)
@@ -320,7 +322,7 @@ def test_an_epoch_cut_short_leaves_no_copy_running_into_the_next() -> None:
     rng = np.random.default_rng(9)
     X = rng.normal(size=(640, 5))
     X_copy = np.empty_like(X)
-    shuffle = glassnet.training._Shuffle([(X, X_copy)], 10, helper=True, ahead=True)
+    shuffle = ShuffledCopy([(X, X_copy)], 10, helper=True, ahead=True)
     try:
         shuffle.begin(rng.permutation(640))
         assert shuffle.pending is not None  # the second part is on its way
@@ -337,8 +339,8 @@ def test_an_epoch_cut_short_leaves_no_copy_running_into_the_next() -> None:
 @pytest.fixture
 def background_shuffle(monkeypatch: pytest.MonkeyPatch) -> None:
     """Copy every epoch on a second thread, whatever the data's size and the machine's cores."""
-    monkeypatch.setattr(glassnet.training, "SHUFFLE_HELPER_BYTES", 0)
-    monkeypatch.setattr(glassnet.training, "_cores", lambda: 2)
+    monkeypatch.setattr(glassnet.training, "HELPER_BYTES", 0)
+    monkeypatch.setattr(glassnet.training, "cores", lambda: 2)
 
 
 def test_training_with_the_copy_on_a_second_core_is_bit_identical(
@@ -346,17 +348,17 @@ def test_training_with_the_copy_on_a_second_core_is_bit_identical(
 ) -> None:
     made: list[bool] = []  # whether each run's shuffle copied ahead on a second core
 
-    class Watched(glassnet.training._Shuffle):
+    class Watched(ShuffledCopy):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             made.append(self.ahead)
 
-    monkeypatch.setattr(glassnet.training, "_Shuffle", Watched)
+    monkeypatch.setattr(glassnet.training, "ShuffledCopy", Watched)
     X, y = toy_data(n=200)
     settings = {"epochs": 3, "batch_size": 4, "learning_rate": 0.05, "seed": 5}
     background = Network([16, 6, 3], "sigmoid", seed=4)
     history = background.fit(X, y, **settings)
-    monkeypatch.setattr(glassnet.training, "SHUFFLE_HELPER_BYTES", 1 << 62)
+    monkeypatch.setattr(glassnet.training, "HELPER_BYTES", 1 << 62)
     foreground = Network([16, 6, 3], "sigmoid", seed=4)
     assert without_seconds(foreground.fit(X, y, **settings).rows) == without_seconds(history.rows)
     assert params_equal(background, foreground)
@@ -488,7 +490,7 @@ def test_the_snapshot_is_not_changed_by_later_epochs() -> None:
 
 def interrupt_after(steps: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the optimizer raise KeyboardInterrupt (as Ctrl-C would) on step ``steps + 1``."""
-    real = glassnet.training.make_optimizer
+    real = glassnet.settings.make_optimizer
 
     def build(*args: Any, **kwargs: Any) -> Any:
         optimizer = real(*args, **kwargs)
@@ -503,7 +505,7 @@ def interrupt_after(steps: int, monkeypatch: pytest.MonkeyPatch) -> None:
         optimizer.step = interrupted_step  # type: ignore[method-assign]
         return optimizer
 
-    monkeypatch.setattr(glassnet.training, "make_optimizer", build)
+    monkeypatch.setattr(glassnet.settings, "make_optimizer", build)
 
 
 def test_ctrl_c_mid_epoch_carries_the_last_completed_epochs_state(
@@ -620,7 +622,7 @@ def test_the_posts_sigmoid_network_has_a_vanishing_gradient_and_relu_does_not(mn
     sizes = [784, 50, 50, 50, 50, 50, 50, 10]
     for seed in range(3):
         post = Network(sizes, "sigmoid", initializer="normal", seed=seed, dtype="float64")
-        s = layer_statistics(post, X, Y)
+        s = layer_statistics(post.engine, with_ones(X), Y)
         norms = [s[f"grad_norm_{k}"] for k in range(1, 8)]
         # Frobenius norms, though layer 1 has 78 times as many weights as layer 7.
         assert norms[0] < norms[-1] / 5
@@ -631,7 +633,7 @@ def test_the_posts_sigmoid_network_has_a_vanishing_gradient_and_relu_does_not(mn
         assert s["saturation_1"] > 0.5  # why: the first layer's sigmoids are pinned
 
         relu = Network(sizes, "relu", initializer="he", seed=seed, dtype="float64")
-        r = layer_statistics(relu, X, Y)
+        r = layer_statistics(relu.engine, with_ones(X), Y)
         assert r["grad_norm_1"] > r["grad_norm_7"]
         assert r["saturation_1"] < 0.05
 

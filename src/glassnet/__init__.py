@@ -10,6 +10,9 @@ The public API::
     net.score(data.test_images, data.test_labels)
     net.save("mnist.safetensors")
     same = glassnet.load("mnist.safetensors")
+
+The post's network, written the post's way, is :class:`glassnet.reference.ReferenceNetwork`; a whole
+run (data, network, training, test, files) is :func:`glassnet.runs.run`.
 """
 
 __version__ = "0.1.0"
@@ -22,8 +25,10 @@ from glassnet.errors import (
     GlassnetError,
     TrainingDivergedError,
 )
+from glassnet.history import History
 from glassnet.network import Network, load
-from glassnet.training import History, TrainConfig, train
+from glassnet.settings import RunSettings, TrainConfig
+from glassnet.training import train
 
 __all__ = [
     "DatasetNotFoundError",
@@ -32,6 +37,7 @@ __all__ = [
     "GlassnetError",
     "History",
     "Network",
+    "RunSettings",
     "TrainConfig",
     "TrainingDivergedError",
     "__version__",

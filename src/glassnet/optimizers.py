@@ -22,11 +22,14 @@ AdamW          Adam on g alone, then θ ← θ − ηλθ: decay decoupled from 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
+
+from glassnet.rules import FRACTION, Rule
 
 Array = NDArray[np.floating]
 
@@ -35,14 +38,21 @@ class Optimizer:
     """Base class. Subclasses implement :meth:`_update` for one parameter array."""
 
     name: ClassVar[str]
+    #: What every optimizer takes: the settings (of ``glassnet.settings.RULES``) and their values.
+    COMMON: ClassVar[dict[str, Rule]] = {
+        "learning_rate": Rule(
+            "number", "the step size η", low=0.0, open_low=True, flags=("--lr",), metavar="RATE"
+        ),
+        "weight_decay": Rule(
+            "number", "L2 penalty on weights (decoupled for adamw); never on biases", low=0.0
+        ),
+    }
+    #: The settings this optimizer takes besides those, and what values each accepts.
+    settings: ClassVar[dict[str, Rule]] = {}
 
     def __init__(self, learning_rate: float = 0.01, weight_decay: float = 0.0) -> None:
-        if not (np.isfinite(learning_rate) and learning_rate > 0):
-            raise ValueError(f"learning rate must be a positive number, got {learning_rate}")
-        if not (np.isfinite(weight_decay) and weight_decay >= 0):
-            raise ValueError(f"weight decay must be zero or positive, got {weight_decay}")
-        self.learning_rate = float(learning_rate)
-        self.weight_decay = float(weight_decay)
+        self.learning_rate = self.COMMON["learning_rate"].check("learning rate", learning_rate)
+        self.weight_decay = self.COMMON["weight_decay"].check("weight decay", weight_decay)
         self.iterations = 0
         self.state: list[dict[str, Array]] = []
         self._scratch: list[Array] = []
@@ -160,6 +170,9 @@ class Momentum(Optimizer):
     """Gradient descent with (optionally Nesterov) momentum ``μ``: a velocity that remembers."""
 
     name = "momentum"
+    settings: ClassVar[dict[str, Rule]] = {
+        "momentum": Rule("number", "momentum and nesterov: the velocity's decay", **FRACTION)
+    }
 
     def __init__(
         self,
@@ -170,9 +183,7 @@ class Momentum(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(learning_rate, weight_decay)
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
-        self.momentum = float(momentum)
+        self.momentum = self.settings["momentum"].check("momentum", momentum)
         self.nesterov = bool(nesterov)
 
     def _init_state(self, param: Array) -> dict[str, Array]:
@@ -242,6 +253,10 @@ class Adam(Optimizer):
     """Adaptive moments: momentum on the gradient and on its square, with bias correction."""
 
     name = "adam"
+    settings: ClassVar[dict[str, Rule]] = {
+        "beta1": Rule("number", "adam and adamw: the first moment's decay", **FRACTION),
+        "beta2": Rule("number", "adam and adamw: the second moment's decay", **FRACTION),
+    }
     decoupled: ClassVar[bool] = False
 
     def __init__(
@@ -254,9 +269,9 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(learning_rate, weight_decay)
-        if not (0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0):
-            raise ValueError(f"Adam's betas must lie in [0, 1), got {beta1} and {beta2}")
-        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+        self.beta1 = self.settings["beta1"].check("beta1", beta1)
+        self.beta2 = self.settings["beta2"].check("beta2", beta2)
+        self.eps = float(eps)
 
     def _init_state(self, param: Array) -> dict[str, Array]:
         return {"m": np.zeros_like(param), "v": np.zeros_like(param)}
@@ -300,14 +315,27 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
 
 
 def make_optimizer(name: str, learning_rate: float, **options: Any) -> Optimizer:
-    """Build an optimizer by name; options it does not take (e.g. ``momentum`` for Adam) are ignored."""
+    """Build an optimizer by name; an option it does not take (``momentum`` for Adam) is an error."""
     try:
         cls = OPTIMIZERS[name]
     except (KeyError, TypeError):
         raise ValueError(
             f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}"
         ) from None
-    import inspect
+    takes = (*cls.settings, "weight_decay")
+    wrong = [key for key in options if key not in takes]
+    if wrong:
+        raise ValueError(f"optimizer {name} takes no {wrong[0]} (its options: {', '.join(takes)})")
+    return cls(learning_rate, **options)
 
-    accepted = inspect.signature(cls.__init__).parameters
-    return cls(learning_rate, **{k: v for k, v in options.items() if k in accepted})
+
+def clip_global_norm(grads: Sequence[Array], max_norm: float) -> None:
+    """Scale every gradient array by one factor, in place, so their joint norm is at most ``max_norm``.
+
+    The joint (global) norm is ``√(Σ ‖g‖²)`` over all of them; clipping it keeps a step's direction and
+    bounds its length, which stops one huge gradient from throwing the weights far off.
+    """
+    total = math.sqrt(sum(float(np.dot(g.ravel(), g.ravel())) for g in grads))
+    if total > max_norm:
+        for g in grads:
+            g *= max_norm / total

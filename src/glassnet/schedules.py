@@ -19,6 +19,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from glassnet.rules import Rule
+
 
 class Schedule:
     """Base class: ``schedule(t)`` is the learning-rate factor at progress ``t`` (in epochs)."""
@@ -43,8 +45,8 @@ class StepDecay(Schedule):
     gamma: float = 0.1
 
     def __post_init__(self) -> None:
-        if self.step_epochs <= 0 or not 0 < self.gamma <= 1:
-            raise ValueError("step decay needs step_epochs > 0 and 0 < gamma <= 1")
+        SETTINGS["step_epochs"].check("step decay's step_epochs", self.step_epochs)
+        SETTINGS["gamma"].check("step decay's gamma", self.gamma)
 
     def __call__(self, t: float) -> float:
         return float(self.gamma ** math.floor(t / self.step_epochs))
@@ -57,8 +59,7 @@ class Exponential(Schedule):
     gamma: float = 0.95
 
     def __post_init__(self) -> None:
-        if not 0 < self.gamma <= 1:
-            raise ValueError("exponential decay needs 0 < gamma <= 1")
+        SETTINGS["gamma"].check("exponential decay's gamma", self.gamma)
 
     def __call__(self, t: float) -> float:
         return float(self.gamma**t)
@@ -72,8 +73,9 @@ class Cosine(Schedule):
     floor: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.epochs <= 0 or not 0 <= self.floor <= 1:
-            raise ValueError("cosine decay needs epochs > 0 and 0 <= floor <= 1")
+        if not self.epochs > 0:
+            raise ValueError(f"cosine decay needs epochs > 0, got {self.epochs!r}")
+        SETTINGS["lr_floor"].check("cosine decay's floor", self.floor)
 
     def __call__(self, t: float) -> float:
         progress = min(max(t / self.epochs, 0.0), 1.0)
@@ -105,6 +107,23 @@ class Warmup(Schedule):
 
 SCHEDULES = ("constant", "step", "exponential", "cosine")
 
+#: The settings each schedule reads (besides warmup_epochs, which goes with any of them).
+USES: dict[str, tuple[str, ...]] = {
+    "constant": (),
+    "step": ("step_epochs", "gamma"),
+    "exponential": ("gamma",),
+    "cosine": ("lr_floor",),
+}
+
+#: The training settings that describe a schedule, and what values each accepts.
+SETTINGS: dict[str, Rule] = {
+    "schedule": Rule("choice", "learning-rate schedule", choices=lambda: SCHEDULES),
+    "warmup_epochs": Rule("number", "ramp the learning rate up over these epochs", low=0.0),
+    "step_epochs": Rule("number", "step schedule: epochs per step", low=0.0, open_low=True),
+    "gamma": Rule("number", "step/exponential decay factor", low=0.0, high=1.0, open_low=True),
+    "lr_floor": Rule("number", "cosine: final fraction of the rate", low=0.0, high=1.0),
+}
+
 
 def make_schedule(
     name: str = "constant",
@@ -133,8 +152,7 @@ def make_schedule(
         schedule = Cosine(decay_epochs, floor)
     else:
         raise ValueError(f"unknown schedule {name!r}; choose one of {', '.join(SCHEDULES)}")
-    if warmup_epochs < 0:
-        raise ValueError(f"warm-up epochs must be zero or more, got {warmup_epochs}")
+    SETTINGS["warmup_epochs"].check("warm-up epochs", warmup_epochs)
     if warmup_epochs > 0:
         schedule = Warmup(warmup_epochs, schedule, steps_per_epoch)
     return schedule

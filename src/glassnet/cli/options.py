@@ -3,84 +3,55 @@
 from __future__ import annotations
 
 import argparse
-import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from glassnet.rules import Rule
+
+if TYPE_CHECKING:
+    from glassnet.settings import TrainConfig
 
 
 def positive_int(text: str) -> int:
     """A whole number >= 1."""
-    return _whole(text, 1)
+    return int(_parser(Rule("whole", low=1))(text))
 
 
 def nonnegative_int(text: str) -> int:
     """A whole number >= 0."""
-    return _whole(text, 0)
-
-
-def positive_float(text: str) -> float:
-    """A finite number > 0."""
-    value = _number(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text!r}")
-    return value
-
-
-def nonnegative_float(text: str) -> float:
-    """A finite number >= 0."""
-    value = _number(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
-    return value
-
-
-def fraction(upper: float) -> Callable[[str], float]:
-    """A number in ``[0, upper]``."""
-
-    def parse(text: str) -> float:
-        value = _number(text)
-        if not 0 <= value <= upper:
-            raise argparse.ArgumentTypeError(f"must lie between 0 and {upper}, got {text!r}")
-        return value
-
-    return parse
+    return int(_parser(Rule("whole", low=0))(text))
 
 
 def layer_sizes(text: str) -> list[int]:
     """Hidden layer sizes as comma-separated whole numbers: ``50,50,50``; empty for none."""
-    if text.strip() == "":
-        return []
-    sizes = []
-    for part in text.split(","):
+    return list(_parser(Rule("sizes"))(text))
+
+
+def add_setting(parser: Any, name: str, rule: Rule) -> None:
+    """An option for the setting ``name``, its type, choices and help derived from its ``rule``."""
+    flags = ["--" + name.replace("_", "-"), *rule.flags]
+    metavar = rule.metavar or {"whole": "N", "number": "X"}.get(rule.kind)
+    kwargs: dict[str, Any] = {"dest": name, "help": rule.help or None, "metavar": metavar}
+    if rule.kind == "choice" and rule.choices is not None:
+        kwargs["choices"] = list(rule.choices())
+    else:
+        kwargs["type"] = _parser(rule)
+    parser.add_argument(*flags, **kwargs)
+
+
+def _parser(rule: Rule) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
         try:
-            size = int(part.strip())
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"hidden layer sizes must be comma-separated whole numbers like 128,64; "
-                f"{part.strip()!r} in {text!r} is not one"
-            ) from None
-        if size < 1:
-            raise argparse.ArgumentTypeError(
-                f"every hidden layer needs at least 1 unit, got {size}"
-            )
-        sizes.append(size)
-    return sizes
+            return rule.parse(text)
+        except ValueError as exc:  # argparse shows an ArgumentTypeError's own words
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
 
 
-def _whole(text: str, low: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < low:
-        raise argparse.ArgumentTypeError(f"must be at least {low}, got {text!r}")
-    return value
-
-
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
-    return value
+def refuse_inapplicable(given: Mapping[str, Any], config: TrainConfig) -> None:
+    """A ``ValueError`` for an option given here that the chosen optimizer or schedule ignores."""
+    unused = config.unused(given)
+    if unused:
+        name, why = unused[0].split(" ", 1)
+        raise ValueError(f"--{name.replace('_', '-')} {why}")

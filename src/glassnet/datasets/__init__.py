@@ -21,10 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-# ``fetch`` the function is imported under another name so that ``glassnet.datasets.fetch`` stays
-# the module (``import glassnet.datasets.fetch as f`` and monkeypatch paths rely on that).
-from glassnet.datasets.fetch import fetch as _fetch
-from glassnet.datasets.fetch import locate, not_found_message, verify
 from glassnet.datasets.idx import read_idx, read_idx_bytes, write_idx
 from glassnet.datasets.sources import SOURCES, DatasetSource, get_source
 from glassnet.errors import DatasetNotFoundError, DownloadError, FormatError
@@ -35,10 +31,8 @@ __all__ = [
     "available",
     "get_source",
     "load",
-    "locate",
     "read_idx",
     "read_idx_bytes",
-    "verify",
     "write_idx",
 ]
 
@@ -152,16 +146,19 @@ def load(
         If a file is malformed, is not the expected file (SHA-256), or images and labels
         disagree.
     """
+    # Finding files and downloading them is loaded when data is, not with glassnet.
+    from glassnet.datasets import fetch
+
     source = name if isinstance(name, DatasetSource) else get_source(name)
-    location = locate(source, data_dir)
+    location = fetch.locate(source, data_dir)
     if location is None:
         if not download:
-            raise DatasetNotFoundError(not_found_message(source))
+            raise DatasetNotFoundError(fetch.not_found_message(source))
         try:
-            location = _fetch(source, progressbar=progressbar)
+            location = fetch.fetch(source, progressbar=progressbar)
         except DownloadError as exc:
             raise DatasetNotFoundError(
-                f"{not_found_message(source)} (downloading failed: {exc})"
+                f"{fetch.not_found_message(source)} (downloading failed: {exc})"
             ) from exc
 
     if location.origin == "data_dir":

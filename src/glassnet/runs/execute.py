@@ -1,0 +1,236 @@
+"""The life of a training run, in one place: settings in, a folder with a tested model out.
+
+:func:`run` checks nothing twice and creates nothing early: with its :class:`RunSettings` already
+checked, it loads the data, builds the network, and only then makes the run folder and writes
+``settings.toml``. It trains with a checkpoint and the history written as epochs end, tests the
+network, saves the model, and removes the checkpoint. :func:`resume` continues a run from its folder's
+checkpoint, bit for bit. Both return a :class:`RunResult`; Ctrl-C saves the last completed epoch and
+raises :class:`RunInterrupted`. ``glassnet train`` is these two functions and some printing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from glassnet import datasets
+from glassnet.checkpoint import load_checkpoint, save_checkpoint
+from glassnet.engine import select_engine
+from glassnet.history import History, TrainingInterrupted, TrainingState
+from glassnet.network import Network
+from glassnet.runs.folder import CHECKPOINT, MODEL, SETTINGS, new_run_dir, read_settings
+from glassnet.runs.folder import write_history, write_settings
+from glassnet.settings import RunSettings
+
+#: A checkpoint and the history are written after an epoch at most this often (and at the end).
+CHECKPOINT_SECONDS = 10.0
+
+
+@dataclass
+class RunResult:
+    """What a finished run produced; the same is on disk in ``folder``."""
+
+    folder: Path
+    settings: RunSettings
+    network: Network
+    history: History
+    test_accuracy: float
+    test_size: int
+    seconds: float
+    #: A word of warning about the result (training that stayed near chance), or None.
+    warning: str | None = None
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped training; the first ``epoch`` epochs are saved in ``folder`` (0: none)."""
+
+    def __init__(self, folder: Path, epoch: int) -> None:
+        super().__init__(f"training interrupted after epoch {epoch}")
+        self.folder, self.epoch = folder, epoch
+
+
+def run(
+    settings: RunSettings,
+    folder: str | Path | None = None,
+    *,
+    runs_dir: str | Path = "runs",
+    log: TextIO | None = None,
+    verbose: int = 1,
+    progress: bool | None = None,
+) -> RunResult:
+    """Train, test and save a network as ``settings`` say, in a new run folder.
+
+    Parameters
+    ----------
+    settings : RunSettings
+    folder : path, optional
+        The run folder; it must be new or empty. By default a new folder
+        ``<runs_dir>/<date>-<time>-<dataset>-<preset>``.
+    log : text stream, optional
+        Where to write what happens (a line per epoch with ``verbose``); nothing by default.
+    verbose : int
+        1: a line per epoch; 2: also the per-layer gradient figures.
+    progress : bool, optional
+        A progress bar within epochs; by default where ``log`` is a terminal.
+    """
+    data = _load_data(settings)
+    network = _build_network(settings, data)
+    settings = dataclasses.replace(settings, initializer=network.initializer)
+    folder = _new_folder(folder, runs_dir, settings)
+    write_settings(folder, settings.to_dict())
+    return _train(settings, folder, network, data, None, log, verbose, progress)
+
+
+def resume(
+    folder: str | Path,
+    *,
+    epochs: int | None = None,
+    data_dir: str | None = None,
+    log: TextIO | None = None,
+    verbose: int = 1,
+    progress: bool | None = None,
+) -> RunResult:
+    """Continue the run in ``folder`` from its checkpoint, with the settings it was started with.
+
+    ``epochs`` extends (or sets) how many epochs it trains in all; ``data_dir`` says where the data
+    is now. The other arguments are as for :func:`run`.
+    """
+    folder = Path(folder)
+    if not (folder / SETTINGS).is_file():
+        raise ValueError(f"{folder}: not a run folder (no {SETTINGS})")
+    flat = read_settings(folder / SETTINGS)
+    if epochs is not None:
+        flat["epochs"] = epochs
+    if data_dir is not None:
+        flat["data_dir"] = data_dir
+    settings = RunSettings.from_dict(flat, str(folder / SETTINGS))
+    data = _load_data(settings)
+    network = _build_network(settings, data)
+    state = load_checkpoint(folder / CHECKPOINT, network)
+    return _train(settings, folder, network, data, state, log, verbose, progress)
+
+
+def _load_data(settings: RunSettings) -> datasets.Dataset:
+    return datasets.load(settings.dataset, data_dir=settings.data_dir)
+
+
+def _build_network(settings: RunSettings, data: datasets.Dataset) -> Network:
+    return Network(
+        [int(np.prod(data.train_images.shape[1:])), *settings.hidden, len(data.class_names)],
+        settings.activation,
+        initializer=settings.initializer,
+        seed=settings.training.seed,
+        dtype=settings.dtype,
+        class_names=data.class_names,
+    )
+
+
+def _new_folder(folder: str | Path | None, runs_dir: str | Path, settings: RunSettings) -> Path:
+    if folder is None:
+        return new_run_dir(runs_dir, f"{settings.dataset}-{settings.preset}")
+    out = Path(folder)
+    if out.exists() and any(out.iterdir()):
+        raise ValueError(f"{out}: the run folder exists and is not empty; choose another")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _train(
+    settings: RunSettings,
+    folder: Path,
+    network: Network,
+    data: datasets.Dataset,
+    state: TrainingState | None,
+    log: TextIO | None,
+    verbose: int,
+    progress: bool | None,
+) -> RunResult:
+    """Train with checkpoints, then test and save: the part a new and a resumed run share."""
+    config = settings.training
+    X, y = data.train_images, data.train_labels
+    if settings.train_limit:
+        X, y = X[: settings.train_limit], y[: settings.train_limit]
+    engine = select_engine(config.engine, network.engine.params, config)
+    _say(
+        log,
+        f"glassnet: {network!r}, {network.n_parameters:,} parameters, {engine} engine; "
+        f"{len(X):,} training images of {data.name}; run folder {folder}",
+    )
+    if state is not None:
+        _say(log, f"glassnet: resuming after epoch {state.epoch}")
+    keeper = _Keeper(folder, network, config.epochs)
+    started = time.perf_counter()
+    try:
+        history = network.fit(
+            X, y, test_data=(data.test_images, data.test_labels), callbacks=[keeper],
+            verbose=verbose if log else 0, progress=False if log is None else progress, log=log,
+            resume=state, **config.to_dict(),
+        )  # fmt: skip
+    except TrainingInterrupted as stop:
+        keeper.save(stop.state)
+        raise RunInterrupted(folder, 0 if stop.state is None else stop.state.epoch) from None
+    return _finish(settings, folder, network, data, history, time.perf_counter() - started)
+
+
+def _finish(
+    settings: RunSettings,
+    folder: Path,
+    network: Network,
+    data: datasets.Dataset,
+    history: History,
+    seconds: float,
+) -> RunResult:
+    """Test the trained network, save it and the history, and drop the checkpoint."""
+    test_accuracy = network.score(data.test_images, data.test_labels)
+    last = history.rows[-1]
+    network.metrics = {
+        "test_accuracy": test_accuracy,
+        "train_loss": last["train_loss"],
+        "val_accuracy": last["val_accuracy"],
+        "epochs": len(history.rows),
+        "seconds": round(seconds, 3),
+    }
+    history.test_accuracy = test_accuracy
+    network.save(folder / MODEL, settings=settings.to_dict(), metrics=network.metrics)
+    write_history(folder, history)
+    (folder / CHECKPOINT).unlink(missing_ok=True)
+    chance = 1.0 / network.n_classes
+    warning = None
+    if last["train_accuracy"] < 2.0 * chance:
+        warning = (
+            f"training did not converge: training accuracy {last['train_accuracy']:.1%} is near "
+            f"chance ({chance:.0%}); try another --learning-rate, more --epochs, or "
+            "--initializer glorot/he"
+        )
+    return RunResult(
+        folder, settings, network, history, test_accuracy, len(data.test_labels), seconds, warning
+    )
+
+
+class _Keeper:
+    """The epoch callback: a checkpoint and the history, at most every few seconds and at the end."""
+
+    def __init__(self, folder: Path, network: Network, epochs: int) -> None:
+        self.folder, self.network, self.epochs = folder, network, epochs
+        self.last_write = time.monotonic()
+
+    def __call__(self, row: dict[str, Any], state: TrainingState) -> None:
+        now = time.monotonic()
+        if now - self.last_write >= CHECKPOINT_SECONDS or row["epoch"] == self.epochs:
+            self.save(state)
+            self.last_write = now
+
+    def save(self, state: TrainingState | None) -> None:
+        if state is not None and state.epoch > 0:
+            save_checkpoint(self.folder / CHECKPOINT, self.network, state)
+            write_history(self.folder, state.history)
+
+
+def _say(log: TextIO | None, line: str) -> None:
+    if log is not None:
+        print(line, file=log, flush=True)
