@@ -161,7 +161,7 @@ class Optimizer:
         m_hat = s["m"] / (1.0 - b1**self.t)
         v_hat = s["v"] / (1.0 - b2**self.t)
         step = eta * m_hat / (np.sqrt(v_hat) + eps)
-        if decays:  # adamw: decay decoupled from the adaptive step
+        if decays and self.name == "adamw":  # decay decoupled from the adaptive step
             step = step + eta * lam * theta
         return theta - step
 

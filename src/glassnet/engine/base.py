@@ -74,6 +74,12 @@ class Parameters:
     def size(self) -> int:
         return int(self.flat.size)
 
+    def split(self, flat: Array) -> tuple[list[Array], list[Array]]:
+        """Per-layer ``(W_l, b_l)`` views of any array laid out like ``flat``: a gradient, or an
+        optimizer's velocities or moments."""
+        blocks = _views(flat, [block.shape for block in self.blocks])
+        return [block[:-1] for block in blocks], [block[-1] for block in blocks]
+
 
 def _views(flat: Array, shapes: Sequence[tuple[int, int]]) -> list[Array]:
     """Consecutive blocks of ``flat`` with the given shapes, as views."""

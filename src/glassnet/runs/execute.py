@@ -23,8 +23,15 @@ from glassnet.checkpoint import load_checkpoint, save_checkpoint
 from glassnet.engine import select_engine
 from glassnet.history import History, TrainingInterrupted, TrainingState
 from glassnet.network import Network
-from glassnet.runs.folder import CHECKPOINT, MODEL, SETTINGS, new_run_dir, read_settings
-from glassnet.runs.folder import write_history, write_settings
+from glassnet.runs.folder import (
+    CHECKPOINT,
+    MODEL,
+    SETTINGS,
+    new_run_dir,
+    read_settings,
+    write_history,
+    write_settings,
+)
 from glassnet.settings import RunSettings
 
 #: A checkpoint and the history are written after an epoch at most this often (and at the end).
