@@ -17,7 +17,8 @@ from glassnet import GlassnetError, Network, TrainConfig, TrainingDivergedError,
 from glassnet.datasets.preprocess import Standardizer, one_hot
 from glassnet.engine import with_ones
 from glassnet.engine.prefetch import ShuffledCopy
-from glassnet.training import History, TrainingInterrupted, TrainingState, layer_statistics
+from glassnet.metrics import layer_statistics
+from glassnet.training import History, TrainingInterrupted, TrainingState
 
 
 def toy_data(n: int = 48, side: int = 4, classes: int = 3, seed: int = 0) -> tuple:

@@ -18,7 +18,7 @@ Averaged over a mini-batch of ``m`` rows the gradient is ``(P − Y) / m``.
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 Array = NDArray[np.floating]
 
@@ -53,13 +53,7 @@ def softmax(Z: Array, out: Array | None = None, row: Array | None = None) -> Arr
     return out
 
 
-def log_softmax(Z: Array) -> Array:
-    """Row-wise ``log(softmax(Z))`` by log-sum-exp, exact even where a probability underflows to 0."""
-    shifted = Z - Z.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-
-
-def cross_entropy(P: Array, Y: Array) -> float:
+def cross_entropy(P: Array, Y: ArrayLike) -> float:
     """Mean categorical cross-entropy ``-(1/m) sum_i sum_k Y_ik log P_ik``.
 
     Probabilities are clipped at the dtype's machine epsilon, so a confident wrong answer (``P = 0``)
@@ -69,17 +63,16 @@ def cross_entropy(P: Array, Y: Array) -> float:
     ----------
     P : (m, classes) array
         Predicted probabilities.
-    Y : (m, classes) array
-        One-hot labels.
+    Y : (m, classes) array or (m,) array of int
+        One-hot labels, or the class index of each row.
     """
+    targets = np.asarray(Y)
+    # The probability each row gives its true class; one-hot rows pick it by a product.
+    picked = (
+        P[np.arange(len(targets)), targets] if targets.ndim == 1 else np.sum(P * targets, axis=1)
+    )
     eps = np.finfo(P.dtype).eps
-    picked = np.sum(P * Y, axis=1)
     return float(-np.mean(np.log(np.clip(picked, eps, 1.0))))
-
-
-def cross_entropy_from_scores(Z: Array, Y: Array) -> float:
-    """Mean categorical cross-entropy computed from the scores ``Z`` by log-sum-exp (no clipping)."""
-    return float(-np.mean(np.sum(log_softmax(Z) * Y, axis=1)))
 
 
 def softmax_cross_entropy_delta(

@@ -21,7 +21,6 @@ import math
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
@@ -29,20 +28,22 @@ from numpy.typing import ArrayLike, NDArray
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from glassnet import trainingdata
 from glassnet.augment import random_shift
-from glassnet.datasets.preprocess import Standardizer, flatten_images, one_hot
 from glassnet.engine import Engine, select_engine
 from glassnet.engine.prefetch import HELPER_BYTES, ShuffledCopy, cores
 from glassnet.errors import TrainingDivergedError
 from glassnet.history import EpochPrinter, History, TrainingInterrupted, TrainingState
+from glassnet.losses import cross_entropy
+from glassnet.metrics import correct_count, evaluate, layer_statistics
 from glassnet.schedules import Constant
 from glassnet.settings import TrainConfig
+from glassnet.trainingdata import Labels, TrainingData
 
 if TYPE_CHECKING:
     from glassnet.network import Network
 
 Array = NDArray[np.floating[Any]]
-Labels = NDArray[np.int64]
 PROBE_SIZE = 1024  # training samples used for the per-epoch gradient and saturation figures
 
 Callback = Callable[[dict[str, Any], TrainingState], None]
@@ -100,101 +101,46 @@ def train(
         )
     config = TrainConfig(**settings)
     engine = network.use_engine(select_engine(config.engine, network.engine.params, config))
-    data = _prepare_data(network, config, X, y, validation_data, test_data, resume, image_shape)
+    data = trainingdata.prepare(
+        network, config, X, y, validation_data, test_data, resume, image_shape
+    )
     loop = _Loop(network, engine, config, data)
     if resume is not None:
         loop.restore(resume)
     printer = EpochPrinter(log or sys.stderr, config.epochs, verbose >= 2) if verbose else None
     with threadpool_limits(limits=engine.blas_threads(config.batch_size)):
-        try:
-            while loop.epoch < config.epochs and not loop.history.stopped:
-                row = loop.run_epoch(progress)
-                if printer:
-                    printer(row, loop.history)
-                for callback in callbacks:
-                    callback(row, loop.last_state)
-        except KeyboardInterrupt:
-            # Wherever Ctrl-C lands, the snapshot after the last completed epoch is consistent.
-            raise TrainingInterrupted(loop.last_state) from None
-        finally:
-            loop.shuffle.close()
-    if not loop.history.stopped:
-        loop.history.stopped = f"completed {config.epochs} epochs"
+        _epochs(loop, progress, printer, callbacks)
     loop.finish()
     network.training_settings = config.to_dict()
     return loop.history
 
 
-@dataclass
-class _Data:
-    """A run's data, checked and prepared once: rows ``[X, 1]`` of the network's dtype."""
-
-    X: Array  # (n, n_inputs + 1), standardized, with the ones column the engines read
-    Y: Array  # (n, n_classes), one-hot
-    labels: Labels
-    val: tuple[Array, Labels] | None
-    test: tuple[Array, Labels] | None
-    image_shape: tuple[int, int] | None
-    fill: float  # the value of a blank pixel after standardization, for shifted images
-
-
-def _prepare_data(
-    network: Network,
-    config: TrainConfig,
-    X: ArrayLike,
-    y: ArrayLike,
-    validation_data: tuple[ArrayLike, ArrayLike] | None,
-    test_data: tuple[ArrayLike, ArrayLike] | None,
-    resume: TrainingState | None,
-    image_shape: tuple[int, int] | None,
-) -> _Data:
-    """Check the data, hold out a validation split, fit the standardizer, lay the rows out."""
-    rows, labels = _check_data(network, X, y, "training")
-    if image_shape is None:
-        image_shape = _image_shape(np.shape(X), network.n_inputs)
-    if config.augment_shift and image_shape is None:
-        raise ValueError("shift augmentation needs square images or an image_shape")
-    if validation_data is None and config.validation_split > 0:
-        order = np.random.default_rng(config.seed + 1).permutation(len(rows))
-        n_val = max(1, round(len(rows) * config.validation_split))
-        val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
-        validation_data = (rows[val_idx], labels[val_idx])
-        rows, labels = rows[train_idx], labels[train_idx]
-    if len(rows) == 0:
-        raise ValueError(
-            "no training samples"
-            + (" left after the validation split" if config.validation_split else "")
-        )
-    if resume is not None:
-        network.standardizer = resume.standardizer
-    elif config.standardize and network.standardizer is None:
-        network.standardizer = Standardizer.fit(rows)
-
-    def held_out(
-        pair: tuple[ArrayLike, ArrayLike] | None, what: str
-    ) -> tuple[Array, Labels] | None:
-        if pair is None:
-            return None
-        held_rows, held_labels = _check_data(network, *pair, what)
-        if len(held_rows) == 0:
-            raise ValueError(f"{what} data has no samples")
-        return _prepare_with_ones(network, held_rows), held_labels
-
-    return _Data(
-        X=_prepare_with_ones(network, rows),
-        Y=one_hot(labels, network.n_classes, network.dtype),
-        labels=labels,
-        val=held_out(validation_data, "validation"),
-        test=held_out(test_data, "test"),
-        image_shape=image_shape,
-        fill=float(network.prepare(np.zeros((1, network.n_inputs)))[0, 0]),
-    )
+def _epochs(
+    loop: _Loop, progress: bool | None, printer: EpochPrinter | None, callbacks: Sequence[Callback]
+) -> None:
+    """Run epochs until the last, or until training stops early; report each as it ends."""
+    try:
+        while loop.epoch < loop.config.epochs and not loop.history.stopped:
+            row = loop.run_epoch(progress)
+            if printer:
+                printer(row, loop.history)
+            for callback in callbacks:
+                callback(row, loop.last_state)
+    except KeyboardInterrupt:
+        # Wherever Ctrl-C lands, the snapshot after the last completed epoch is consistent.
+        raise TrainingInterrupted(loop.last_state) from None
+    finally:
+        loop.shuffle.close()
+    if not loop.history.stopped:
+        loop.history.stopped = f"completed {loop.config.epochs} epochs"
 
 
 class _Loop:
     """The state of one training run, advanced an epoch at a time."""
 
-    def __init__(self, network: Network, engine: Engine, config: TrainConfig, data: _Data) -> None:
+    def __init__(
+        self, network: Network, engine: Engine, config: TrainConfig, data: TrainingData
+    ) -> None:
         self.network, self.engine, self.config, self.data = network, engine, config, data
         n = len(data.X)
         self.steps = math.ceil(n / config.batch_size)
@@ -313,11 +259,10 @@ class _Loop:
         raise error
 
     def _epoch_row(self, labels: Labels, seconds: float) -> dict[str, Any]:
-        train_loss, train_correct = _loss_and_correct(self.P_epoch, labels)
         row: dict[str, Any] = {
             "epoch": self.epoch,
-            "train_loss": train_loss / len(labels),
-            "train_accuracy": train_correct / len(labels),
+            "train_loss": cross_entropy(self.P_epoch, labels),
+            "train_accuracy": correct_count(self.P_epoch, labels) / len(labels),
             "val_loss": None,
             "val_accuracy": None,
             "test_loss": None,
@@ -382,112 +327,11 @@ class _Loop:
         self.last_state = self.snapshot()
 
 
-def evaluate(
-    engine: Engine, X1: Array, labels: Labels, batch_size: int = 1024
-) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of prepared rows ``[X, 1]`` against integer ``labels``.
-
-    Evaluation runs the engine's training forward pass on its reused buffers, with no checks or
-    copies of data that was checked once already.
-    """
-    total_loss, correct = 0.0, 0
-    for lo in range(0, len(X1), batch_size):
-        with np.errstate(over="ignore"):  # a sigmoid's e^-z may overflow; the result is exact
-            P = engine.forward(X1[lo : lo + batch_size])
-        loss, right = _loss_and_correct(P, labels[lo : lo + batch_size])
-        total_loss += loss
-        correct += right
-    return total_loss / len(X1), correct / len(X1)
-
-
-def _loss_and_correct(P: Array, labels: Labels) -> tuple[float, int]:
-    """Summed cross-entropy and the number of right answers for probabilities ``P`` ``(m, C)``.
-
-    Probabilities are clipped at the dtype's epsilon, as in :func:`glassnet.losses.cross_entropy`.
-    """
-    eps = np.finfo(P.dtype).eps
-    picked = P[np.arange(len(labels)), labels]  # the probability given to the true class
-    loss = -float(np.sum(np.log(np.clip(picked, eps, 1.0))))
-    return loss, int(np.count_nonzero(np.argmax(P, axis=1) == labels))
-
-
-def layer_statistics(engine: Engine, X1: Array, Y: Array) -> dict[str, float]:
-    """Per-layer figures on a fixed probe batch: gradient norm, weight norm, saturated fraction.
-
-    A gradient that shrinks toward the input (``grad_rms_l``, per weight, falling as ``l`` falls) is
-    the vanishing gradient; the saturated fraction says why (sigmoid units pinned near 0 or 1 pass
-    back almost nothing). For ReLU layers the fraction counts dead units, which output zero for
-    every probe sample.
-    """
-    with np.errstate(over="ignore"):
-        outputs = engine.backprop(X1, Y)
-    params = engine.params
-    stats: dict[str, float] = {}
-    for l, (g, W) in enumerate(zip(params.weight_grads, params.weights, strict=True), start=1):
-        stats[f"grad_norm_{l}"] = float(np.linalg.norm(g))
-        # ‖dC/db_l‖ = ‖delta_l summed over the batch‖: how fast layer l's units learn (Nielsen's
-        # measure of the vanishing gradient; layers of equal width compare directly).
-        stats[f"bias_grad_norm_{l}"] = float(np.linalg.norm(params.bias_grads[l - 1]))
-        # The root mean square per weight compares layers of different sizes fairly: the norm of a
-        # 784x50 gradient adds up 39,200 entries, that of a 50x10 one only 500.
-        stats[f"grad_rms_{l}"] = stats[f"grad_norm_{l}"] / math.sqrt(g.size)
-        stats[f"weight_norm_{l}"] = float(np.linalg.norm(W))
-    for l, A in enumerate(outputs[:-1], start=1):
-        stats[f"saturation_{l}"] = float(np.mean(engine.activation.saturated(A)))
-    return stats
-
-
-def _prepare_with_ones(network: Network, rows: NDArray[Any], chunk: int = 8192) -> Array:
-    """Standardized rows with a last column of ones, ``(n, n_inputs + 1)``: the layout the engines
-    train on, filled in chunks so that no second full copy is held."""
-    out = np.empty((len(rows), network.n_inputs + 1), network.dtype)
-    out[:, -1] = 1.0
-    for lo in range(0, len(rows), chunk):
-        out[lo : lo + chunk, :-1] = network.prepare(rows[lo : lo + chunk])
-    return out
-
-
-def _image_shape(shape: tuple[int, ...], n_inputs: int) -> tuple[int, int] | None:
-    if len(shape) == 3:
-        return int(shape[1]), int(shape[2])
-    side = math.isqrt(n_inputs)
-    return (side, side) if side * side == n_inputs else None
-
-
-def _check_data(
-    network: Network, X: ArrayLike, y: ArrayLike, what: str
-) -> tuple[NDArray[Any], Labels]:
-    rows = flatten_images(X)
-    labels = np.asarray(y)
-    if labels.ndim != 1:
-        raise ValueError(f"{what} labels must be a 1-D array, got shape {labels.shape}")
-    if len(rows) != len(labels):
-        raise ValueError(f"{what} data has {len(rows)} samples but {len(labels)} labels")
-    if rows.ndim != 2 or rows.shape[1] != network.n_inputs:
-        raise ValueError(
-            f"{what} inputs must have {network.n_inputs} features, got shape {np.shape(X)}"
-        )
-    if not (np.issubdtype(rows.dtype, np.number) or rows.dtype == np.bool_):
-        raise ValueError(f"{what} inputs must be numbers, got dtype {rows.dtype}")
-    if not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"{what} labels must be integers, got dtype {labels.dtype}")
-    if len(labels) and (labels.min() < 0 or labels.max() >= network.n_classes):
-        raise ValueError(
-            f"{what} labels must lie in 0..{network.n_classes - 1}, found "
-            f"{int(labels.min())}..{int(labels.max())}"
-        )
-    if not np.issubdtype(rows.dtype, np.integer) and not np.all(np.isfinite(rows)):
-        raise ValueError(f"{what} inputs contain NaN or infinite values")
-    return rows, labels.astype(np.int64)
-
-
 __all__ = [
     "Callback",
     "History",
     "TrainConfig",
     "TrainingInterrupted",
     "TrainingState",
-    "evaluate",
-    "layer_statistics",
     "train",
 ]
