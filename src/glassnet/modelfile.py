@@ -117,6 +117,13 @@ def known_initializers() -> tuple[str, ...]:
 # ------------------------------------------------------------------------------------ the checks
 def _check_header(doc: Mapping[str, Any]) -> None:
     """Check the header document field by field; raise :class:`Invalid` at the first fault."""
+    _check_format(doc)
+    _check_provenance(doc)
+    _check_network(doc)
+
+
+def _check_format(doc: Mapping[str, Any]) -> None:
+    """A glassnet model of the version this glassnet reads, with exactly the expected fields."""
     if "format" not in doc:
         invalid("the header has no 'format' field; this is not a glassnet model file")
     if doc["format"] == "glassnet-checkpoint":
@@ -144,6 +151,9 @@ def _check_header(doc: Mapping[str, Any]) -> None:
     if missing:
         invalid(f"the header is missing field(s) {names(missing)}")
 
+
+def _check_provenance(doc: Mapping[str, Any]) -> None:
+    """Who wrote the file and when."""
     for key in ("glassnet_version", "created"):
         if not isinstance(doc[key], str) or not doc[key]:
             invalid(f"{key} must be a non-empty string, got {short(doc[key])}")
@@ -153,6 +163,9 @@ def _check_header(doc: Mapping[str, Any]) -> None:
     except ValueError:
         invalid(f"created must be an ISO 8601 time, got {short(doc['created'])}")
 
+
+def _check_network(doc: Mapping[str, Any]) -> None:
+    """What the network is: sizes, activation, initializer, dtype, classes, and its records."""
     sizes = doc["layer_sizes"]
     if not (
         isinstance(sizes, list) and len(sizes) >= 2 and all(is_int(n) and n > 0 for n in sizes)
@@ -177,8 +190,8 @@ def _check_header(doc: Mapping[str, Any]) -> None:
         invalid(f"class_names must be a list of strings, got {short(class_names)}")
     if len(class_names) != sizes[-1]:
         invalid(
-            f"class_names has {len(class_names)} name{'' if len(class_names) == 1 else 's'} but the output "
-            f"layer has {sizes[-1]} units"
+            f"class_names has {len(class_names)} name{'' if len(class_names) == 1 else 's'} but "
+            f"the output layer has {sizes[-1]} units"
         )
 
     if not isinstance(doc["standardizer"], bool):
