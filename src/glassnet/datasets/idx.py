@@ -31,12 +31,13 @@ import math
 import os
 import struct
 import zlib
-from typing import Protocol
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from glassnet.atomic import atomic_write
+from glassnet.datasets.streams import CHUNK, GunzipReader, Stream, fill, read_up_to
 from glassnet.errors import FormatError
 
 __all__ = ["DEFAULT_MAX_BYTES", "IDX_TYPE_CODES", "read_idx", "read_idx_bytes", "write_idx"]
@@ -59,183 +60,168 @@ _GZIP_MAGIC = b"\x1f\x8b"
 # Deflate expands data at most 1032-fold (a 258-byte match costs at least 2 bits; zlib FAQ), so a
 # gzip file of n bytes holds at most 1032 * n. A header promising more is certainly lying.
 _MAX_DEFLATE_RATIO = 1032
-_CHUNK = 1 << 20
 
 PathLike = str | os.PathLike[str]
-
-
-class _Stream(Protocol):
-    """What the parser reads from: an open binary file, or a :class:`_GunzipReader`."""
-
-    def read(self, n: int, /) -> bytes: ...
-
-    def readinto(self, buffer: memoryview, /) -> int: ...
-
-
-class _GunzipReader:
-    """Decompress a gzip stream piece by piece, never producing more than asked for.
-
-    ``read(n)`` returns at most ``n`` bytes and returns fewer only at the end of the data.
-    Concatenated gzip members (as ``cat a.gz b.gz`` makes) are read as one stream, like
-    :mod:`gzip` does. After a short read, ``complete`` tells whether the stream ended properly
-    (end marker and CRC-32/length trailer seen) or was cut off.
-    """
-
-    def __init__(self, source: io.BufferedIOBase) -> None:
-        self._source = source
-        self._inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        self._input = b""
-        self.complete = False
-
-    def read(self, n: int) -> bytes:
-        parts: list[bytes] = []
-        while n > 0:
-            if self._inflater.eof:
-                # One member ended (its CRC and length already checked by zlib); see whether
-                # another follows.
-                rest = self._inflater.unused_data or self._input or self._source.read(_CHUNK)
-                if not rest:
-                    self.complete = True
-                    break
-                self._inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-                self._input = rest
-            if not self._input:
-                self._input = self._source.read(_CHUNK)
-                if not self._input:
-                    self.complete = False
-                    break
-            piece = self._inflater.decompress(self._input, n)
-            self._input = self._inflater.unconsumed_tail
-            n -= len(piece)
-            if piece:
-                parts.append(piece)
-        return b"".join(parts)
-
-    def readinto(self, buffer: memoryview) -> int:
-        piece = self.read(len(buffer))
-        buffer[: len(piece)] = piece
-        return len(piece)
-
-
-def _read_up_to(stream: _Stream, n: int) -> bytes:
-    """Read ``n`` bytes, or fewer only if the stream ends first."""
-    parts: list[bytes] = []
-    while n > 0:
-        piece = stream.read(n)
-        if not piece:
-            break
-        parts.append(piece)
-        n -= len(piece)
-    return b"".join(parts)
-
-
-def _fill(stream: _Stream, buffer: memoryview) -> int:
-    """Fill ``buffer`` from ``stream``; return how many bytes arrived."""
-    filled = 0
-    while filled < len(buffer):
-        count = stream.readinto(buffer[filled : filled + _CHUNK])
-        if not count:
-            break
-        filled += count
-    return filled
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
     return "x".join(str(size) for size in shape)
 
 
+def _fail(name: str, problem: str) -> FormatError:
+    return FormatError(f"{name}: {problem}")
+
+
+@dataclass(frozen=True)
+class _Header:
+    """What an IDX header declares, and its raw bytes (part of what the SHA-256 covers)."""
+
+    raw: bytes
+    dtype: np.dtype
+    shape: tuple[int, ...]
+
+    @property
+    def size(self) -> int:
+        """Bytes of the header itself: 4, plus 4 per dimension."""
+        return len(self.raw)
+
+    @property
+    def count(self) -> int:
+        """Number of values in the array."""
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the data part."""
+        return self.count * self.dtype.itemsize
+
+
 def _read_stream(
     source: io.BufferedIOBase, size: int, name: str, max_bytes: int, sha256: str | None
 ) -> np.ndarray:
-    """Parse one IDX array from a seekable binary file of ``size`` bytes."""
+    """Parse one IDX array from a seekable binary file of ``size`` bytes.
+
+    The steps are ordered so that hostile input stays cheap: the header is read and every size
+    it declares is checked before an array is allocated; only then is the data read, its end
+    checked, and its digest compared.
+    """
     gzipped = source.read(2) == _GZIP_MAGIC
     source.seek(0)
-    stream: _Stream
+    stream: Stream
     if gzipped:
-        stream = _GunzipReader(source)
+        stream = GunzipReader(source)
         capacity = size * _MAX_DEFLATE_RATIO  # most bytes the stream can possibly inflate to
     else:
         stream = source
         capacity = size
+    header = _read_header(stream, name)
+    _check_declared_size(header, name, max_bytes, size=size, capacity=capacity, gzipped=gzipped)
+    array = _read_data(stream, header, name)
+    if sha256 is not None:
+        _check_sha256(header, array, name, sha256)
+    return _to_native(array, header)
 
-    def fail(problem: str) -> FormatError:
-        return FormatError(f"{name}: {problem}")
 
-    head = _read_up_to(stream, 4)
+def _read_header(stream: Stream, name: str) -> _Header:
+    """Read and check the magic, type code, number of dimensions and sizes."""
+    head = read_up_to(stream, 4)
     if len(head) < 4:
-        raise fail(f"truncated header: an IDX header needs at least 4 bytes, file has {len(head)}")
+        raise _fail(
+            name, f"truncated header: an IDX header needs at least 4 bytes, file has {len(head)}"
+        )
     if head[0] != 0 or head[1] != 0:
-        raise fail(
+        raise _fail(
+            name,
             f"not an IDX file: first two bytes are 0x{head[0]:02x} 0x{head[1]:02x}, "
-            "expected 0x00 0x00"
+            "expected 0x00 0x00",
         )
     type_code, ndim = head[2], head[3]
     if type_code not in IDX_TYPE_CODES:
         known = ", ".join(f"0x{code:02X}" for code in IDX_TYPE_CODES)
-        raise fail(f"unknown IDX type code 0x{type_code:02X} (known: {known})")
+        raise _fail(name, f"unknown IDX type code 0x{type_code:02X} (known: {known})")
     if not 1 <= ndim <= _MAX_NDIM:
-        raise fail(f"unsupported number of dimensions {ndim} (expected 1 to {_MAX_NDIM})")
-    dims = _read_up_to(stream, 4 * ndim)
-    header_size = 4 + 4 * ndim
+        raise _fail(name, f"unsupported number of dimensions {ndim} (expected 1 to {_MAX_NDIM})")
+    dims = read_up_to(stream, 4 * ndim)
     if len(dims) < 4 * ndim:
-        raise fail(
-            f"truncated header: {ndim} dimensions need a {header_size}-byte header, "
-            f"file has {4 + len(dims)} bytes"
+        raise _fail(
+            name,
+            f"truncated header: {ndim} dimensions need a {4 + 4 * ndim}-byte header, "
+            f"file has {4 + len(dims)} bytes",
         )
     shape = struct.unpack(f">{ndim}I", dims)
-    dtype = IDX_TYPE_CODES[type_code]
-    count = math.prod(shape)
-    nbytes = count * dtype.itemsize
+    return _Header(head + dims, IDX_TYPE_CODES[type_code], shape)
 
-    # Everything below is decided from the header alone, before a single array is allocated.
+
+def _check_declared_size(
+    header: _Header, name: str, max_bytes: int, *, size: int, capacity: int, gzipped: bool
+) -> None:
+    """Refuse a header whose sizes no file of ``size`` bytes could honour, before allocating.
+
+    ``capacity`` is the most bytes the file can deliver: its size, or for gzip the size times
+    deflate's largest expansion.
+    """
+    shape, dtype, nbytes = header.shape, header.dtype, header.nbytes
     if nbytes > max_bytes:
-        raise fail(
+        raise _fail(
+            name,
             f"header declares a {_shape_text(shape)} array of {dtype.name}, {nbytes} bytes, "
-            f"more than the limit of {max_bytes} bytes"
+            f"more than the limit of {max_bytes} bytes",
         )
     # An empty array can still declare other dimensions whose product overflows NumPy's index
     # type, which no real array could have.
     if math.prod(d for d in shape if d) * dtype.itemsize > max_bytes:
-        raise fail(
+        raise _fail(
+            name,
             f"header declares an empty {_shape_text(shape)} array of {dtype.name} whose other "
-            f"dimensions exceed the limit of {max_bytes} bytes"
+            f"dimensions exceed the limit of {max_bytes} bytes",
         )
-    if not gzipped and size - header_size != nbytes:
-        problem = "truncated" if size - header_size < nbytes else "trailing data"
-        raise fail(
-            f"{problem}: header promises {nbytes} bytes of data, file has {size - header_size}"
+    data_size = size - header.size
+    if not gzipped and data_size != nbytes:
+        problem = "truncated" if data_size < nbytes else "trailing data"
+        raise _fail(
+            name, f"{problem}: header promises {nbytes} bytes of data, file has {data_size}"
         )
-    if gzipped and header_size + nbytes > capacity:
-        raise fail(
+    if gzipped and header.size + nbytes > capacity:
+        raise _fail(
+            name,
             f"truncated: header promises {nbytes} bytes of data, but {size} bytes of gzip "
-            f"can hold at most {capacity}"
+            f"can hold at most {capacity}",
         )
 
-    array = np.empty(count, dtype=dtype)
-    buffer = array.view(np.uint8).data
-    filled = _fill(stream, buffer)
+
+def _read_data(stream: Stream, header: _Header, name: str) -> np.ndarray:
+    """Read exactly the data the header promises into a fresh flat array, bytes as stored."""
+    nbytes = header.nbytes
+    array = np.empty(header.count, dtype=header.dtype)
+    filled = fill(stream, array.view(np.uint8).data)
     if filled < nbytes:
-        raise fail(f"truncated: header promises {nbytes} bytes of data, file has {filled}")
+        raise _fail(name, f"truncated: header promises {nbytes} bytes of data, file has {filled}")
     if stream.read(1):
-        what = "the decompressed file" if gzipped else "file"
-        raise fail(f"trailing data: header promises {nbytes} bytes of data, {what} has more")
-    if isinstance(stream, _GunzipReader) and not stream.complete:
-        raise fail("truncated gzip stream: the data ends before the gzip end marker")
+        what = "the decompressed file" if isinstance(stream, GunzipReader) else "file"
+        raise _fail(name, f"trailing data: header promises {nbytes} bytes of data, {what} has more")
+    if isinstance(stream, GunzipReader) and not stream.complete:
+        raise _fail(name, "truncated gzip stream: the data ends before the gzip end marker")
+    return array
 
-    if sha256 is not None:
-        digest = hashlib.sha256(head + dims)
-        digest.update(buffer)
-        if digest.hexdigest() != sha256.lower():
-            raise fail(
-                f"SHA-256 of the IDX data is {digest.hexdigest()}, expected {sha256.lower()}"
-            )
 
-    if dtype.itemsize > 1:
+def _check_sha256(header: _Header, array: np.ndarray, name: str, sha256: str) -> None:
+    """The digest covers the IDX bytes as stored: header, then the data before any byte swap."""
+    digest = hashlib.sha256(header.raw)
+    digest.update(array.view(np.uint8).data)
+    if digest.hexdigest() != sha256.lower():
+        raise _fail(
+            name, f"SHA-256 of the IDX data is {digest.hexdigest()}, expected {sha256.lower()}"
+        )
+
+
+def _to_native(array: np.ndarray, header: _Header) -> np.ndarray:
+    """The flat big-endian array in native byte order, in the shape the header declares."""
+    if header.dtype.itemsize > 1:
         # Swap in place (no second copy of a large array) and relabel the bytes as native.
-        if not dtype.isnative:
+        if not header.dtype.isnative:
             array.byteswap(inplace=True)
-        array = array.view(dtype.newbyteorder("="))
-    return array.reshape(shape)
+        array = array.view(header.dtype.newbyteorder("="))
+    return array.reshape(header.shape)
 
 
 def read_idx(
@@ -365,7 +351,7 @@ def write_idx(path: PathLike, array: ArrayLike, *, compresslevel: int = 9) -> No
     header = bytes([0, 0, code, values.ndim]) + struct.pack(f">{values.ndim}I", *values.shape)
     flat = values.reshape(-1)
     big_endian = IDX_TYPE_CODES[code]
-    step = max(1, _CHUNK // values.dtype.itemsize)
+    step = max(1, CHUNK // values.dtype.itemsize)
 
     with atomic_write(path, "wb") as file, contextlib.ExitStack() as stack:
         write = file.write
