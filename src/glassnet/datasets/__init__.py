@@ -8,8 +8,10 @@
 The modules, one idea each:
 
 - :mod:`~glassnet.datasets.idx`: read and write the IDX files the datasets come in;
+- :mod:`~glassnet.datasets.streams`: reading them in bounded pieces, gzip-compressed or not;
 - :mod:`~glassnet.datasets.sources`: what each dataset is (files, digests, mirrors, classes);
-- :mod:`~glassnet.datasets.fetch`: where the files are on this machine, and downloading them;
+- :mod:`~glassnet.datasets.local`: where the files are on this machine, and checking them;
+- :mod:`~glassnet.datasets.fetch`: downloading the files that are missing;
 - :mod:`~glassnet.datasets.preprocess`: turning images into network inputs.
 """
 
@@ -18,12 +20,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from glassnet.datasets.idx import read_idx, read_idx_bytes, write_idx
 from glassnet.datasets.sources import SOURCES, DatasetSource, get_source
 from glassnet.errors import DatasetNotFoundError, DownloadError, FormatError
+
+if TYPE_CHECKING:
+    from glassnet.datasets.fetch import Location
 
 __all__ = [
     "Dataset",
@@ -123,7 +129,7 @@ def load(
         A directory holding the four files (``train-images-idx3-ubyte.gz`` and so on,
         compressed or not). When given, it is the only place looked in. Otherwise the search
         goes ``$GLASSNET_DATA_DIR/<name>``, the user cache, then the system's directories
-        (see :mod:`glassnet.datasets.fetch`).
+        (see :mod:`glassnet.datasets.local`).
     download : bool, default True
         Download the files into the user cache when they are found nowhere.
     verify : bool, default True
@@ -146,34 +152,11 @@ def load(
         If a file is malformed, is not the expected file (SHA-256), or images and labels
         disagree.
     """
-    # Finding files and downloading them is loaded when data is, not with glassnet.
-    from glassnet.datasets import fetch
-
     source = name if isinstance(name, DatasetSource) else get_source(name)
-    location = fetch.locate(source, data_dir)
-    if location is None:
-        if not download:
-            raise DatasetNotFoundError(fetch.not_found_message(source))
-        try:
-            location = fetch.fetch(source, progressbar=progressbar)
-        except DownloadError as exc:
-            raise DatasetNotFoundError(
-                f"{fetch.not_found_message(source)} (downloading failed: {exc})"
-            ) from exc
-
-    if location.origin == "data_dir":
-        hint = f"is {location.directory} the {source.name} folder?"
-    elif location.origin == "cache":
-        hint = f"'glassnet datasets fetch {source.name}' downloads a good copy"
-    else:
-        hint = f"expected {source.name}'s files there"
-    arrays = []
-    for file, path in zip(source.files, location.paths, strict=True):
-        try:
-            arrays.append(read_idx(path, sha256=file.sha256 if verify else None))
-        except FormatError as exc:
-            raise FormatError(f"{exc} ({hint})") from None
-    train_images, train_labels, test_images, test_labels = arrays
+    location = _find_or_download(source, data_dir, download=download, progressbar=progressbar)
+    train_images, train_labels, test_images, test_labels = _read_files(
+        source, location, verify=verify
+    )
     n_classes = len(source.class_names)
     paths = location.paths
     _check_pair(train_images, train_labels, (paths[0], paths[1]), n_classes)
@@ -187,3 +170,44 @@ def load(
         class_names=source.class_names,
         directory=location.directory,
     )
+
+
+def _find_or_download(
+    source: DatasetSource,
+    data_dir: str | os.PathLike[str] | None,
+    *,
+    download: bool,
+    progressbar: bool,
+) -> Location:
+    """Where the dataset's files are, downloading them into the cache if they are nowhere."""
+    # Finding files and downloading them is loaded when data is, not with glassnet.
+    from glassnet.datasets import fetch
+
+    location = fetch.locate(source, data_dir)
+    if location is not None:
+        return location
+    if not download:
+        raise DatasetNotFoundError(fetch.not_found_message(source))
+    try:
+        return fetch.fetch(source, progressbar=progressbar)
+    except DownloadError as exc:
+        raise DatasetNotFoundError(
+            f"{fetch.not_found_message(source)} (downloading failed: {exc})"
+        ) from exc
+
+
+def _read_files(source: DatasetSource, location: Location, *, verify: bool) -> list[np.ndarray]:
+    """The four arrays, in the order of ``source.files``; a bad file's error says what to try."""
+    if location.origin == "data_dir":
+        hint = f"is {location.directory} the {source.name} folder?"
+    elif location.origin == "cache":
+        hint = f"'glassnet datasets fetch {source.name}' downloads a good copy"
+    else:
+        hint = f"expected {source.name}'s files there"
+    arrays = []
+    for file, path in zip(source.files, location.paths, strict=True):
+        try:
+            arrays.append(read_idx(path, sha256=file.sha256 if verify else None))
+        except FormatError as exc:
+            raise FormatError(f"{exc} ({hint})") from None
+    return arrays
