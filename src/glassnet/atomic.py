@@ -139,6 +139,33 @@ def atomic_write(
     >>> with atomic_write("numbers.txt", "w") as f:  # doctest: +SKIP
     ...     f.write("1 2 3\\n")
     """
+    mode, encoding = _open_mode(mode, encoding, newline)
+    target = os.fspath(path)
+    directory, basename = os.path.split(os.path.abspath(target))
+    if not basename:
+        raise ValueError(f"atomic_write: {target!r} names a directory, not a file")
+    file_mode = _mode_for(target)
+    file, temp_path = _open_temp_file(directory, basename, mode, encoding, newline)
+    try:
+        with file:
+            _name_and_chmod(file, temp_path, file_mode)
+            yield file
+            file.flush()
+            os.fsync(file.fileno())  # step 2: the bytes are on disk
+        if not hasattr(os, "fchmod"):
+            os.chmod(temp_path, file_mode)
+        os.replace(temp_path, target)  # step 3: the atomic swap
+    except BaseException:
+        # BaseException, not Exception: a Ctrl-C in the middle of a write must not leave
+        # the temporary file behind either.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_path)
+        raise
+    _fsync_directory(directory)  # step 4: the rename survives a power cut
+
+
+def _open_mode(mode: str, encoding: str | None, newline: str | None) -> tuple[str, str | None]:
+    """The canonical ``open`` mode for ``mode``, and the encoding (UTF-8 for text by default)."""
     if mode not in _WRITE_MODES:
         raise ValueError(f"atomic_write mode must be one of {sorted(_WRITE_MODES)}, got {mode!r}")
     mode = _WRITE_MODES[mode]
@@ -147,13 +174,13 @@ def atomic_write(
         raise ValueError("atomic_write: encoding and newline apply to text modes only")
     if not binary and encoding is None:
         encoding = "utf-8"
+    return mode, encoding
 
-    target = os.fspath(path)
-    directory, basename = os.path.split(os.path.abspath(target))
-    if not basename:
-        raise ValueError(f"atomic_write: {target!r} names a directory, not a file")
-    file_mode = _mode_for(target)
 
+def _open_temp_file(
+    directory: str, basename: str, mode: str, encoding: str | None, newline: str | None
+) -> tuple[IO[Any], str]:
+    """Step 1: create and open ``.<basename>.<random>.tmp`` in ``directory``; return it and its path."""
     fd, temp_path = tempfile.mkstemp(prefix=f".{basename}.", suffix=".tmp", dir=directory)
     try:
         file = os.fdopen(fd, mode, encoding=encoding, newline=newline)
@@ -161,26 +188,15 @@ def atomic_write(
         os.close(fd)
         os.unlink(temp_path)
         raise
-    try:
-        with file:
-            # Name the file object by its path, as open() would, instead of by the bare fd.
-            buffered: Any = getattr(file, "buffer", file)
-            buffered.raw.name = temp_path
-            if hasattr(os, "fchmod"):
-                os.fchmod(file.fileno(), file_mode)
-            yield file
-            file.flush()
-            os.fsync(file.fileno())
-        if not hasattr(os, "fchmod"):
-            os.chmod(temp_path, file_mode)
-        os.replace(temp_path, target)
-    except BaseException:
-        # BaseException, not Exception: a Ctrl-C in the middle of a write must not leave
-        # the temporary file behind either.
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp_path)
-        raise
-    _fsync_directory(directory)
+    return file, temp_path
+
+
+def _name_and_chmod(file: IO[Any], temp_path: str, file_mode: int) -> None:
+    """Name the file object by its path, as open() would, instead of by the bare fd; set its mode."""
+    buffered: Any = getattr(file, "buffer", file)
+    buffered.raw.name = temp_path
+    if hasattr(os, "fchmod"):
+        os.fchmod(file.fileno(), file_mode)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes | bytearray | memoryview) -> None:
