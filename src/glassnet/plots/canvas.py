@@ -106,6 +106,17 @@ def _log_scale(axes: Axes) -> None:
     axes.yaxis.set_minor_formatter(Plain(axes.yaxis.get_minor_formatter()))
 
 
+def _log_scale_for_loss(axes: Axes, losses: Sequence[float]) -> bool:
+    """Put a loss axis on a log scale if the losses span more than a factor of 20; say if it did.
+
+    A training loss falling toward zero then stays readable beside the first epochs' losses.
+    """
+    log_loss = _spread(losses) > 20
+    if log_loss:
+        _log_scale(axes)
+    return log_loss
+
+
 def _epoch_axis(axes: Axes) -> None:
     from matplotlib.ticker import MaxNLocator
 
@@ -117,6 +128,12 @@ def _epoch_axis(axes: Axes) -> None:
 def _spread(values: Sequence[float]) -> float:
     positive = [v for v in values if v > 0]
     return max(positive) / min(positive) if positive else 1.0
+
+
+def _legend_below(figure: Figure, axes: Axes, ncol: int) -> None:
+    """One legend below all of ``figure``'s panels, for the labelled lines of ``axes``."""
+    handles, labels = axes.get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncol=ncol, fontsize="small")
 
 
 def _no_data(axes: Axes, text: str) -> None:

@@ -16,6 +16,7 @@ from glassnet.plots.canvas import (
     _figure,
     _line,
     _log_scale,
+    _log_scale_for_loss,
     _no_data,
     _percent_axis,
     _spread,
@@ -51,9 +52,7 @@ def curves_figure(rows: Rows, *, title: str | None = None) -> Figure:
         if epochs:
             label = f"{name}  {accuracies[-1]:.2%}"
             _line(accuracy_axes, epochs, accuracies, linestyle=style, color=color, label=label)
-    log_loss = _spread(all_losses) > 20
-    if log_loss:
-        _log_scale(loss_axes)
+    log_loss = _log_scale_for_loss(loss_axes, all_losses)
     loss_axes.set_title("loss (cross-entropy" + (", log scale)" if log_loss else ")"))
     loss_axes.set_ylabel("mean loss per sample")
     accuracy_axes.set_title("accuracy")

@@ -9,7 +9,7 @@ slowly: the *vanishing gradient*. Beside it, the fraction of saturated (sigmoid,
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ from glassnet.plots.canvas import (
     _colormap,
     _epoch_axis,
     _figure,
+    _legend_below,
     _line,
     _log_scale,
     _no_data,
@@ -28,7 +29,11 @@ from glassnet.plots.canvas import (
 from glassnet.plots.history import Rows, column, gradient_series, n_layers
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+#: Layer number ``l`` (from 1) to its ``(epochs, values)``, as :func:`gradient_series` gives them.
+_Series = Mapping[int, tuple[list[int], list[float]]]
 
 
 def _layer_colors(L: int) -> list[Any]:
@@ -85,69 +90,115 @@ def gradient_norms_figure(
     L = n_layers(rows)
     series = gradient_series(rows, layer_sizes)
     per_weight = layer_sizes is not None and len(layer_sizes) == L + 1
-    what = "RMS gradient per weight" if per_weight else "gradient norm"
     figure = _figure(15, 5.0)
     over_time, by_depth, saturation = figure.subplots(1, 3, width_ratios=[1.25, 0.9, 1.1])
     colors = _layer_colors(L)
-
-    for layer, (epochs, values) in series.items():
-        label = _layer_label(layer, L, layer_sizes)
-        _line(over_time, epochs, values, color=colors[layer - 1], label=label)
-    over_time.set_title(f"{what} of each layer (log scale)")
-    over_time.set_ylabel("‖∂C/∂Wₗ‖ / √(weights in layer l)" if per_weight else "‖∂C/∂Wₗ‖")
-    _epoch_axis(over_time)
-
-    layers = sorted(series)
-    first_epoch = min((s[0][0] for s in series.values()), default=0)
-    last_epoch = max((s[0][-1] for s in series.values()), default=0)
-    if last_epoch != first_epoch:
-        firsts = [series[k][1][0] for k in layers]
-        by_depth.plot(layers, firsts, "--o", color="0.6", label=f"epoch {first_epoch}")
-    lasts = [series[k][1][-1] for k in layers]
-    by_depth.plot(layers, lasts, "-", color="0.25", label=f"epoch {last_epoch}")
-    by_depth.scatter(layers, lasts, c=[colors[k - 1] for k in layers], s=40, zorder=3)
-    by_depth.set_title(f"{what} by depth (log scale)")
-    by_depth.set_xlabel("layer (1 = input side)")
-    by_depth.set_xticks(layers)
-    by_depth.grid(True, which="major", alpha=0.3)
-
-    for axes in (over_time, by_depth):
-        if series:
-            _log_scale(axes)
-        else:
-            _no_data(axes, "no gradients recorded")
-    if len(by_depth.lines) > 1:
-        by_depth.legend(fontsize="small")
-
-    kind = {"relu": "dead", "leaky_relu": "dead", "sigmoid": "saturated", "tanh": "saturated"}
-    units = kind.get(activation or "", "saturated or dead")
-    for layer in range(1, L):
-        epochs, fractions = column(rows, f"saturation_{layer}")
-        if epochs:
-            _line(saturation, epochs, fractions, color=colors[layer - 1])
-    if saturation.lines:
-        saturation.set_ylim(-0.02, 1.02)
-        _percent_axis(saturation)
-    else:
-        _no_data(saturation, "no hidden layers" if L == 1 else "no saturation recorded")
-    saturation.set_title(f"{units} units in each hidden layer's output")
-    saturation.set_ylabel(f"fraction of the layer's units {units}")
-    _epoch_axis(saturation)
+    _draw_over_time(over_time, series, L, colors, layer_sizes, per_weight)
+    _draw_by_depth(by_depth, series, colors, per_weight)
+    _draw_saturation(saturation, rows, L, colors, activation)
     # One legend for all three panels: a layer keeps its colour, and a hidden layer's saturation
     # line is drawn in the colour of the layer that computes it.
-    handles, labels = over_time.get_legend_handles_labels()
-    if handles:
-        ncol = min(len(handles), 4 if len(handles) > 8 else 8)
-        figure.legend(handles, labels, loc="outside lower center", ncol=ncol, fontsize="small")
-
-    if title is None and len(layers) >= 2 and layers[0] == 1:
-        ratio = lasts[0] / lasts[-1] if lasts[-1] > 0 else math.nan
-        subject = "a weight in layer 1 gets" if per_weight else "layer 1's gradient norm is"
-        title = f"epoch {last_epoch}: {subject} {_times(ratio)} of "
-        title += f"the gradient of a weight in layer {L}" if per_weight else f"layer {L}'s"
+    if series:
+        _legend_below(figure, over_time, ncol=min(len(series), 4 if len(series) > 8 else 8))
+    if title is None:
+        title = _ratio_title(series, L, per_weight)
     if title:
         figure.suptitle(title)
     return figure
+
+
+def _measure(per_weight: bool) -> str:
+    """What a gradient axis shows: RMS per weight when the layer sizes are known, else the norm."""
+    return "RMS gradient per weight" if per_weight else "gradient norm"
+
+
+def _epoch_range(series: _Series) -> tuple[int, int]:
+    """The first and the last epoch any layer has a gradient for; ``(0, 0)`` without any."""
+    first = min((epochs[0] for epochs, _ in series.values()), default=0)
+    last = max((epochs[-1] for epochs, _ in series.values()), default=0)
+    return first, last
+
+
+def _log_scale_or_empty(axes: Axes, series: _Series) -> None:
+    if series:
+        _log_scale(axes)
+    else:
+        _no_data(axes, "no gradients recorded")
+
+
+def _draw_over_time(
+    axes: Axes,
+    series: _Series,
+    L: int,
+    colors: Sequence[Any],
+    layer_sizes: Sequence[int] | None,
+    per_weight: bool,
+) -> None:
+    """Left panel: each layer's gradient per epoch, one labelled line per layer."""
+    for layer, (epochs, values) in series.items():
+        label = _layer_label(layer, L, layer_sizes)
+        _line(axes, epochs, values, color=colors[layer - 1], label=label)
+    axes.set_title(f"{_measure(per_weight)} of each layer (log scale)")
+    axes.set_ylabel("‖∂C/∂Wₗ‖ / √(weights in layer l)" if per_weight else "‖∂C/∂Wₗ‖")
+    _epoch_axis(axes)
+    _log_scale_or_empty(axes, series)
+
+
+def _draw_by_depth(axes: Axes, series: _Series, colors: Sequence[Any], per_weight: bool) -> None:
+    """Middle panel: each layer's gradient against its depth, at the first and the last epoch."""
+    layers = sorted(series)
+    first_epoch, last_epoch = _epoch_range(series)
+    if last_epoch != first_epoch:
+        firsts = [series[k][1][0] for k in layers]
+        axes.plot(layers, firsts, "--o", color="0.6", label=f"epoch {first_epoch}")
+    lasts = [series[k][1][-1] for k in layers]
+    axes.plot(layers, lasts, "-", color="0.25", label=f"epoch {last_epoch}")
+    axes.scatter(layers, lasts, c=[colors[k - 1] for k in layers], s=40, zorder=3)
+    axes.set_title(f"{_measure(per_weight)} by depth (log scale)")
+    axes.set_xlabel("layer (1 = input side)")
+    axes.set_xticks(layers)
+    axes.grid(True, which="major", alpha=0.3)
+    _log_scale_or_empty(axes, series)
+    if len(axes.lines) > 1:
+        axes.legend(fontsize="small")
+
+
+#: What the saturation panel counts for each hidden activation.
+_UNITS = {"relu": "dead", "leaky_relu": "dead", "sigmoid": "saturated", "tanh": "saturated"}
+
+
+def _draw_saturation(
+    axes: Axes, rows: Rows, L: int, colors: Sequence[Any], activation: str | None
+) -> None:
+    """Right panel: the fraction of each hidden layer's units that are saturated or dead."""
+    units = _UNITS.get(activation or "", "saturated or dead")
+    for layer in range(1, L):
+        epochs, fractions = column(rows, f"saturation_{layer}")
+        if epochs:
+            _line(axes, epochs, fractions, color=colors[layer - 1])
+    if axes.lines:
+        axes.set_ylim(-0.02, 1.02)
+        _percent_axis(axes)
+    else:
+        _no_data(axes, "no hidden layers" if L == 1 else "no saturation recorded")
+    axes.set_title(f"{units} units in each hidden layer's output")
+    axes.set_ylabel(f"fraction of the layer's units {units}")
+    _epoch_axis(axes)
+
+
+def _ratio_title(series: _Series, L: int, per_weight: bool) -> str | None:
+    """The default heading: at the last epoch, layer 1's gradient over the last layer's.
+
+    ``None`` unless layer 1 and a later layer have gradients recorded.
+    """
+    layers = sorted(series)
+    if len(layers) < 2 or layers[0] != 1:
+        return None
+    first, last = series[1][1][-1], series[layers[-1]][1][-1]
+    ratio = first / last if last > 0 else math.nan
+    subject = "a weight in layer 1 gets" if per_weight else "layer 1's gradient norm is"
+    title = f"epoch {_epoch_range(series)[1]}: {subject} {_times(ratio)} of "
+    return title + (f"the gradient of a weight in layer {L}" if per_weight else f"layer {L}'s")
 
 
 def plot_gradient_norms(

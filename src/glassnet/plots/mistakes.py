@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -13,6 +13,7 @@ from numpy.typing import ArrayLike, NDArray
 from glassnet.plots.canvas import _figure, _no_data, save_figure
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 
@@ -70,17 +71,10 @@ def mistakes_figure(
     image_shape : (height, width), optional
         Needed when ``images`` are flat rows that are not square.
     """
-    pictures, y, P = np.asarray(images), np.asarray(labels), np.asarray(probabilities)
-    if len(pictures) != len(y):
-        raise ValueError(f"{len(pictures)} images but {len(y)} labels")
-    if pictures.ndim == 2:
-        side = math.isqrt(pictures.shape[1])
-        if image_shape is None and side * side != pictures.shape[1]:
-            raise ValueError(f"images of {pictures.shape[1]} pixels need an image_shape")
-        pictures = pictures.reshape(len(pictures), *(image_shape or (side, side)))
+    y, P = np.asarray(labels), np.asarray(probabilities)
+    pictures = _as_images(images, len(y), image_shape)
     chosen = worst_mistakes(y, P, n)
     predicted = np.argmax(P, axis=1)
-    n_wrong = int(np.sum(predicted != y))
     if len(chosen) == 0:
         figure = _figure(5, 2.5)
         _no_data(figure.subplots(), f"no mistakes among {len(y):,} images")
@@ -91,18 +85,40 @@ def mistakes_figure(
     grid = figure.subplots(rows, columns, squeeze=False).ravel()
     for axes, index in zip(grid, chosen, strict=False):
         truth, guess = class_names[int(y[index])], class_names[int(predicted[index])]
-        axes.imshow(pictures[index], cmap="gray_r", interpolation="nearest")
-        confidence = _percent(float(P[index, predicted[index]]))
-        axes.set_title(
-            f"true {truth}\npredicted {guess} {confidence}", fontsize=8, color="firebrick"
-        )
+        _draw_mistake(axes, pictures[index], truth, guess, float(P[index, predicted[index]]))
     for axes in grid:
         axes.set_axis_off()
+    n_wrong = int(np.sum(predicted != y))
     figure.suptitle(
         f"the {len(chosen)} most confident of {n_wrong:,} mistakes on {len(y):,} "
         "images\n(percent: the probability given to the wrong class)"
     )
     return figure
+
+
+def _as_images(
+    images: ArrayLike, n_labels: int, image_shape: tuple[int, int] | None
+) -> NDArray[Any]:
+    """``images`` as ``(m, height, width)``: flat rows reshaped to ``image_shape``, else square."""
+    pictures = np.asarray(images)
+    if len(pictures) != n_labels:
+        raise ValueError(f"{len(pictures)} images but {n_labels} labels")
+    if pictures.ndim == 2:
+        side = math.isqrt(pictures.shape[1])
+        if image_shape is None and side * side != pictures.shape[1]:
+            raise ValueError(f"images of {pictures.shape[1]} pixels need an image_shape")
+        pictures = pictures.reshape(len(pictures), *(image_shape or (side, side)))
+    return pictures
+
+
+def _draw_mistake(
+    axes: Axes, picture: NDArray[Any], truth: str, guess: str, confidence: float
+) -> None:
+    """One mistake: the image, its true class, and the class predicted with ``confidence``."""
+    axes.imshow(picture, cmap="gray_r", interpolation="nearest")
+    axes.set_title(
+        f"true {truth}\npredicted {guess} {_percent(confidence)}", fontsize=8, color="firebrick"
+    )
 
 
 def plot_mistakes(

@@ -16,6 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 from glassnet.plots.canvas import _colormap, _figure, save_figure
 
 if TYPE_CHECKING:
+    from matplotlib.colorbar import Colorbar
     from matplotlib.figure import Figure
 
     from glassnet.network import Network
@@ -65,6 +66,39 @@ def weights_figure(
         standard-normal start), the weights themselves look like noise and only the change shows
         what the units learned.
     """
+    units, n_units = _first_layer_units(network, image_shape, max_units, initial)
+    k, height, width = units.shape
+    mosaic = _tile(units / _largest(units), _grid_columns(k))
+    width_in = min(11.0, max(5.0, 0.032 * mosaic.shape[1] + 1.5))
+    figure = _figure(width_in + 1.6, width_in * mosaic.shape[0] / mosaic.shape[1] + 0.9)
+    axes = figure.subplots()
+    cmap = _colormap("RdBu_r").with_extremes(bad="white")
+    image = axes.imshow(mosaic, cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
+    axes.set_axis_off()
+    shown = f"all {n_units}" if k == n_units else f"the first {k} of {n_units}"
+    what = "weights" if initial is None else "weight changes since initialization"
+    figure.suptitle(f"first-layer {what}: {shown} hidden units, one {height}×{width} image each")
+    _label_colorbar(figure.colorbar(image, ax=axes, shrink=0.7, ticks=[-1, 0, 1]), initial is None)
+    return figure
+
+
+def _label_colorbar(bar: Colorbar, weights: bool) -> None:
+    """Say what the colours mean: for the weights themselves, or for what training changed."""
+    if weights:
+        bar.ax.set_yticklabels(["−max\n(inhibits)", "0", "+max\n(excites)"])
+        bar.set_label("weight ÷ the unit's largest |weight|")
+    else:
+        bar.ax.set_yticklabels(["−max\n(learned to\ninhibit)", "0", "+max\n(learned to\nexcite)"])
+        bar.set_label("change ÷ the unit's largest |change|")
+
+
+def _first_layer_units(
+    network: Network, image_shape: tuple[int, int], max_units: int, initial: ArrayLike | None
+) -> tuple[NDArray[np.float64], int]:
+    """The first ``max_units`` units' input weights, minus ``initial``, as ``(k, height, width)``.
+
+    Returns them with the layer's number of units; a ``ValueError`` if a shape does not fit.
+    """
     W = np.asarray(network.weights[0], dtype=np.float64)
     if initial is not None:
         start = np.asarray(initial, dtype=np.float64)
@@ -78,26 +112,13 @@ def weights_figure(
         raise ValueError(f"max_units must be at least 1, got {max_units}")
     n_units = W.shape[1]
     k = min(n_units, max_units)
-    units = W[:, :k].T.reshape(k, height, width)
+    return W[:, :k].T.reshape(k, height, width), n_units
+
+
+def _largest(units: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Each unit's largest absolute weight, ``(k, 1, 1)``; 1 for a unit whose weights are all 0."""
     largest = np.max(np.abs(units), axis=(1, 2), keepdims=True)
-    mosaic = _tile(units / np.where(largest > 0, largest, 1.0), _grid_columns(k))
-    width_in = min(11.0, max(5.0, 0.032 * mosaic.shape[1] + 1.5))
-    figure = _figure(width_in + 1.6, width_in * mosaic.shape[0] / mosaic.shape[1] + 0.9)
-    axes = figure.subplots()
-    cmap = _colormap("RdBu_r").with_extremes(bad="white")
-    image = axes.imshow(mosaic, cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
-    axes.set_axis_off()
-    shown = f"all {n_units}" if k == n_units else f"the first {k} of {n_units}"
-    what = "weights" if initial is None else "weight changes since initialization"
-    figure.suptitle(f"first-layer {what}: {shown} hidden units, one {height}×{width} image each")
-    bar = figure.colorbar(image, ax=axes, shrink=0.7, ticks=[-1, 0, 1])
-    if initial is None:
-        bar.ax.set_yticklabels(["−max\n(inhibits)", "0", "+max\n(excites)"])
-        bar.set_label("weight ÷ the unit's largest |weight|")
-    else:
-        bar.ax.set_yticklabels(["−max\n(learned to\ninhibit)", "0", "+max\n(learned to\nexcite)"])
-        bar.set_label("change ÷ the unit's largest |change|")
-    return figure
+    return np.where(largest > 0, largest, 1.0)
 
 
 def plot_first_layer_weights(
