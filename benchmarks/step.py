@@ -32,7 +32,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from glassnet import Network
-from glassnet.engine import ENGINES, with_ones
+from glassnet.engine import available_engines, with_ones
 from glassnet.optimizers import SGD
 from glassnet.reference import ReferenceNetwork, one_hot_columns
 
@@ -80,7 +80,7 @@ def variants(dtype: str, X: np.ndarray, labels: np.ndarray) -> dict[str, Callabl
         ref.update_mini_batch(X[rows].T, Yc[:, rows], LEARNING_RATE)
 
     steps["reference"] = reference
-    runs = [("numpy, unfolded", "numpy", UnfoldedSGD)] + [(n, n, SGD) for n in ENGINES]
+    runs = [("numpy, unfolded", "numpy", UnfoldedSGD)] + [(n, n, SGD) for n in available_engines()]
     for label, engine_name, optimizer_class in runs:
         net = Network(SIZES, "sigmoid", initializer="normal", seed=0, dtype=dtype)
         net.set_flat_parameters(start.get_flat_parameters())

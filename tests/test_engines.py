@@ -21,10 +21,12 @@ import pytest
 import glassnet.engine.numpy
 from glassnet import Network, TrainConfig
 from glassnet.activations import ACTIVATIONS, Sigmoid
-from glassnet.engine import ENGINES, with_ones
+from glassnet.engine import available_engines, with_ones
 from glassnet.optimizers import OPTIMIZERS, SGD
 from glassnet.reference import Optimizer, ReferenceNetwork, one_hot_columns
 
+#: Every engine that runs here (the compiled one where glassnet[fast] is installed).
+ENGINES = available_engines()
 #: Largest relative error ‖engine − reference‖ / ‖reference‖ of any layer's weights or biases.
 TOLERANCE = {"float64": 1e-12, "float32": 1e-5}
 SHAPES = {

@@ -490,7 +490,11 @@ def test_the_snapshot_is_not_changed_by_later_epochs() -> None:
 
 
 def interrupt_after(steps: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the optimizer raise KeyboardInterrupt (as Ctrl-C would) on step ``steps + 1``."""
+    """Make the optimizer raise KeyboardInterrupt (as Ctrl-C would) on step ``steps + 1``.
+
+    The NumPy engine calls the optimizer's ``step`` once a step (the compiled engine updates inside
+    its own loop), so the tests that use this train on it: they check the loop's snapshots.
+    """
     real = glassnet.settings.make_optimizer
 
     def build(*args: Any, **kwargs: Any) -> Any:
@@ -512,6 +516,7 @@ def interrupt_after(steps: int, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_ctrl_c_mid_epoch_carries_the_last_completed_epochs_state(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setitem(RICH, "engine", "numpy")  # see interrupt_after
     X, y = toy_data()
     straight = Network([16, 10, 3], "relu", seed=1)
     store: dict[str, TrainingState] = {}
@@ -536,6 +541,7 @@ def test_ctrl_c_mid_epoch_carries_the_last_completed_epochs_state(
 def test_ctrl_c_in_the_first_epoch_carries_the_starting_state(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setitem(RICH, "engine", "numpy")  # see interrupt_after
     X, y = toy_data()
     net = Network([16, 10, 3], "relu", seed=1)
     start = net.get_flat_parameters()

@@ -40,7 +40,7 @@ from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from glassnet.activations import ACTIVATIONS, get_activation
 from glassnet.datasets.preprocess import Standardizer, flatten_images, one_hot
-from glassnet.engine import Engine, Parameters, make_engine, with_ones
+from glassnet.engine import Engine, Parameters, make_engine, select_engine, with_ones
 from glassnet.errors import FormatError, GlassnetError
 from glassnet.initializers import DEFAULT_INITIALIZER, get_initializer
 from glassnet.losses import cross_entropy
@@ -186,7 +186,12 @@ class Network:
             self.biases[i][...] = b
 
     def use_engine(self, name: str) -> Engine:
-        """Let the engine called ``name`` do the arithmetic from now on, on the same parameters."""
+        """Let the engine called ``name`` do the arithmetic from now on, on the same parameters.
+
+        ``"auto"`` picks the compiled engine where it runs, else NumPy (:mod:`glassnet.engine`).
+        """
+        if name == "auto":
+            name = select_engine("auto").name
         if name != self.engine.name:
             self.engine = make_engine(name, self.engine.params, self.activation)
         return self.engine

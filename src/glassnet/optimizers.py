@@ -64,13 +64,20 @@ class Optimizer:
         decay: Sequence[bool | Array] | None = None,
     ) -> None:
         """Update every array in ``params`` in place from the matching array in ``grads``."""
-        if not self.state:
-            self.state = [self._init_state(p) for p in params]
-            self._scratch = [np.empty_like(p) for p in params]
+        self.prepare(params)
         self.iterations += 1
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
             decays = True if decay is None else decay[i]
             self._update(p, g, self.state[i], self._scratch[i], decays)
+
+    def prepare(self, params: Sequence[Array]) -> None:
+        """Make the state (velocities, moments) for parameters shaped like ``params``, unless made.
+
+        The first step does it; an engine that updates the state itself calls it first.
+        """
+        if not self.state:
+            self.state = [self._init_state(p) for p in params]
+            self._scratch = [np.empty_like(p) for p in params]
 
     def folded_factor(self) -> float | None:
         """The factor a caller may fold into the gradients for :meth:`step_folded`, or None.

@@ -100,7 +100,7 @@ def train(
             f"{', '.join(TrainConfig.field_names())}"
         )
     config = TrainConfig(**settings)
-    engine = network.use_engine(select_engine(config.engine, network.engine.params, config))
+    engine = network.use_engine(select_engine(config.engine, config).name)
     data = trainingdata.prepare(
         network, config, X, y, validation_data, test_data, resume, image_shape
     )
@@ -159,11 +159,11 @@ class _Loop:
             # images are made from the whole copy at once.
             ahead=engine.blas_threads(config.batch_size) == 1 and not config.augment_shift,
         )
-        bs = config.batch_size
-        self.batches = [
-            (self.X_epoch[lo : lo + bs], self.Y_epoch[lo : lo + bs], self.P_epoch[lo : lo + bs])
-            for lo in range(0, n, bs)
-        ]
+        # Runs of steps that an engine may take in one call: cut where the shuffled copy's next
+        # part must be ready, and about fifty times an epoch for the progress bar and the check
+        # that the weights are finite.
+        cuts = sorted({*range(0, self.steps, max(1, self.steps // 50)), *self.shuffle.starts})
+        self.runs = list(zip(cuts, [*cuts[1:], self.steps], strict=True))
         self.epoch = 0
         self.history = History()
         self.best_parameters: Array | None = None
@@ -207,30 +207,29 @@ class _Loop:
         return self.data.labels[order]
 
     def _steps(self, bar: Any) -> None:
-        """Every step of the epoch, checking every ``tick`` steps that the weights stay finite."""
+        """Every step of the epoch, a run of steps at a time (see :meth:`_runs`); after each run
+        the progress bar moves and the weights are checked for being finite."""
         cfg, engine, optimizer, shuffle = self.config, self.engine, self.optimizer, self.shuffle
         params = engine.params.flat
         constant_rate = isinstance(self.schedule, Constant)
-        tick = max(1, self.steps // 50)
         # Overflow is how divergence begins; it is caught below by the finiteness checks, with a
         # message saying what to do, rather than as a stream of NumPy warnings.
         with np.errstate(over="ignore", invalid="ignore"):
-            for step, (xb, yb, pb) in enumerate(self.batches):
-                if step == shuffle.next_step:
+            for start, stop in self.runs:
+                if start == shuffle.next_step:
                     shuffle.advance()  # this part of the copy is ready; start the next
+                rates = None
                 if not constant_rate:
-                    t = self.epoch + step / self.steps
-                    optimizer.learning_rate = cfg.learning_rate * self.schedule(t)
-                engine.step(
-                    xb, yb, optimizer, dropout=cfg.dropout, rng=self.rng, clip_norm=cfg.clip_norm,
-                    out=pb,
+                    epoch, steps, rate = self.epoch, self.steps, cfg.learning_rate
+                    rates = [rate * self.schedule(epoch + s / steps) for s in range(start, stop)]
+                engine.steps(
+                    self.X_epoch, self.Y_epoch, optimizer, start=start, count=stop - start,
+                    batch_size=cfg.batch_size, learning_rates=rates, dropout=cfg.dropout,
+                    rng=self.rng, clip_norm=cfg.clip_norm, out=self.P_epoch,
                 )  # fmt: skip
-                if step % tick == tick - 1:
-                    bar.update(tick)
-                    if not np.isfinite(params).all():
-                        self._diverged(step)
-        if not np.isfinite(params).all():
-            self._diverged(self.steps - 1)
+                bar.update(stop - start)
+                if not np.isfinite(params).all():
+                    self._diverged(stop - 1)
 
     def _end_of_epoch(self, labels: Labels, seconds: float) -> dict[str, Any]:
         row = self._epoch_row(labels, seconds)

@@ -8,58 +8,117 @@ engine only through :class:`Engine`:
 
 - ``forward(X1)``: the probabilities for a prepared batch;
 - ``backprop(X1, Y)``: the gradient of the mean loss, into the shared :class:`Parameters`;
-- ``step(X1, Y, optimizer, ...)``: one step of mini-batch gradient descent;
+- ``step(X1, Y, optimizer, ...)``: one step of mini-batch gradient descent, and ``steps(...)``, a
+  run of them;
 - ``layer_outputs(X)``: every layer's output, for inference;
 
 and every engine works on the same :class:`Parameters` layout, so files and optimizer state do not
-depend on the engine that made them.
+depend on the engine that made them, and a run can continue on another engine.
 
-Engines, by the name the settings use:
+Engines, by the name the ``engine`` setting uses:
 
-``numpy``   :class:`~glassnet.engine.numpy.NumpyEngine`, the default: NumPy calls on reused buffers.
-``auto``    the fastest engine installed that trains the run's settings.
+``numpy``   :class:`~glassnet.engine.numpy.NumpyEngine`: NumPy calls on reused buffers. Always there.
+``numba``   :class:`~glassnet.engine.numba.NumbaEngine`: the same, compiled, with runs of steps in
+            one call. With ``pip install 'glassnet[fast]'`` (Numba and SciPy).
+``auto``    numba where it is installed and works, else numpy.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
+from dataclasses import dataclass
 from typing import Any
 
 from glassnet.engine.base import Engine, Parameters, with_ones
 from glassnet.engine.numpy import NumpyEngine
 
-#: Name -> class of every engine this installation has.
-ENGINES: dict[str, type[Engine]] = {NumpyEngine.name: NumpyEngine}
-
+#: Each engine's module and class; an engine's module is imported when it is first asked for.
+_WHERE = {
+    "numpy": ("glassnet.engine.numpy", "NumpyEngine"),
+    "numba": ("glassnet.engine.numba", "NumbaEngine"),
+}
 #: What the ``engine`` setting may say.
-ENGINE_CHOICES = ("auto", *ENGINES)
+ENGINE_CHOICES = ("auto", *_WHERE)
+#: How to install what an optional engine needs.
+INSTALL = {"numba": "pip install 'glassnet[fast]'"}
+
+
+class EngineUnavailable(ValueError):
+    """The engine asked for is not installed here, or does not work here; the message says why."""
+
+
+@functools.cache
+def engine_class(name: str) -> type[Engine]:
+    """The class of the engine called ``name``; :class:`EngineUnavailable` where it cannot run."""
+    if name not in _WHERE:
+        raise ValueError(f"unknown engine {name!r}; choose one of {', '.join(ENGINE_CHOICES)}")
+    module, cls = _WHERE[name]
+    try:
+        found: type[Engine] = getattr(importlib.import_module(module), cls)
+        found.check()
+    except Exception as exc:  # a missing package, or a compiler that fails on this machine
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        hint = f"; {INSTALL[name]}" if name in INSTALL and isinstance(exc, ImportError) else ""
+        raise EngineUnavailable(f"the {name} engine cannot run here ({reason}){hint}") from None
+    return found
+
+
+def available_engines() -> list[str]:
+    """The engines that run here, by name."""
+    names = []
+    for name in _WHERE:
+        try:
+            engine_class(name)
+        except EngineUnavailable:
+            continue
+        names.append(name)
+    return names
 
 
 def make_engine(name: str, params: Parameters, activation: str) -> Engine:
     """The engine called ``name`` over ``params``."""
+    return engine_class(name)(params, activation)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Which engine trains, and why (for ``auto``: why not the compiled one, when it is not)."""
+
+    name: str
+    reason: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.name} engine" + (f" ({self.reason})" if self.reason else "")
+
+
+def select_engine(name: str, settings: Any = None) -> Choice:
+    """The engine that will train with ``settings`` (a ``TrainConfig``).
+
+    ``name`` itself if it runs here and takes the settings (else a ``ValueError`` saying why); for
+    ``"auto"`` the compiled engine where it runs and takes them, else NumPy, with the reason.
+    """
+    if name != "auto":
+        declined = engine_class(name).declines(settings)
+        if declined:
+            raise ValueError(f"the {name} engine cannot train these settings: {declined}")
+        return Choice(name)
     try:
-        cls = ENGINES[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}") from None
-    return cls(params, activation)
-
-
-def select_engine(name: str, params: Parameters, settings: Any = None) -> str:
-    """The engine that will train with ``settings`` (a ``TrainConfig``): ``name``, or for ``"auto"``
-    the fastest one installed that takes them. An engine asked for by name that declines the
-    settings is a ``ValueError`` saying why."""
-    if name == "auto":
-        return "numpy"
-    if name not in ENGINES:
-        raise ValueError(f"unknown engine {name!r}; choose one of {', '.join(ENGINE_CHOICES)}")
-    return name
+        declined = engine_class("numba").declines(settings)
+    except EngineUnavailable as exc:
+        return Choice("numpy", str(exc).removeprefix("the numba engine "))
+    return Choice("numpy", f"numba declines: {declined}") if declined else Choice("numba")
 
 
 __all__ = [
-    "ENGINES",
     "ENGINE_CHOICES",
+    "Choice",
     "Engine",
+    "EngineUnavailable",
     "NumpyEngine",
     "Parameters",
+    "available_engines",
+    "engine_class",
     "make_engine",
     "select_engine",
     "with_ones",

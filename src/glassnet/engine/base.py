@@ -193,11 +193,48 @@ class Engine(ABC):
             The probabilities the forward pass gave (before the update).
         """
 
-    def declines(self, settings: Any) -> str | None:
+    def steps(
+        self,
+        X1: Array,
+        Y: Array,
+        optimizer: Optimizer,
+        *,
+        start: int,
+        count: int,
+        batch_size: int,
+        learning_rates: Sequence[float] | None = None,
+        dropout: float = 0.0,
+        rng: np.random.Generator | None = None,
+        clip_norm: float = 0.0,
+        out: Array | None = None,
+    ) -> None:
+        """Steps ``start .. start + count − 1`` of an epoch whose batches are consecutive rows.
+
+        Step ``s`` trains on rows ``s · batch_size`` up to ``(s + 1) · batch_size`` of ``X1`` and
+        ``Y`` (the last batch may be shorter) with learning rate ``learning_rates[s − start]`` (the
+        optimizer's own without them), and writes its probabilities to the same rows of ``out``.
+        This does :meth:`step` for each; an engine may run them all in one call.
+        """
+        for s in range(start, start + count):
+            rows = slice(s * batch_size, (s + 1) * batch_size)
+            if learning_rates is not None:
+                optimizer.learning_rate = learning_rates[s - start]
+            self.step(
+                X1[rows], Y[rows], optimizer, dropout=dropout, rng=rng, clip_norm=clip_norm,
+                out=None if out is None else out[rows],
+            )  # fmt: skip
+
+    @classmethod
+    def declines(cls, settings: Any) -> str | None:
         """Why this engine cannot train with these :class:`~glassnet.settings.TrainConfig` settings.
 
-        ``None`` when it can. The NumPy engine trains every combination.
+        ``None`` when it can; every engine glassnet has trains every combination.
         """
+        return None
+
+    @classmethod
+    def check(cls) -> None:
+        """Raise if this engine cannot run on this machine (a compiler that fails, say)."""
         return None
 
     def blas_threads(self, batch_size: int) -> int | None:

@@ -162,10 +162,10 @@ def _train(
     X, y = data.train_images, data.train_labels
     if settings.train_limit:
         X, y = X[: settings.train_limit], y[: settings.train_limit]
-    engine = select_engine(config.engine, network.engine.params, config)
+    engine = select_engine(config.engine, config)
     _say(
         log,
-        f"glassnet: {network!r}, {network.n_parameters:,} parameters, {engine} engine; "
+        f"glassnet: {network!r}, {network.n_parameters:,} parameters, {engine}; "
         f"{len(X):,} training images of {data.name}; run folder {folder}",
     )
     if state is not None:

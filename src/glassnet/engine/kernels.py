@@ -1,0 +1,332 @@
+"""The compiled engine's kernels: whole training steps as Numba functions, no Python inside.
+
+Everything here follows the NumPy engine (:mod:`glassnet.engine.numpy`): rows are samples, each
+layer's weights and biases are one block ``Wb = [W; b]``, each hidden layer's output is kept as
+``[A, 1]`` so that one matrix product gives ``A @ W + b``. What changes is where the work runs:
+
+- the matrix products call BLAS's ``gemm`` directly (SciPy's BLAS), with the ``beta`` NumPy does not
+  expose: for plain SGD each weight gradient is added straight into its block,
+  ``Wb ← Wb + [A, 1]ᵀ (−η delta)``, so no gradient is written and no update pass is made;
+- the elementwise work (activations and their derivatives, softmax, the output delta, dropout, the
+  optimizers' updates) is compiled loops instead of some fifty NumPy calls a step;
+- a run of steps is one call, so no Python runs between them.
+
+Buffers are one flat array ``ws``; ``layout[k, l]`` is where layer ``l``'s ``[A, 1]`` (k = 0),
+its output before dropout (k = 1) and its delta (k = 2) start. Activations and optimizers are numbered
+as in :data:`ACTIVATION_CODES` and :data:`OPTIMIZER_CODES`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba.np.linalg
+import numpy as np
+from numba import njit, types
+
+#: Rewrites allowed: reassociation (vectorized sums), fused multiply-add, signed zeros. Not the
+#: finite-math ones: a sigmoid's e^-z overflows to infinity on purpose.
+FASTMATH = {"reassoc", "contract", "nsz"}
+ACTIVATION_CODES = {"sigmoid": 0, "tanh": 1, "relu": 2, "leaky_relu": 3}
+OPTIMIZER_CODES = {"sgd": 0, "momentum": 1, "nesterov": 2, "rmsprop": 3, "adam": 4, "adamw": 5}
+LEAKY_SLOPE = 0.01
+OUTS, ACTS, DELTAS = 0, 1, 2
+
+# BLAS's gemm, reached through the helper Numba itself uses for np.dot (SciPy's BLAS underneath).
+# Named by symbol rather than by address, the functions calling it can be cached on disk.
+numba.np.linalg.ensure_blas()
+_xxgemm = types.ExternalFunction(
+    "numba_xxgemm",
+    types.intc(
+        types.char, types.char, types.char, types.intp, types.intp, types.intp, types.voidptr,
+        types.voidptr, types.intp, types.voidptr, types.intp, types.voidptr, types.voidptr,
+        types.intp,
+    ),
+)  # fmt: skip
+_N, _T = 78, 84  # "N" and "T", as BLAS reads its transpose flags
+
+
+@njit(cache=True)
+def gemm(ta, tb, m, n, k, A, lda, B, ldb, beta, C, ldc, scalars):
+    """Row-major ``C (m×n) = op(A) op(B) + beta C``, ``op`` transposing where the flag is ``_T``.
+
+    BLAS is column-major, where a row-major matrix reads as its transpose, so this asks it for
+    ``Cᵀ = op(B)ᵀ op(A)ᵀ + beta Cᵀ``. ``scalars`` (two of ``C``'s dtype) holds alpha and beta, which
+    BLAS takes by address.
+    """
+    scalars[0], scalars[1] = 1.0, beta
+    kind = 115 if C.itemsize == 4 else 100  # "s" (float32) or "d" (float64)
+    _xxgemm(
+        kind, tb, ta, n, m, k, scalars[0:].ctypes, B.ctypes, ldb, A.ctypes, lda,
+        scalars[1:].ctypes, C.ctypes, ldc,
+    )  # fmt: skip
+
+
+@njit(cache=True)
+def view(buffer, start, rows, cols):
+    """``buffer[start:]`` seen as a C-ordered ``(rows, cols)`` matrix."""
+    return buffer[start : start + rows * cols].reshape(rows, cols)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def activate(code, A):
+    """``A ← f(A)`` in place; ``A`` is ``(m, units)``, its rows possibly strided."""
+    one, slope = A.dtype.type(1.0), A.dtype.type(LEAKY_SLOPE)
+    for i in range(A.shape[0]):
+        row = A[i]
+        if code == 0:
+            for j in range(row.shape[0]):
+                row[j] = one / (one + math.exp(-row[j]))  # e^-z may overflow: then exactly 0
+        elif code == 1:
+            for j in range(row.shape[0]):
+                row[j] = math.tanh(row[j])
+        elif code == 2:
+            for j in range(row.shape[0]):
+                row[j] = max(row[j], A.dtype.type(0.0))
+        else:
+            for j in range(row.shape[0]):
+                row[j] = max(row[j], slope * row[j])
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def through_derivative(code, A, mask, back):
+    """``back ← back ⊙ mask ⊙ f'(Z)`` in place, ``f'`` written through the output ``A``; ``mask`` is
+    dropout's, or empty without dropout."""
+    one, zero, slope = A.dtype.type(1.0), A.dtype.type(0.0), A.dtype.type(LEAKY_SLOPE)
+    masked = mask.shape[0] > 0
+    for i in range(A.shape[0]):
+        for j in range(A.shape[1]):
+            a = A[i, j]
+            if code == 0:
+                d = a - a * a
+            elif code == 1:
+                d = one - a * a
+            elif code == 2:
+                d = one if a > zero else zero
+            else:
+                d = one if a > zero else slope
+            g = back[i, j] * mask[i, j] if masked else back[i, j]
+            back[i, j] = g * d
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def softmax(Z):
+    """``Z ← softmax(Z)`` row by row, the row's maximum subtracted first."""
+    for i in range(Z.shape[0]):
+        row = Z[i]
+        top = row[0]
+        for j in range(row.shape[0]):
+            top = max(top, row[j])
+        total = Z.dtype.type(0.0)
+        for j in range(row.shape[0]):
+            row[j] = math.exp(row[j] - top)
+            total += row[j]
+        for j in range(row.shape[0]):
+            row[j] /= total
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def dropout_masks(draws, keep, A, out):
+    """Uniform ``draws`` become inverted dropout's mask in place (``1/keep`` where a draw is at least
+    ``1 − keep``, else 0), and ``out`` gets ``A ⊙ mask``."""
+    scale, p, zero = A.dtype.type(1.0 / keep), A.dtype.type(1.0 - keep), A.dtype.type(0.0)
+    for i in range(A.shape[0]):
+        for j in range(A.shape[1]):
+            mask = scale if draws[i, j] >= p else zero
+            draws[i, j] = mask
+            out[i, j] = A[i, j] * mask
+
+
+@njit(cache=True)
+def forward(X1, params, sizes, offsets, layout, ws, draws, keep, code, P, scalars):
+    """The forward pass of a prepared batch ``X1 = [X, 1]``; the probabilities go into ``P``.
+
+    With dropout (``keep < 1``) ``draws`` holds this step's uniform numbers, hidden layer after
+    hidden layer as ``(m, units)`` blocks; they become the masks.
+    """
+    m, L = X1.shape[0], sizes.shape[0] - 1
+    A_in, ld_in, used = X1, X1.shape[1], 0
+    for l in range(L):
+        k, n = sizes[l] + 1, sizes[l + 1]
+        Wb = params[offsets[l] : offsets[l] + k * n]
+        if l == L - 1:
+            gemm(_N, _N, m, n, k, A_in, ld_in, Wb, n, 0.0, P, P.shape[1], scalars)
+            softmax(P)
+            return
+        out = view(ws, layout[OUTS, l], m, n + 1)
+        if keep < 1.0:
+            A = view(ws, layout[ACTS, l], m, n)
+            gemm(_N, _N, m, n, k, A_in, ld_in, Wb, n, 0.0, A, n, scalars)  # Z = [A, 1] @ Wb
+            activate(code, A)
+            dropout_masks(view(draws, used, m, n), keep, A, out)
+            used += m * n
+        else:
+            gemm(_N, _N, m, n, k, A_in, ld_in, Wb, n, 0.0, out, n + 1, scalars)
+            activate(code, out[:, :n])
+        A_in, ld_in = out, n + 1  # its last column holds ones from the start
+
+
+@njit(cache=True)
+def backward(
+    X1, Y, params, grads, sizes, offsets, layout, ws, draws, keep, code, P, scale, fused, scalars
+):
+    """Backpropagate after :func:`forward` on the same batch, from the delta ``(P − Y) · scale / m``.
+
+    With ``fused`` (plain SGD, ``scale = −η``) each layer's weight gradient is added straight into
+    its block, after the block has passed the delta one layer back; otherwise it goes to ``grads``.
+    """
+    m, L = X1.shape[0], sizes.shape[0] - 1
+    delta = view(ws, layout[DELTAS, L - 1], m, sizes[L])
+    factor = P.dtype.type(scale / m)
+    for i in range(m):
+        for j in range(sizes[L]):
+            delta[i, j] = (P[i, j] - Y[i, j]) * factor
+    used = m * (np.sum(sizes[1:L]))  # the dropout draws: the last layer's block ends here
+    for l in range(L - 1, -1, -1):
+        k, n = sizes[l] + 1, sizes[l + 1]
+        Wb = params[offsets[l] : offsets[l] + k * n]
+        if l > 0:
+            A_in = view(ws, layout[OUTS, l - 1], m, k)
+            back = view(ws, layout[DELTAS, l - 1], m, k - 1)
+            gemm(_N, _T, m, k - 1, n, delta, n, Wb, n, 0.0, back, k - 1, scalars)  # delta @ Wᵀ
+            if keep < 1.0:
+                used -= m * (k - 1)
+                A = view(ws, layout[ACTS, l - 1], m, k - 1)
+                through_derivative(code, A, view(draws, used, m, k - 1), back)
+            else:
+                through_derivative(code, A_in[:, : k - 1], draws[:0].reshape(0, 0), back)
+        else:
+            A_in = X1
+        if fused:  # Wb += [A, 1]ᵀ delta: the update itself
+            gemm(_T, _N, k, n, m, A_in, A_in.shape[1], delta, n, 1.0, Wb, n, scalars)
+        else:  # dC/dWb = [A, 1]ᵀ delta
+            G = grads[offsets[l] : offsets[l] + k * n]
+            gemm(_T, _N, k, n, m, A_in, A_in.shape[1], delta, n, 0.0, G, n, scalars)
+        if l > 0:
+            delta = back
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def clip(grads, max_norm):
+    """Scale ``grads`` so that its norm is at most ``max_norm``."""
+    total = 0.0
+    for x in grads:
+        total += float(x) * float(x)
+    total = math.sqrt(total)
+    if total > max_norm:
+        factor = grads.dtype.type(max_norm / total)
+        for i in range(grads.shape[0]):
+            grads[i] *= factor
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def update(opt, params, grads, decay, first, second, lr, hyper, t):
+    """One optimizer step over the flat parameters, as :mod:`glassnet.optimizers` defines it.
+
+    ``hyper`` is (momentum, rho, eps, beta1, beta2, weight decay); ``first`` and ``second`` are the
+    optimizer's state (velocity or square average; Adam's moments); ``t`` counts steps from 1.
+    """
+    f = params.dtype.type
+    mu, rho, eps, b1, b2, lam = (
+        f(hyper[0]),
+        f(hyper[1]),
+        f(hyper[2]),
+        f(hyper[3]),
+        f(hyper[4]),
+        f(hyper[5]),
+    )
+    one, lr_t = f(1.0), f(lr)
+    step_size = f(lr / (1.0 - hyper[3] ** t)) if opt >= 4 else f(0.0)
+    root_correction = f(1.0 / math.sqrt(1.0 - hyper[4] ** t)) if opt >= 4 else f(0.0)
+    for i in range(params.shape[0]):
+        p, g = params[i], grads[i]
+        if opt == 5:  # AdamW: θ ← θ − ηλθ, apart from the adaptive step
+            p -= lr_t * (lam * decay[i] * p)
+        elif lam > 0:  # L2 regularization, coupled into the gradient
+            g = g + lam * decay[i] * p
+        if opt == 0:
+            p -= lr_t * g
+        elif opt <= 2:
+            v = mu * first[i] - lr_t * g
+            first[i] = v
+            p = p + (mu * v - lr_t * g) if opt == 2 else p + v
+        elif opt == 3:
+            s = rho * first[i] + (one - rho) * g * g
+            first[i] = s
+            p -= lr_t * g / (math.sqrt(s) + eps)
+        else:
+            mo = b1 * first[i] + (one - b1) * g
+            ve = b2 * second[i] + (one - b2) * g * g
+            first[i], second[i] = mo, ve
+            p -= step_size * mo / (math.sqrt(ve) * root_correction + eps)
+        params[i] = p
+
+
+@njit(cache=True)
+def train_steps(
+    X1,
+    Y,
+    P,
+    params,
+    grads,
+    decay,
+    first,
+    second,
+    sizes,
+    offsets,
+    layout,
+    ws,
+    draws,
+    keep,
+    code,
+    opt,
+    hyper,
+    lrs,
+    clip_norm,
+    t0,
+    start,
+    count,
+    batch,
+    scalars,
+):
+    """Steps ``start .. start + count − 1`` of an epoch whose batches are consecutive rows of ``X1``.
+
+    Step ``s``'s learning rate is ``lrs[s − start]``; its dropout draws follow the previous step's in
+    ``draws``; its probabilities go to ``P``'s rows. ``t0`` is the optimizer's step count before.
+    """
+    n_rows = X1.shape[0]
+    hidden_units = np.sum(sizes[1:-1])
+    fused = opt == 0 and hyper[5] == 0.0 and clip_norm == 0.0
+    used = 0
+    for s in range(count):
+        lo = (start + s) * batch
+        hi = min(lo + batch, n_rows)
+        m = hi - lo
+        step_draws = draws[used : used + m * hidden_units] if keep < 1.0 else draws[:0]
+        used += step_draws.shape[0]
+        forward(
+            X1[lo:hi], params, sizes, offsets, layout, ws, step_draws, keep, code, P[lo:hi], scalars
+        )
+        lr = lrs[s]
+        scale = -lr if fused else 1.0
+        backward(
+            X1[lo:hi],
+            Y[lo:hi],
+            params,
+            grads,
+            sizes,
+            offsets,
+            layout,
+            ws,
+            step_draws,
+            keep,
+            code,
+            P[lo:hi],
+            scale,
+            fused,
+            scalars,
+        )
+        if not fused:
+            if clip_norm > 0.0:
+                clip(grads, clip_norm)
+            update(opt, params, grads, decay, first, second, lr, hyper, t0 + s + 1)
