@@ -27,7 +27,7 @@ settings.toml, history.json/.csv and model.safetensors; Ctrl-C saves a checkpoin
 #: The option groups of --help, in order: the settings' groups, then how the run is kept.
 GROUPS = ("data", "network", "training")
 #: What --resume may still change; the rest comes from the run's settings.toml.
-RESUMABLE = ("epochs", "data_dir")
+RESUMABLE = ("epochs", "data_dir", "engine")
 
 
 def add_parser(subparsers: Any) -> None:
@@ -123,16 +123,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _resumable(args: argparse.Namespace) -> dict[str, Any]:
-    """``--epochs`` and ``--data-dir``: the only options a resumed run takes."""
+    """``--epochs``, ``--data-dir`` and ``--engine``: the only options a resumed run takes."""
     given = [*given_settings(args), *(k for k in ("config", "out", "runs_dir") if getattr(args, k))]
     refused = [name for name in given if name not in RESUMABLE]
     if refused:
         option = "--" + refused[0].replace("_", "-")
         raise ValueError(
             f"{option} cannot change a resumed run: it continues with the settings in "
-            f"{Path(args.resume) / 'settings.toml'} (only --epochs and --data-dir may be given)"
+            f"{Path(args.resume) / 'settings.toml'} (only --epochs, --data-dir and --engine may "
+            "be given)"
         )
-    return {"epochs": args.epochs, "data_dir": args.data_dir}
+    return {name: getattr(args, name) for name in RESUMABLE}
 
 
 def _report(args: argparse.Namespace, result: Any) -> None:

@@ -85,6 +85,7 @@ def run(
     progress : bool, optional
         A progress bar within epochs; by default where ``log`` is a terminal.
     """
+    select_engine(settings.training.engine, settings.training)  # one that cannot run stops here
     data = _load_data(settings)
     network = _build_network(settings, data)
     settings = dataclasses.replace(settings, initializer=network.initializer)
@@ -98,6 +99,7 @@ def resume(
     *,
     epochs: int | None = None,
     data_dir: str | None = None,
+    engine: str | None = None,
     log: TextIO | None = None,
     verbose: int = 1,
     progress: bool | None = None,
@@ -105,7 +107,8 @@ def resume(
     """Continue the run in ``folder`` from its checkpoint, with the settings it was started with.
 
     ``epochs`` extends (or sets) how many epochs it trains in all; ``data_dir`` says where the data
-    is now. The other arguments are as for :func:`run`.
+    is now; ``engine`` lets another engine continue (the numbers are the same up to rounding). The
+    other arguments are as for :func:`run`.
     """
     folder = Path(folder)
     if not (folder / SETTINGS).is_file():
@@ -115,7 +118,10 @@ def resume(
         flat["epochs"] = epochs
     if data_dir is not None:
         flat["data_dir"] = data_dir
+    if engine is not None:
+        flat["engine"] = engine
     settings = RunSettings.from_dict(flat, str(folder / SETTINGS))
+    select_engine(settings.training.engine, settings.training)
     data = _load_data(settings)
     network = _build_network(settings, data)
     state = load_checkpoint(folder / CHECKPOINT, network)
