@@ -10,6 +10,7 @@ from typing import Any
 from report_sections import (
     fmt_ratio,
     fmt_time,
+    compile_markdown,
     inference_markdown,
     memory_markdown,
     post_markdown,
@@ -46,7 +47,37 @@ def speed_target(
 
 def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
     """The targets table: each figure that has a goal, in the order the report lists them."""
-    return post_targets(r) + wide_targets(r) + resource_targets(r)
+    return compiled_targets(r) + post_targets(r) + wide_targets(r) + resource_targets(r)
+
+
+def compiled_targets(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """The compiled engine's goals: the post's run against the reference and PyTorch, the wide
+    network against PyTorch and against the floor of its products."""
+    rows: list[dict[str, Any]] = []
+    post = r.get("post", {}).get("dtypes", {})
+    for dtype, need_ref, need_torch in (("float32", 4.0, 7.0), ("float64", 3.0, 6.0)):
+        d = post.get(dtype, {})
+        if "glassnet_numba" not in d:
+            continue
+        what = f"post's run {dtype}: compiled engine vs"
+        rows.append(
+            speed_target(f"{what} reference", d["reference"], d["glassnet_numba"], need_ref)
+        )
+        if "pytorch" in d:
+            rows.append(
+                speed_target(f"{what} PyTorch CPU", d["pytorch"], d["glassnet_numba"], need_torch)
+            )
+    w = r.get("wide", {})
+    if "glassnet_numba" in w:
+        if "pytorch" in w:
+            what = "wide net batch 256: compiled engine vs PyTorch CPU"
+            rows.append(speed_target(what, w["pytorch"], w["glassnet_numba"], 1.3))
+        sp = r.get("matmul", {}).get("step_products")
+        if sp:
+            over = w["glassnet_numba"]["median"] / sp["floor_seconds_per_epoch"]
+            what = "wide net batch 256: compiled engine over the products' floor"
+            rows.append(target(what, over, "<= 1.15x", over <= 1.15, f"{over:.2f}x"))
+    return rows
 
 
 def post_targets(r: dict[str, Any]) -> list[dict[str, Any]]:
@@ -55,17 +86,18 @@ def post_targets(r: dict[str, Any]) -> list[dict[str, Any]]:
     for dtype, need in (("float32", 3.0), ("float64", 2.0)):
         d = post.get(dtype)
         if d:
-            what = f"post's run {dtype}: glassnet vs reference"
+            what = f"post's run {dtype}: NumPy engine vs reference"
             rows.append(speed_target(what, d["reference"], d["glassnet"], need))
     for dtype in ("float32", "float64"):
         d = post.get(dtype)
         if d and "pytorch" in d:
-            what = f"post's run {dtype}: glassnet vs PyTorch CPU"
+            what = f"post's run {dtype}: NumPy engine vs PyTorch CPU"
             rows.append(speed_target(what, d["pytorch"], d["glassnet"], 5.0))
-    if "post" in r:
-        s = r["post"]["seed_preset_projected_seconds_float32"]
-        what = "seed preset (1000 epochs) projected, float32"
-        rows.append(target(what, s, "(reported)", None, f"{s / 3600:.2f} h ({s / 60:.0f} min)"))
+    for key, engine in (("", "NumPy engine"), ("_numba", "compiled engine")):
+        s = r.get("post", {}).get(f"seed_preset_projected_seconds_float32{key}")
+        if s is not None:
+            what = f"seed preset (1000 epochs) projected, float32, {engine}"
+            rows.append(target(what, s, "(reported)", None, f"{s / 60:.1f} min"))
     return rows
 
 
@@ -74,7 +106,7 @@ def wide_targets(r: dict[str, Any]) -> list[dict[str, Any]]:
     if not w:
         return []
     return [
-        speed_target(f"wide net batch 256: glassnet vs {label}", w[other], w["glassnet"], 1.2)
+        speed_target(f"wide net batch 256: NumPy engine vs {label}", w[other], w["glassnet"], 1.2)
         for other, label in (("pytorch", "PyTorch CPU"), ("reference", "reference"))
         if other in w
     ]
@@ -124,6 +156,7 @@ def report_markdown(r: dict[str, Any]) -> str:
         ("inference", inference_markdown),
         ("memory", memory_markdown),
         ("time_to_accuracy", tta_markdown),
+        ("compile", compile_markdown),
     ):
         if r.get(key):
             lines += section(r)

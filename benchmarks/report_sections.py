@@ -47,11 +47,20 @@ def spread(d: dict[str, Any] | None) -> str:
     return f" ({fmt_time(d['min'])}–{fmt_time(d['max'])})" if d["min"] != d["max"] else ""
 
 
-def ratio_cell(key: str, d: dict[str, Any] | None, section: dict[str, Any]) -> str:
-    """The ratio column: ``d``'s median over glassnet's in ``section``; blank on glassnet's row."""
-    if key == "glassnet":
+def ratio_cell(
+    key: str, d: dict[str, Any] | None, section: dict[str, Any], ours: str = "glassnet"
+) -> str:
+    """A ratio column: ``d``'s median over ``ours``'s in ``section``; blank on ``ours``'s row."""
+    if key == ours or ours not in section:
         return ""
-    return fmt_ratio(ratio(d and d["median"], section["glassnet"]["median"]))
+    return fmt_ratio(ratio(d and d["median"], section[ours]["median"]))
+
+
+#: How the report names glassnet's engines.
+GLASSNET_ROWS = [
+    ("glassnet, NumPy engine (Network.fit)", "glassnet"),
+    ("**glassnet, compiled engine** (Network.fit, engine=numba)", "glassnet_numba"),
+]
 
 
 def pytorch_rows(d: dict[str, Any]) -> list[tuple[str, str]]:
@@ -96,27 +105,55 @@ def post_markdown(r: dict[str, Any]) -> list[str]:
         "statistics counted once. CPU = the process's CPU seconds over the same "
         "span (all threads).\n"
     )
-    lines.append("| contender | float64 s/epoch | CPU | ratio | float32 s/epoch | CPU | ratio |")
-    lines.append("|---|---|---|---|---|---|---|")
+    lines.append(
+        "Ratios are the other's seconds over the NumPy engine's (×NumPy) and over the compiled "
+        "engine's (×compiled). The arithmetic limit is an epoch of the step's products (2.35 "
+        "MFLOP a step: forward, weight gradients, and the backward products of every layer but "
+        "the first) at the best rate one core reaches on a 512×512 product.\n"
+    )
+    lines.append(
+        "| contender | float64 s/epoch | CPU | ×NumPy | ×compiled | float32 s/epoch | CPU | ×NumPy "
+        "| ×compiled |"
+    )
+    lines.append("|---|---|---|---|---|---|---|---|---|")
     d64, d32 = post["dtypes"]["float64"], post["dtypes"]["float32"]
     names = [
-        ("glassnet (Network.fit)", "glassnet"),
+        *GLASSNET_ROWS,
         ("reference NumPy (default BLAS threads)", "reference"),
         ("reference NumPy (1 BLAS thread)", "reference_1_thread"),
         *pytorch_rows(d32),
     ]
     for label, key in names:
         a, b = d64.get(key), d32.get(key)
-        ra, rb = ratio_cell(key, a, d64), ratio_cell(key, b, d32)
-        lines.append(
-            f"| {label} | {cell(a)}{spread(a)} | {cell(a and a['cpu'])} | {ra} | "
-            f"{cell(b)}{spread(b)} | {cell(b and b['cpu'])} | {rb} |"
+        if a is None and b is None:
+            continue
+        cells = []
+        for d, section in ((a, d64), (b, d32)):
+            cpu = cell(d and d["cpu"])
+            ours = (ratio_cell(key, d, section), ratio_cell(key, d, section, "glassnet_numba"))
+            cells.append(f"{cell(d)}{spread(d)} | {cpu} | {ours[0]} | {ours[1]}")
+        lines.append(f"| {label} | {cells[0]} | {cells[1]} |")
+    limits = [post["dtypes"][t].get("arithmetic_limit") for t in ("float64", "float32")]
+    if all(limits):
+        row = " | ".join(
+            f"{fmt_time(lim['median'])} | | {fmt_ratio(ratio(lim['median'], d['glassnet']['median']))}"
+            f" | {ratio_cell('limit', lim, d, 'glassnet_numba')}"
+            for lim, d in zip(limits, (d64, d32), strict=True)
         )
-    s = post["seed_preset_projected_seconds_float32"]
+        rates = ", ".join(f"{lim['core_gflops']:.0f}" for lim in limits)
+        lines.append(f"| arithmetic limit ({rates} GFLOP/s on one core) | {row} |")
+    projections = [
+        f"**{post[key] / 60:.1f} min** on the {engine}"
+        for key, engine in (
+            ("seed_preset_projected_seconds_float32", "NumPy engine"),
+            ("seed_preset_projected_seconds_float32_numba", "compiled engine"),
+        )
+        if key in post
+    ]
     lines.append(
-        f"\nThe `seed` preset (1000 such epochs, float32) projects to "
-        f"**{s / 3600:.2f} h** of training with glassnet (1000 × the float32 epoch; "
-        f"per-epoch test evaluation not included)."
+        "\nThe `seed` preset (1000 such epochs, float32) projects to "
+        + " and ".join(projections)
+        + " (1000 × the float32 epoch; per-epoch test evaluation not included)."
     )
     return lines
 
@@ -138,8 +175,8 @@ def wide_markdown(r: dict[str, Any]) -> list[str]:
     lines.append("| contender | s/epoch | CPU | GFLOP/s | % of best matmul | ratio |")
     lines.append("|---|---|---|---|---|---|")
     names = [
-        ("glassnet (Network.fit)", "glassnet"),
-        ("glassnet, 1 BLAS thread (for information)", "glassnet_1_thread"),
+        *[(label, key) for label, key in GLASSNET_ROWS if key in w],
+        ("glassnet, NumPy engine, 1 BLAS thread (for information)", "glassnet_1_thread"),
         ("reference NumPy (default BLAS threads)", "reference"),
         ("reference NumPy, 1 BLAS thread (for information)", "reference_1_thread"),
         *pytorch_rows(w),
@@ -169,7 +206,13 @@ def floor_markdown(r: dict[str, Any]) -> list[str]:
         "first), each timed alone at its better thread setting, take "
         f"**{fmt_time(floor)}** per epoch: no loop that computes them through NumPy's "
         "BLAS can train faster. "
-        f"Of glassnet's epoch, {100 * floor / w['glassnet']['median']:.0f}% is that floor."
+        + ", ".join(
+            f"of the {label.split(', ')[1].split(' (')[0].strip('*')}'s epoch, "
+            f"{100 * floor / w[key]['median']:.0f}%"
+            for label, key in GLASSNET_ROWS
+            if key in w
+        )
+        + " is that floor."
     ]
     if "pytorch" in w:
         lines.append(
@@ -297,3 +340,16 @@ def tta_row(name: str, label: str, d: dict[str, Any]) -> str:
         f"{100 * d['test_accuracy'][-1]:.2f}% | "
         f"{fmt_time(median(d['seconds_per_epoch']))} |"
     )
+
+
+# ---------------------------------------------------------------------------- compiling
+def compile_markdown(r: dict[str, Any]) -> list[str]:
+    c = r["compile"]
+    return [
+        "\n### The compiled engine's start\n",
+        "Compiling every kernel in both dtypes in a fresh process with an empty Numba cache "
+        f"(the first run on a machine): **{c['cold']['seconds']:.1f} s**. The next process, "
+        f"loading them from the cache: **{c['warm']['seconds']:.2f} s**, with "
+        f"{c['warm']['kernels_compiled']} kernels compiled again. Both from the engine's import "
+        "to its kernels being ready (`benchmarks/suites_compile.py`).",
+    ]

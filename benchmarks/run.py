@@ -25,12 +25,15 @@ from typing import Any
 from harness import HERE, SETTINGS, find_data_dir, load_average, load_mnist, machine_info
 from report import benchmarks_md, machine_markdown, report_markdown, targets, write_json
 from suites_accuracy import bench_time_to_accuracy
+from suites_compile import bench_compile
 from suites_inference import bench_inference
 from suites_matmul import bench_matmul
 from suites_memory import MEMORY_CHILD, bench_memory, memory_child
 from suites_training import bench_post, bench_wide, sanity_check
 
-SECTIONS = ["post", "wide", "inference", "memory", "tta"]
+from glassnet.engine import available_engines
+
+SECTIONS = ["post", "wide", "inference", "memory", "tta", "compile"]
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -107,6 +110,8 @@ def run_sections(
         step("memory", lambda: bench_memory(data_dir, cfg["memory_runs"]))
     if "tta" in sections:
         step("time_to_accuracy", lambda: bench_time_to_accuracy(data, std, cfg))
+    if "compile" in sections and "numba" in available_engines():
+        step("compile", bench_compile)
 
 
 def finish(results: dict[str, Any], started: float) -> str:

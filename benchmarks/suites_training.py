@@ -25,8 +25,11 @@ from contenders import (
 )
 from harness import EPOCH, Timed, have, summarize
 from numpy.typing import NDArray
+from step import core_gflops, step_flops
+from threadpoolctl import threadpool_limits
 
 from glassnet.datasets.preprocess import one_hot
+from glassnet.engine import available_engines
 from glassnet.reference import one_hot_columns
 
 POST_SIZES = [784, 50, 50, 50, 50, 50, 50, 10]
@@ -86,6 +89,26 @@ def torch_gradient_difference(
     )
 
 
+def glassnet_engines(
+    sizes: list[int],
+    activation: str,
+    dtype: str,
+    initializer: str | None,
+    rows: NDArray[Any],
+    labels: NDArray[Any],
+    batch: int,
+    lr: float,
+) -> dict[str, Timed]:
+    """glassnet on each engine installed, from the same weights: ``glassnet`` (the NumPy engine)
+    and ``glassnet_numba`` (the compiled one, where it runs)."""
+    out: dict[str, Timed] = {}
+    for engine in available_engines():
+        net = glassnet_network(sizes, activation, dtype, initializer)
+        key = "glassnet" if engine == "numpy" else f"glassnet_{engine}"
+        out[key] = glassnet_contender(net, rows, labels, batch, engine=engine, learning_rate=lr)
+    return out
+
+
 # ---------------------------------------------------------------------------- the post's run
 def bench_post(data: dict[str, Any], std: Any, cfg: dict[str, Any]) -> dict[str, Any]:
     """The post's run: 784-50x6-10 sigmoid, batch 10, lr 0.002, float64 and float32."""
@@ -106,9 +129,30 @@ def bench_post(data: dict[str, Any], std: Any, cfg: dict[str, Any]) -> dict[str,
         restore_torch_threads(default_threads)
         add_best_pytorch(res)
         result["dtypes"][dtype] = res
-    f32 = result["dtypes"]["float32"]["glassnet"]["median"]
-    result["seed_preset_projected_seconds_float32"] = 1000 * f32
+    for dtype, res in result["dtypes"].items():
+        res["arithmetic_limit"] = arithmetic_limit(dtype, batch)
+    f32 = result["dtypes"]["float32"]
+    result["seed_preset_projected_seconds_float32"] = 1000 * f32["glassnet"]["median"]
+    if "glassnet_numba" in f32:
+        result["seed_preset_projected_seconds_float32_numba"] = (
+            1000 * f32["glassnet_numba"]["median"]
+        )
     return result
+
+
+def arithmetic_limit(dtype: str, batch: int) -> dict[str, Any]:
+    """An epoch of the post's steps at one core's best rate on a large product: the products'
+    multiply-adds alone (forward, weight gradients, backward but for the first layer)."""
+    with threadpool_limits(1):
+        rate = core_gflops(dtype)
+    flop = step_flops(POST_SIZES, batch)
+    seconds = flop / (rate * 1e9) * EPOCH / batch
+    return {
+        "median": seconds,
+        "step_flop": flop,
+        "core_gflops": rate,
+        "steps_per_epoch": EPOCH // batch,
+    }
 
 
 def post_contenders(
@@ -124,7 +168,9 @@ def post_contenders(
     X = std.transform(rows, dtype)
     contenders: dict[str, Timed] = {}
     net = glassnet_network(POST_SIZES, "sigmoid", dtype, "normal")
-    contenders["glassnet"] = glassnet_contender(net, rows, labels, batch, learning_rate=lr)
+    contenders.update(
+        glassnet_engines(POST_SIZES, "sigmoid", dtype, "normal", rows, labels, batch, lr)
+    )
     ref = reference_network(POST_SIZES, "sigmoid", dtype, "normal", net)
     Xc, Yc = np.ascontiguousarray(X.T), one_hot_columns(labels, 10, dtype)
     contenders["reference"] = reference_contender(ref, Xc, Yc, batch, lr)
@@ -178,10 +224,10 @@ def wide_contenders(
     X = std.transform(rows, dtype)
     contenders: dict[str, Timed] = {}
     net = glassnet_network(WIDE_SIZES, "relu", dtype)
-    contenders["glassnet"] = glassnet_contender(net, rows, labels, batch, learning_rate=lr)
+    contenders.update(glassnet_engines(WIDE_SIZES, "relu", dtype, None, rows, labels, batch, lr))
     ref = reference_network(WIDE_SIZES, "relu", dtype, "he", net)
     contenders["glassnet_1_thread"] = glassnet_contender(
-        net, rows, labels, batch, threads=1, learning_rate=lr
+        net, rows, labels, batch, threads=1, engine="numpy", learning_rate=lr
     )
     Xc, Yc = np.ascontiguousarray(X.T), one_hot_columns(labels, 10, dtype)
     contenders["reference"] = reference_contender(ref, Xc, Yc, batch, lr)

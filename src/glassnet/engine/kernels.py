@@ -23,6 +23,7 @@ import math
 import numba.np.linalg
 import numpy as np
 from numba import njit, types
+from numba.extending import overload
 
 #: Rewrites allowed: reassociation (vectorized sums), fused multiply-add, signed zeros. Not the
 #: finite-math ones: a sigmoid's e^-z overflows to infinity on purpose.
@@ -69,44 +70,103 @@ def view(buffer, start, rows, cols):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def activate(code, A):
-    """``A ← f(A)`` in place; ``A`` is ``(m, units)``, its rows possibly strided."""
-    one, slope = A.dtype.type(1.0), A.dtype.type(LEAKY_SLOPE)
+def activate(code, A, n):
+    """``A[:, :n] ← f(A[:, :n])`` in place. ``A`` is C-ordered (so its rows are plain vectors to
+    the compiler) and may be a layer's ``[A, 1]``, whose last column stays as it is."""
+    zero, slope = A.dtype.type(0.0), A.dtype.type(LEAKY_SLOPE)
     for i in range(A.shape[0]):
         row = A[i]
         if code == 0:
-            for j in range(row.shape[0]):
-                row[j] = one / (one + math.exp(-row[j]))  # e^-z may overflow: then exactly 0
+            sigmoid_row(row, n)
         elif code == 1:
-            for j in range(row.shape[0]):
+            for j in range(n):
                 row[j] = math.tanh(row[j])
         elif code == 2:
-            for j in range(row.shape[0]):
-                row[j] = max(row[j], A.dtype.type(0.0))
+            for j in range(n):
+                row[j] = max(row[j], zero)
         else:
-            for j in range(row.shape[0]):
+            for j in range(n):
                 row[j] = max(row[j], slope * row[j])
+
+
+def sigmoid_row(row, n):
+    """``row[:n] ← 1 / (1 + e^−row[:n])``, with an ``e^x`` written to be vectorized."""
+    raise NotImplementedError  # compiled only: see _sigmoid_row
+
+
+# The sigmoid's e^x, vectorized: e^x = 2^k e^r with k = round(x / ln 2) and |r| ≤ ln 2 / 2, e^r by a
+# polynomial and 2^k by writing k into a float's exponent bits. Accurate to a few units in the last
+# place (float32: Cephes' expf polynomial; float64: the Taylor series to r^13). x is bounded so that
+# 2^k is a normal number: far out the sigmoid is within one part in 10^38 (float32) of 0 or 1. The
+# rounding adds and subtracts 1.5 · 2^23 (2^52): no reassociation here, which would cancel it.
+_EXP_MATH = {"contract", "nsz"}
+_EXP32 = (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 0.5)
+_EXP64 = tuple(1.0 / math.factorial(k) for k in range(13, 1, -1))
+
+
+@overload(sigmoid_row, jit_options={"fastmath": _EXP_MATH})
+def _sigmoid_row(row, n):
+    if row.dtype == types.float32:
+        f, bits_type, magic, bound, shift, bias = np.float32, np.int32, 12582912.0, 87.0, 23, 127
+        hi, lo, coefficients = 0.693359375, -2.12194440e-4, _EXP32
+    else:
+        f, bits_type, magic, bound, shift, bias = (
+            np.float64,
+            np.int64,
+            6755399441055744.0,
+            708.0,
+            52,
+            1023,
+        )
+        hi, lo, coefficients = 6.93145751953125e-1, 1.42860682030941723212e-6, _EXP64
+    c = tuple(f(x) for x in coefficients)
+    log2e, magic_f, low, high = f(1.4426950408889634), f(magic), f(-bound), f(bound + 1.0)
+    hi_f, lo_f, one = f(hi), f(lo), f(1.0)
+
+    def impl(row, n):
+        bits = np.empty(n, bits_type)
+        scale = bits.view(f)
+        for j in range(n):
+            x = min(max(-row[j], low), high)
+            k = (x * log2e + magic_f) - magic_f
+            r = x - k * hi_f - k * lo_f
+            p = c[0]
+            for coefficient in c[1:]:
+                p = p * r + coefficient
+            row[j] = p * r * r + r + one  # e^r
+            bits[j] = (bits_type(k) + bits_type(bias)) << shift
+        for j in range(n):
+            row[j] = one / (one + row[j] * scale[j])
+
+    return impl
 
 
 @njit(cache=True, fastmath=FASTMATH)
 def through_derivative(code, A, mask, back):
-    """``back ← back ⊙ mask ⊙ f'(Z)`` in place, ``f'`` written through the output ``A``; ``mask`` is
-    dropout's, or empty without dropout."""
+    """``back ← back ⊙ mask ⊙ f'(Z)`` in place, ``f'`` written through the output ``A`` (C-ordered,
+    its first ``back.shape[1]`` columns); ``mask`` is dropout's, or empty without dropout. One loop
+    per case, so that each is a plain vector loop."""
+    m, n = back.shape
+    if mask.shape[0] > 0:
+        for i in range(m):
+            g, k = back[i], mask[i]
+            for j in range(n):
+                g[j] *= k[j]
     one, zero, slope = A.dtype.type(1.0), A.dtype.type(0.0), A.dtype.type(LEAKY_SLOPE)
-    masked = mask.shape[0] > 0
-    for i in range(A.shape[0]):
-        for j in range(A.shape[1]):
-            a = A[i, j]
-            if code == 0:
-                d = a - a * a
-            elif code == 1:
-                d = one - a * a
-            elif code == 2:
-                d = one if a > zero else zero
-            else:
-                d = one if a > zero else slope
-            g = back[i, j] * mask[i, j] if masked else back[i, j]
-            back[i, j] = g * d
+    for i in range(m):
+        a, g = A[i], back[i]
+        if code == 0:
+            for j in range(n):
+                g[j] *= a[j] - a[j] * a[j]  # σ' = a (1 − a)
+        elif code == 1:
+            for j in range(n):
+                g[j] *= one - a[j] * a[j]  # tanh' = 1 − a²
+        elif code == 2:
+            for j in range(n):
+                g[j] = g[j] if a[j] > zero else zero
+        else:
+            for j in range(n):
+                g[j] = g[j] if a[j] > zero else g[j] * slope
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -157,12 +217,12 @@ def forward(X1, params, sizes, offsets, layout, ws, draws, keep, code, P, scalar
         if keep < 1.0:
             A = view(ws, layout[ACTS, l], m, n)
             gemm(_N, _N, m, n, k, A_in, ld_in, Wb, n, 0.0, A, n, scalars)  # Z = [A, 1] @ Wb
-            activate(code, A)
+            activate(code, A, n)
             dropout_masks(view(draws, used, m, n), keep, A, out)
             used += m * n
         else:
             gemm(_N, _N, m, n, k, A_in, ld_in, Wb, n, 0.0, out, n + 1, scalars)
-            activate(code, out[:, :n])
+            activate(code, out, n)
         A_in, ld_in = out, n + 1  # its last column holds ones from the start
 
 
@@ -194,7 +254,7 @@ def backward(
                 A = view(ws, layout[ACTS, l - 1], m, k - 1)
                 through_derivative(code, A, view(draws, used, m, k - 1), back)
             else:
-                through_derivative(code, A_in[:, : k - 1], draws[:0].reshape(0, 0), back)
+                through_derivative(code, A_in, draws[:0].reshape(0, 0), back)
         else:
             A_in = X1
         if fused:  # Wb += [A, 1]ᵀ delta: the update itself
