@@ -81,7 +81,10 @@ def describe(folder: Path) -> list[str]:
     if isinstance(planned, int) and planned != summary.epochs:
         epochs += f"/{planned}"
     accuracy = "-" if summary.test_accuracy is None else f"{summary.test_accuracy:.2%}"
-    if not (folder / runs.MODEL).is_file():
+    pid = runs.running(folder)
+    if pid is not None:
+        note = f"running (process {pid})" if pid > 0 else "running"
+    elif not (folder / runs.MODEL).is_file():
         has_checkpoint = (folder / runs.CHECKPOINT).is_file()
         note = "unfinished; --resume continues it" if has_checkpoint else "no model file"
     elif summary.stopped.startswith("completed"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,37 @@ def resolve_settings(args: argparse.Namespace) -> Any:
     return settings
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, as Ctrl-C's KeyboardInterrupt is."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise _Terminated
+
+
+def _was_terminated(error: BaseException) -> bool:
+    """Whether SIGTERM is what the exception grew from (it travels as each layer's context)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, _Terminated):
+            return True
+        seen = seen.__context__
+    return False
+
+
 def run(args: argparse.Namespace) -> int:
+    """Train as the options say; SIGTERM stops the run as Ctrl-C does, with a checkpoint."""
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _run(args)
+    except _Terminated:  # before training began, or after it ended
+        print("glassnet: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace) -> int:
     from glassnet import runs
 
     log = None if args.quiet else sys.stderr
@@ -106,18 +137,19 @@ def run(args: argparse.Namespace) -> int:
             root = args.runs_dir or os.environ.get("GLASSNET_RUNS_DIR") or "runs"
             result = runs.run(settings, args.out, runs_dir=root, log=log, verbose=verbose)
     except runs.RunInterrupted as stop:
+        terminated = _was_terminated(stop)
+        what = "terminated" if terminated else "interrupted"
         if stop.epoch:
             print(
-                f"glassnet: interrupted; epoch {stop.epoch} is saved. Continue with: "
+                f"glassnet: {what}; epoch {stop.epoch} is saved. Continue with: "
                 f"glassnet train --resume {stop.folder}",
                 file=sys.stderr,
             )
         else:
             print(
-                "glassnet: interrupted before the first epoch ended; nothing to resume",
-                file=sys.stderr,
+                f"glassnet: {what} before the first epoch ended; nothing to resume", file=sys.stderr
             )
-        return 130
+        return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
     _report(args, result)
     return 0
 

@@ -25,8 +25,10 @@ from glassnet.history import History, TrainingInterrupted, TrainingState
 from glassnet.network import Network
 from glassnet.runs.folder import (
     CHECKPOINT,
+    LOCK,
     MODEL,
     SETTINGS,
+    RunLock,
     new_run_dir,
     read_settings,
     write_history,
@@ -34,8 +36,10 @@ from glassnet.runs.folder import (
 )
 from glassnet.settings import RunSettings
 
-#: A checkpoint and the history are written after an epoch at most this often (and at the end).
+#: A checkpoint and the history are written after every epoch that ends this long after the last
+#: write, and after any epoch if writing them costs at most WRITE_SHARE of the time between writes.
 CHECKPOINT_SECONDS = 10.0
+WRITE_SHARE = 0.01
 
 
 @dataclass
@@ -54,7 +58,8 @@ class RunResult:
 
 
 class RunInterrupted(KeyboardInterrupt):
-    """Ctrl-C stopped training; the first ``epoch`` epochs are saved in ``folder`` (0: none)."""
+    """Ctrl-C (or a signal made to act like it) stopped training; the first ``epoch`` epochs are
+    saved in ``folder`` (0: none)."""
 
     def __init__(self, folder: Path, epoch: int) -> None:
         super().__init__(f"training interrupted after epoch {epoch}")
@@ -89,9 +94,16 @@ def run(
     data = _load_data(settings)
     network = _build_network(settings, data)
     settings = dataclasses.replace(settings, initializer=network.initializer)
-    folder = _new_folder(folder, runs_dir, settings)
-    write_settings(folder, settings.to_dict())
-    return _train(settings, folder, network, data, None, log, verbose, progress)
+    folder, created = _new_folder(folder, runs_dir, settings)
+    try:
+        with RunLock(folder):
+            write_settings(folder, settings.to_dict())
+            return _train(settings, folder, network, data, None, log, verbose, progress)
+    except BaseException:
+        # A run that stopped before its first epoch (bad data for these settings, Ctrl-C while
+        # starting) leaves nothing behind: its folder holds only what this call wrote.
+        _remove_if_unstarted(folder, created)
+        raise
 
 
 def resume(
@@ -122,10 +134,27 @@ def resume(
         flat["engine"] = engine
     settings = RunSettings.from_dict(flat, str(folder / SETTINGS))
     select_engine(settings.training.engine, settings.training)
-    data = _load_data(settings)
-    network = _build_network(settings, data)
-    state = load_checkpoint(folder / CHECKPOINT, network)
-    return _train(settings, folder, network, data, state, log, verbose, progress)
+    with RunLock(folder):
+        data = _load_data(settings)
+        network = _build_network(settings, data)
+        state = load_checkpoint(folder / CHECKPOINT, network)
+        if settings.training.epochs <= state.epoch:
+            raise ValueError(
+                f"{folder}: the run has trained {state.epoch} of its epochs already; to continue "
+                f"it, give more epochs in all (--epochs {state.epoch + 1} or more)"
+            )
+        return _train(settings, folder, network, data, state, log, verbose, progress)
+
+
+def _remove_if_unstarted(folder: Path, created: bool) -> None:
+    """Take back what a run that never finished an epoch wrote: its settings, and its folder if
+    this run made it."""
+    names = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+    if names <= {SETTINGS, LOCK}:
+        for name in names:
+            (folder / name).unlink(missing_ok=True)
+        if created:
+            folder.rmdir()
 
 
 def _load_data(settings: RunSettings) -> datasets.Dataset:
@@ -143,14 +172,18 @@ def _build_network(settings: RunSettings, data: datasets.Dataset) -> Network:
     )
 
 
-def _new_folder(folder: str | Path | None, runs_dir: str | Path, settings: RunSettings) -> Path:
+def _new_folder(
+    folder: str | Path | None, runs_dir: str | Path, settings: RunSettings
+) -> tuple[Path, bool]:
+    """The run folder, and whether this call made it (rather than finding it new and empty)."""
     if folder is None:
-        return new_run_dir(runs_dir, f"{settings.dataset}-{settings.preset}")
+        return new_run_dir(runs_dir, f"{settings.dataset}-{settings.preset}"), True
     out = Path(folder)
-    if out.exists() and any(out.iterdir()):
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ValueError(f"{out}: the run folder exists and is not empty; choose another")
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    return out
+    return out, created
 
 
 def _train(
@@ -226,17 +259,25 @@ def _finish(
 
 
 class _Keeper:
-    """The epoch callback: a checkpoint and the history, at most every few seconds and at the end."""
+    """The epoch callback: a checkpoint and the history, so that a killed run loses little.
+
+    After every epoch, unless writing takes more than :data:`WRITE_SHARE` of the time between
+    writes (a big network with short epochs); then at least every :data:`CHECKPOINT_SECONDS`.
+    Always after the last epoch.
+    """
 
     def __init__(self, folder: Path, network: Network, epochs: int) -> None:
         self.folder, self.network, self.epochs = folder, network, epochs
-        self.last_write = time.monotonic()
+        self.last_write, self.write_seconds = time.monotonic(), 0.0
 
     def __call__(self, row: dict[str, Any], state: TrainingState) -> None:
-        now = time.monotonic()
-        if now - self.last_write >= CHECKPOINT_SECONDS or row["epoch"] == self.epochs:
+        since = time.monotonic() - self.last_write
+        cheap = self.write_seconds <= WRITE_SHARE * since
+        if cheap or since >= CHECKPOINT_SECONDS or row["epoch"] == self.epochs:
+            started = time.monotonic()
             self.save(state)
-            self.last_write = now
+            self.last_write = time.monotonic()
+            self.write_seconds = self.last_write - started
 
     def save(self, state: TrainingState | None) -> None:
         if state is not None and state.epoch > 0:

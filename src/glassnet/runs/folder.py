@@ -7,6 +7,7 @@ A run folder holds::
     history.csv          the same rows, for a spreadsheet
     model.safetensors    the trained network (see docs/model-format.md)
     checkpoint.safetensors   while training: the last completed epoch, for ``--resume``
+    .lock                while training: the process that trains in it (see :class:`RunLock`)
     plots/               pictures of the run (``glassnet plot``)
 
 Every file is written atomically, so a crash leaves the previous version or none, never half of one.
@@ -18,6 +19,7 @@ import csv
 import io
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Mapping
@@ -37,6 +39,7 @@ HISTORY_JSON = "history.json"
 HISTORY_CSV = "history.csv"
 MODEL = "model.safetensors"
 CHECKPOINT = "checkpoint.safetensors"
+LOCK = ".lock"
 
 
 def new_run_dir(root: str | Path, label: str) -> Path:
@@ -161,3 +164,67 @@ def list_runs(root: str | Path) -> list[RunSummary]:
         return []
     folders = sorted(p for p in base.iterdir() if (p / SETTINGS).is_file())
     return [summarize(p) for p in folders]
+
+
+class RunLock:
+    """Hold a run folder for one training process at a time.
+
+    The lock is an advisory ``flock`` on ``<folder>/.lock``, which also records the holder's process
+    id; the operating system releases it when the process ends, however it ends. A second process
+    trying to train in the folder gets a ``RunBusyError`` naming the first. Where ``fcntl`` does not
+    exist (Windows) runs are not locked.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.path = Path(folder) / LOCK
+        self.handle: Any = None
+
+    def __enter__(self) -> RunLock:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not on POSIX
+            return self
+        handle = open(self.path, "a+", encoding="ascii")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise RunBusyError(
+                f"{self.path.parent}: a run is training in this folder already (process {holder})"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self.handle = handle
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handle is not None:
+            self.path.unlink(missing_ok=True)  # before unlocking, so no waiter sees a stale file
+            self.handle.close()
+            self.handle = None
+
+
+class RunBusyError(ValueError):
+    """Another process is training in the run folder."""
+
+
+def running(folder: str | Path) -> int | None:
+    """The process id training in ``folder`` now, or ``None``."""
+    path = Path(folder) / LOCK
+    try:
+        import fcntl
+
+        with open(path, encoding="ascii") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError:
+                text = handle.read().strip()
+                return int(text) if text.isdigit() else -1
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    except (ImportError, OSError):
+        return None
+    return None
