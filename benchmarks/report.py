@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from report_sections import (
+    compile_markdown,
     fmt_ratio,
     fmt_time,
-    compile_markdown,
     inference_markdown,
     memory_markdown,
     post_markdown,
