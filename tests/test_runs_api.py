@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
+import itertools
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from glassnet import Network, RunSettings, runs
+from glassnet import Network, RunSettings, datasets, runs
 from glassnet.engine import select_engine
 
 pytestmark = pytest.mark.mnist
@@ -36,6 +37,16 @@ def test_a_run_from_python_leaves_the_same_folder_the_command_does(
     assert result.warning is None
     saved = Network.load(result.folder / runs.MODEL)
     np.testing.assert_array_equal(saved.get_flat_parameters(), result.network.get_flat_parameters())
+    metrics = saved.metrics
+    predicted = saved.predict(datasets.load("mnist", mnist_dir).test_images)
+    labels = datasets.load("mnist", mnist_dir).test_labels
+    for k in range(10):
+        mine = labels == k
+        assert metrics["per_class_accuracy"][k] == pytest.approx(np.mean(predicted[mine] == k))
+    true, guess, count = metrics["most_confused"][0]
+    assert count == np.count_nonzero((labels == true) & (predicted == guess)) > 0
+    assert all(a[2] >= b[2] for a, b in itertools.pairwise(metrics["most_confused"]))
+    assert metrics["test_size"] == 10_000
     stored = runs.read_settings(result.folder)
     assert RunSettings.from_dict(stored) == result.settings
     assert stored["initializer"] == "he"  # the default it resolved to, written down

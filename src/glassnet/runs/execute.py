@@ -22,6 +22,7 @@ from glassnet import datasets
 from glassnet.checkpoint import load_checkpoint, save_checkpoint
 from glassnet.engine import select_engine
 from glassnet.history import History, TrainingInterrupted, TrainingState
+from glassnet.metrics import confusion_matrix, per_class_accuracy
 from glassnet.network import Network
 from glassnet.runs.folder import (
     CHECKPOINT,
@@ -236,6 +237,8 @@ def _finish(
     last = history.rows[-1]
     network.metrics = {
         "test_accuracy": test_accuracy,
+        "test_size": len(data.test_labels),
+        **_per_class(network, data),
         "train_loss": last["train_loss"],
         "val_accuracy": last["val_accuracy"],
         "epochs": len(history.rows),
@@ -256,6 +259,24 @@ def _finish(
     return RunResult(
         folder, settings, network, history, test_accuracy, len(data.test_labels), seconds, warning
     )
+
+
+def _per_class(network: Network, data: datasets.Dataset, most: int = 10) -> dict[str, Any]:
+    """The test set's accuracy per class, and the confusions it makes most: ``[true class,
+    predicted class, count]``, the largest first (at most ``most``), for the model file."""
+    confusion = confusion_matrix(
+        data.test_labels, network.predict(data.test_images), network.n_classes
+    )
+    wrong = confusion.copy()
+    np.fill_diagonal(wrong, 0)
+    rows, columns = np.unravel_index(np.argsort(wrong, axis=None)[::-1][:most], wrong.shape)
+    pairs = [[int(i), int(j), int(wrong[i, j])] for i, j in zip(rows, columns, strict=True)]
+    return {
+        "per_class_accuracy": [
+            None if np.isnan(a) else float(a) for a in per_class_accuracy(confusion)
+        ],
+        "most_confused": [pair for pair in pairs if pair[2] > 0],
+    }
 
 
 class _Keeper:
