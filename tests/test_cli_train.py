@@ -65,7 +65,7 @@ RESUMABLE = [
 RESUMABLE_LAYERS = [784, 48, 10]
 MNIST_TEST_CLASS_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 ACCURACY_LINE = re.compile(
-    r"^test accuracy (\d+\.\d\d)% \((\d+)/10000\) after (\d+) epochs in [\d.]+ s; "
+    r"^test accuracy (\d+\.\d\d)% \((\d+)/10000\) after (\d+) epochs? in [\d.]+ s; "
     r"model saved to (.+)$"
 )
 

@@ -49,7 +49,12 @@ class StepDecay(Schedule):
         SETTINGS["gamma"].check("step decay's gamma", self.gamma)
 
     def __call__(self, t: float) -> float:
-        return float(self.gamma ** math.floor(t / self.step_epochs))
+        steps = (
+            t / self.step_epochs
+        )  # may overflow for a tiny step_epochs: then as many as you like
+        if not math.isfinite(steps):
+            return 1.0 if self.gamma == 1.0 or t <= 0 else 0.0
+        return float(self.gamma ** math.floor(steps))
 
 
 @dataclass(frozen=True)

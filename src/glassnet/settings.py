@@ -17,9 +17,12 @@ Settings files and run folders store them flat, one ``key = value`` line each (`
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+
+import numpy as np
 
 from glassnet import schedules
 from glassnet.activations import ACTIVATIONS
@@ -135,6 +138,19 @@ class TrainConfig:
         for f in fields(self):
             name = f.name
             setattr(self, name, RULES[name].check(name.replace("_", " "), getattr(self, name)))
+        self._check_schedule()
+
+    def _check_schedule(self) -> None:
+        """What the settings make, checked as well as the settings: the learning rate at every
+        point of the run must be a finite number, at most the rate given."""
+        schedule = self.make_schedule(1)
+        for t in np.linspace(0.0, float(self.epochs), 33):
+            factor = schedule(float(t))
+            if not (math.isfinite(factor) and 0.0 <= factor <= 1.0):
+                raise ValueError(
+                    f"the {self.schedule} schedule's learning rate at epoch {t:g} is "
+                    f"{short(factor)} times the rate: check its settings"
+                )
 
     @classmethod
     def field_names(cls) -> list[str]:

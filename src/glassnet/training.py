@@ -132,7 +132,8 @@ def _epochs(
     finally:
         loop.shuffle.close()
     if not loop.history.stopped:
-        loop.history.stopped = f"completed {loop.config.epochs} epochs"
+        epochs = loop.config.epochs
+        loop.history.stopped = f"completed {epochs} epoch{'s' if epochs != 1 else ''}"
 
 
 class _Loop:

@@ -45,11 +45,35 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
+#: A check that would take longer than this is refused before it starts.
+MAX_SECONDS = 600.0
+
+
+def _check_size(layer_sizes: list[int], batch_size: int) -> None:
+    """Refuse a check too big to finish or to fit: it evaluates the loss twice per parameter."""
+    from glassnet import memory
+
+    n = memory.n_parameters(layer_sizes)
+    # Each evaluation is a forward pass (2 · batch · n multiply-adds, at ~1 GFLOP/s for these
+    # small products) plus ~30 µs of calls.
+    seconds = 2 * n * (30e-6 + 2 * batch_size * n / 1e9)
+    if seconds > MAX_SECONDS:
+        raise ValueError(
+            f"a gradient check of {n:,} parameters (--inputs, --hidden, --classes) at batch "
+            f"{batch_size:,} (--batch-size) evaluates the "
+            f"loss twice per parameter: about {seconds / 3600:,.0f} hours; check a smaller network"
+        )
+    sizes = "-".join(map(str, layer_sizes))
+    needed = memory.network_bytes(layer_sizes, 8) + 8 * 4 * batch_size * sum(layer_sizes)
+    memory.ensure_fits(needed, f"a gradient check of the network {sizes} at batch {batch_size}")
+
+
 def run(args: argparse.Namespace) -> int:
     from glassnet.gradcheck import gradcheck_network
 
     if args.classes < 2:
         raise ValueError("--classes must be at least 2 for a softmax output")
+    _check_size([args.inputs, *args.hidden, args.classes], args.batch_size)
     names = list(TOLERANCE) if args.activation == "all" else [args.activation]
     sizes = "-".join(map(str, [args.inputs, *args.hidden, args.classes]))
     print(f"network {sizes}, batch of {args.batch_size}, float64, central differences h=1e-5")

@@ -174,11 +174,11 @@ def _report(args: argparse.Namespace, result: Any) -> None:
         print(f"glassnet: {result.history.stopped}", file=sys.stderr, flush=True)
     if result.warning:
         print(f"glassnet: warning: {result.warning}", file=sys.stderr)
-    n, accuracy = result.test_size, result.test_accuracy
+    n, accuracy, epochs = result.test_size, result.test_accuracy, len(result.history.rows)
     model = result.folder / "model.safetensors"
     print(
         f"test accuracy {accuracy:.2%} ({round(accuracy * n)}/{n}) after "
-        f"{len(result.history.rows)} epochs in {result.seconds:.1f} s; model saved to {model}"
+        f"{epochs} epoch{'s' if epochs != 1 else ''} in {result.seconds:.1f} s; model saved to {model}"
     )
     if args.plots:
         from glassnet.plots import plot_run

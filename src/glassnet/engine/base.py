@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
+from glassnet import memory
 from glassnet.activations import Activation, get_activation
 from glassnet.losses import softmax
 
@@ -58,6 +59,11 @@ class Parameters:
         self.layer_sizes = [int(n) for n in layer_sizes]
         self.dtype = np.dtype(dtype)
         shapes = [(fan_in + 1, fan_out) for fan_in, fan_out in pairwise(self.layer_sizes)]
+        sizes = "-".join(map(str, self.layer_sizes))
+        memory.ensure_fits(
+            memory.network_bytes(self.layer_sizes, self.dtype.itemsize),
+            f"a network of layer sizes {sizes if len(sizes) <= 60 else sizes[:57] + '...'}",
+        )
         self.flat: Array = np.zeros(sum(rows * cols for rows, cols in shapes), self.dtype)
         self.grad: Array = np.zeros_like(self.flat)
         self.blocks = _views(self.flat, shapes)

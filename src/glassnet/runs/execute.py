@@ -18,12 +18,13 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from glassnet import datasets
+from glassnet import datasets, memory
 from glassnet.checkpoint import load_checkpoint, save_checkpoint
 from glassnet.engine import select_engine
 from glassnet.history import History, TrainingInterrupted, TrainingState
 from glassnet.metrics import confusion_matrix, per_class_accuracy
 from glassnet.network import Network
+from glassnet.rules import short
 from glassnet.runs.folder import (
     CHECKPOINT,
     LOCK,
@@ -163,8 +164,20 @@ def _load_data(settings: RunSettings) -> datasets.Dataset:
 
 
 def _build_network(settings: RunSettings, data: datasets.Dataset) -> Network:
+    """The run's network, after checking that training it fits in memory."""
+    sizes = [int(np.prod(data.train_images.shape[1:])), *settings.hidden, len(data.class_names)]
+    n = min(len(data.train_images), settings.train_limit or len(data.train_images))
+    needed = memory.training_bytes(
+        sizes, np.dtype(settings.dtype).itemsize, n, settings.training.batch_size,
+        settings.training.optimizer,
+    )  # fmt: skip
+    memory.ensure_fits(
+        needed,
+        f"training hidden = {short(settings.hidden)} ({memory.n_parameters(sizes):,} parameters) "
+        f"on {n:,} samples in {settings.dtype}",
+    )
     return Network(
-        [int(np.prod(data.train_images.shape[1:])), *settings.hidden, len(data.class_names)],
+        sizes,
         settings.activation,
         initializer=settings.initializer,
         seed=settings.training.seed,
