@@ -53,6 +53,7 @@ from glassnet.modelfile import (
     save_model,
     weight_name,
 )
+from glassnet.trace import Trace, trace_batch
 from glassnet.training import History, train
 
 Array = NDArray[np.floating[Any]]
@@ -232,6 +233,27 @@ class Network:
             self.engine.backprop(with_ones(data), targets)
         params = self.engine.params
         return [g.copy() for g in params.weight_grads], [g.copy() for g in params.bias_grads]
+
+    def trace(self, X: ArrayLike, Y: ArrayLike) -> Trace:
+        """Every quantity of the post's equations for a batch: ``Z``, ``A``, ``Ŷ``, ``δ``, the
+        gradients and the loss, layer by layer, samples as columns (see :mod:`glassnet.trace`).
+
+        Parameters
+        ----------
+        X : (m, n_inputs) array
+            Standardized inputs, as :meth:`backprop` takes them.
+        Y : (m, n_classes) array
+            One-hot labels (or ``(m,)`` integer labels).
+
+        Returns
+        -------
+        glassnet.trace.Trace
+            ``trace.layers[l - 1]`` is the post's layer ``l``; ``trace.weight_gradients`` and
+            ``trace.bias_gradients`` equal what :meth:`backprop` returns.
+        """
+        data = self._check_inputs(X)
+        targets = self._check_targets(Y, data.shape[0])
+        return trace_batch(self.weights, self.biases, self.activation, data, targets)
 
     # ------------------------------------------------------------------ raw inputs
     def prepare(self, X: ArrayLike) -> Array:
