@@ -50,6 +50,7 @@ def save_checkpoint(path: str | os.PathLike[str], network: Network, state: Train
         "activation": network.activation,
         "dtype": network.dtype.name,
         "epoch": state.epoch,
+        "optimizer": state.optimizer.get("name"),
         "optimizer_iterations": state.optimizer["iterations"],
         "rng_state": state.rng_state,
         "history": state.history.to_dict(),
@@ -121,7 +122,11 @@ def _state(tensors: dict[str, Any], doc: dict[str, Any]) -> TrainingState:
     return TrainingState(
         epoch=int(doc["epoch"]),
         parameters=tensors["parameters"],
-        optimizer={"iterations": int(doc["optimizer_iterations"]), "arrays": arrays},
+        optimizer={
+            "name": doc.get("optimizer"),
+            "iterations": int(doc["optimizer_iterations"]),
+            "arrays": arrays,
+        },
         rng_state=doc["rng_state"],
         history=history,
         best_parameters=tensors.get("best_parameters"),

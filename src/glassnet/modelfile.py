@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import unicodedata
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ from glassnet.activations import ACTIVATIONS
 from glassnet.atomic import atomic_write_bytes, remove_stale_temp_files
 from glassnet.errors import FormatError
 from glassnet.initializers import INITIALIZERS
+from glassnet.settings import RULES
 from glassnet.tensorfile import (
     MAX_HEADER_BYTES,
     METADATA_KEY,
@@ -172,7 +174,9 @@ def _check_network(doc: Mapping[str, Any]) -> None:
     ):
         invalid(f"layer_sizes must be a list of at least 2 positive integers, got {short(sizes)}")
     if sizes[-1] < 2:
-        invalid(f"layer_sizes {sizes} ends in {sizes[-1]} unit; a softmax output needs at least 2")
+        invalid(
+            f"layer_sizes {short(sizes)} ends in {sizes[-1]} unit; a softmax output needs at least 2"
+        )
 
     activations = known_activations()
     if doc["activation"] not in activations:
@@ -188,6 +192,8 @@ def _check_network(doc: Mapping[str, Any]) -> None:
     class_names = doc["class_names"]
     if not (isinstance(class_names, list) and all(isinstance(n, str) for n in class_names)):
         invalid(f"class_names must be a list of strings, got {short(class_names)}")
+    for i, name in enumerate(class_names):
+        _check_text(name, f"class name {i}", MAX_NAME)
     if len(class_names) != sizes[-1]:
         invalid(
             f"class_names has {len(class_names)} name{'' if len(class_names) == 1 else 's'} but "
@@ -199,6 +205,43 @@ def _check_network(doc: Mapping[str, Any]) -> None:
     for key in ("training_settings", "metrics"):
         if not isinstance(doc[key], dict):
             invalid(f"{key} must be a JSON object, got {short(doc[key])}")
+        _check_record(doc[key], key, depth=0)
+    for key, value in doc["training_settings"].items():
+        if key in RULES and value is not None:
+            try:
+                RULES[key].check(key, value)
+            except ValueError as exc:
+                invalid(f"training_settings: {exc}")
+
+
+#: Longest class name, and longest other text, a model file may hold.
+MAX_NAME, MAX_TEXT, MAX_DEPTH = 100, 10_000, 4
+
+
+def _check_text(text: str, where: str, limit: int) -> None:
+    """Text printed to a terminal or a page: bounded, and free of control characters (escape
+    sequences, newlines, direction overrides) that would make it print as something else."""
+    if len(text) > limit:
+        invalid(f"{where} is {len(text):,} characters long; the limit is {limit:,}")
+    bad = next((c for c in text if unicodedata.category(c) in ("Cc", "Cf")), None)
+    if bad is not None:
+        invalid(f"{where} holds the control character U+{ord(bad):04X}")
+
+
+def _check_record(value: Any, where: str, depth: int) -> None:
+    """``training_settings`` and ``metrics``: JSON nested at most MAX_DEPTH deep, keys and strings
+    bounded and printable."""
+    if depth > MAX_DEPTH:
+        invalid(f"{where} is nested more than {MAX_DEPTH} deep")
+    if isinstance(value, str):
+        _check_text(value, where, MAX_TEXT)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key, f"a key of {where}", MAX_NAME)
+            _check_record(item, f"{where}[{short(key)}]", depth + 1)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_record(item, f"{where}[{i}]", depth + 1)
 
 
 def _expected_tensors(doc: Mapping[str, Any]) -> dict[str, list[tuple[int, ...]]]:
@@ -222,7 +265,10 @@ def _check_tensor_table(
     expected = _expected_tensors(doc)
     missing = [name for name in expected if name not in table]
     if missing:
-        invalid(f"missing tensor(s) {names(missing)} for layer_sizes {doc['layer_sizes']}")
+        invalid(
+            f"missing tensor(s) {names(missing[:5])}{' ...' if len(missing) > 5 else ''} for "
+            f"layer_sizes {short(doc['layer_sizes'])}"
+        )
     extra = sorted(name for name in table if name not in expected)
     if extra:
         hint = "" if doc["standardizer"] else " (the header says there is no standardizer)"
@@ -237,7 +283,8 @@ def _check_tensor_table(
         if shape not in shapes:
             wanted = " or ".join(str(s) for s in shapes)
             invalid(
-                f"tensor {name!r} has shape {shape} but layer_sizes {doc['layer_sizes']} "
+                f"tensor {short(name)} has shape {short(shape)} but layer_sizes "
+                f"{short(doc['layer_sizes'])} "
                 f"needs {wanted}"
             )
     if doc["standardizer"] and table[STANDARDIZER_MEAN][1] != table[STANDARDIZER_SCALE][1]:

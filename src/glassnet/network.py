@@ -315,6 +315,17 @@ class Network:
         save_model(path, self, **metadata)
         return Path(path)
 
+    def to_onnx(self, path: str | os.PathLike[str]) -> Path:
+        """Write the network as an ONNX model that runs without glassnet (``glassnet[onnx]``).
+
+        Input ``"pixels"`` ``(n, n_inputs)`` float32 raw values; outputs ``"probabilities"``
+        ``(n, n_classes)`` and ``"predicted_class"`` ``(n,)``. See :mod:`glassnet.export.onnx`.
+        """
+        # Imported here: the export code is built on the network, never the other way round.
+        from glassnet.export.onnx import export_onnx
+
+        return export_onnx(self, path).path
+
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES) -> Network:
         """Read a network written by :meth:`save`; every field and array is checked first.
@@ -342,6 +353,7 @@ class Network:
                     tensors[STANDARDIZER_MEAN].astype(np.float64),
                     tensors[STANDARDIZER_SCALE].astype(np.float64),
                 )
+            network._check_usable()
         except (GlassnetError, ValueError, TypeError) as exc:
             raise FormatError(f"{os.fspath(path)}: {' '.join(str(exc).split())}") from None
         network.training_settings = doc["training_settings"]
@@ -349,6 +361,29 @@ class Network:
         return network
 
     # ------------------------------------------------------------------ checks
+    def _check_usable(self) -> None:
+        """Refuse parameters that cannot give finite answers for ordinary inputs.
+
+        Every value in a model file is finite, yet weights of 1e30 overflow in the first product,
+        and a standardizer scale of 1e-300 turns any input into infinity. The probes: standardized
+        rows at the mean and three spreads either side of it, and raw rows one unit either side of
+        the standardizer's mean.
+        """
+        n = self.n_inputs
+        rows = np.array([np.zeros(n), np.full(n, 3.0), np.full(n, -3.0)], self.dtype)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if not np.isfinite(self.forward(rows)).all():
+                raise ValueError(
+                    "its weights give NaN or infinite probabilities for ordinary inputs"
+                )
+            if self.standardizer is not None:
+                mean = np.broadcast_to(self.standardizer.mean, (n,))
+                raw = np.array([mean - 1.0, mean, mean + 1.0])
+                if not np.isfinite(self.standardizer.transform(raw, self.dtype)).all():
+                    raise ValueError(
+                        "its standardizer turns ordinary inputs into infinity (a scale too small)"
+                    )
+
     def _check_inputs(self, X: ArrayLike, copy: bool = False) -> Array:
         data = np.asarray(X)
         if data.ndim != 2 or data.shape[1] != self.n_inputs:

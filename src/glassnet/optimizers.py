@@ -120,13 +120,26 @@ class Optimizer:
     def state_dict(self) -> dict[str, Any]:
         """Arrays and counters needed to continue exactly where training stopped."""
         arrays = {f"{i}.{k}": v.copy() for i, s in enumerate(self.state) for k, v in s.items()}
-        return {"iterations": self.iterations, "arrays": arrays}
+        return {"name": self.name, "iterations": self.iterations, "arrays": arrays}
 
     def load_state_dict(self, state: dict[str, Any], params: Sequence[Array]) -> None:
-        """Restore what :meth:`state_dict` returned, for parameters shaped like ``params``."""
+        """Restore what :meth:`state_dict` returned, for parameters shaped like ``params``.
+
+        The state must be this optimizer's: another one's (a run's settings edited between its
+        start and its resumption) is a ``ValueError``, not a silent fresh start.
+        """
+        name = state.get("name")
+        if name is not None and name != self.name:
+            raise ValueError(f"the saved state is optimizer {name}'s, not {self.name}'s")
         self.iterations = int(state["iterations"])
         self.state = [self._init_state(p) for p in params]
         self._scratch = [np.empty_like(p) for p in params]
+        expected = {f"{i}.{k}" for i, s in enumerate(self.state) for k in s}
+        if self.iterations > 0 and set(state["arrays"]) != expected:
+            raise ValueError(
+                f"the saved state holds {sorted(state['arrays']) or 'no arrays'}; optimizer "
+                f"{self.name} keeps {sorted(expected) or 'none'}"
+            )
         for key, value in state["arrays"].items():
             index, name = key.split(".", 1)
             target = self.state[int(index)][name]

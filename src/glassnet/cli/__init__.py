@@ -32,6 +32,8 @@ SUBCOMMANDS = (
     "compare",
     "plot",
     "serve",
+    "export",
+    "card",
 )
 
 EPILOG = """\
@@ -101,6 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _one_line(exc: BaseException) -> str:
+    """The error as one printable line of at most 400 characters, whatever it quotes."""
+    from glassnet.cli.options import printable
+
     if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
-        return f"{exc.filename}: {exc.strerror}"
-    return " ".join(str(exc).split()) or type(exc).__name__
+        return printable(f"{exc.filename}: {exc.strerror}")
+    return printable(" ".join(str(exc).split()) or type(exc).__name__)

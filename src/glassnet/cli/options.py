@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import unicodedata
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,15 @@ from glassnet.rules import Rule
 
 if TYPE_CHECKING:
     from glassnet.settings import TrainConfig
+
+
+def printable(text: object, limit: int = 400) -> str:
+    """``text`` fit to print on a terminal: control characters (escape sequences, newlines) shown
+    as ``\\x1b``-style escapes, and at most ``limit`` characters."""
+    shown = "".join(
+        c if unicodedata.category(c) not in ("Cc", "Cf") else repr(c)[1:-1] for c in str(text)
+    )
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
 def positive_int(text: str) -> int:

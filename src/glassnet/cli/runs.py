@@ -68,13 +68,14 @@ def table(rows: Sequence[Sequence[str]], header: Sequence[str] = HEADER) -> str:
 def describe(folder: Path) -> list[str]:
     """One table row for a run folder; an unreadable folder says why in its note."""
     from glassnet import runs
+    from glassnet.cli.options import printable
     from glassnet.plots import describe_network
 
     try:
         summary = runs.summarize(folder)
     except (ValueError, OSError) as exc:
-        problem = " ".join(str(exc).split())
-        return [folder.name, "", "", "", "", "", "", f"unreadable: {problem}"]
+        problem = printable(" ".join(str(exc).split()), 200)
+        return [printable(folder.name, 60), "", "", "", "", "", "", f"unreadable: {problem}"]
     settings = summary.settings
     planned = settings.get("epochs")
     epochs = str(summary.epochs)
@@ -90,12 +91,12 @@ def describe(folder: Path) -> list[str]:
     elif summary.stopped.startswith("completed"):
         note = ""
     else:
-        note = summary.stopped.split(":")[0]
+        note = printable(summary.stopped.split(":")[0], 60)
     return [
-        folder.name,
-        str(settings.get("preset", "")),
-        str(settings.get("dataset", "")),
-        describe_network(settings),
+        printable(folder.name, 60),
+        printable(settings.get("preset", ""), 20),
+        printable(settings.get("dataset", ""), 30),
+        printable(describe_network(settings), 40),
         epochs,
         accuracy,
         format_seconds(summary.seconds) if summary.epochs else "-",

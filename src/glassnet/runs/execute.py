@@ -140,6 +140,13 @@ def resume(
         data = _load_data(settings)
         network = _build_network(settings, data)
         state = load_checkpoint(folder / CHECKPOINT, network)
+        saved = state.optimizer.get("name")
+        if saved is not None and saved != settings.training.optimizer:
+            raise ValueError(
+                f"{folder}: the checkpoint was trained with optimizer {saved}, but "
+                f"{SETTINGS} now says {settings.training.optimizer}; a run continues with the "
+                "optimizer it started with"
+            )
         if settings.training.epochs <= state.epoch:
             raise ValueError(
                 f"{folder}: the run has trained {state.epoch} of its epochs already; to continue "

@@ -89,16 +89,30 @@ def write_settings(run_dir: Path, settings: Mapping[str, Any]) -> Path:
     return path
 
 
+#: A settings file holds a few dozen short lines; anything much larger is not one.
+MAX_SETTINGS_BYTES = 64 * 1024
+
+
 def read_settings(path: str | Path) -> dict[str, Any]:
-    """Read a settings file; a ``ValueError`` names the file and the problem."""
+    """Read a settings file; a ``ValueError`` names the file and the problem.
+
+    At most :data:`MAX_SETTINGS_BYTES` are read, whatever the file is (``/dev/zero`` included).
+    """
     file = Path(path)
     if file.is_dir():
         file = file / SETTINGS
+    with open(file, "rb") as handle:
+        data = handle.read(MAX_SETTINGS_BYTES + 1)
+    if len(data) > MAX_SETTINGS_BYTES:
+        raise ValueError(
+            f"{file}: larger than any settings file ({MAX_SETTINGS_BYTES // 1024} KiB at most)"
+        )
     try:
-        with open(file, "rb") as handle:
-            return tomllib.load(handle)
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError(f"{file}: not a settings file (not UTF-8 text)") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{file}: not valid TOML: {exc}") from None
+        raise ValueError(f"{file}: not valid TOML: {' '.join(str(exc).split())[:200]}") from None
 
 
 def write_history(run_dir: Path, history: Any) -> None:
