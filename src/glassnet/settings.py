@@ -38,7 +38,10 @@ DTYPES = ("float32", "float64")
 #: Every setting of a run: what it accepts, its command-line help, and the group it belongs to.
 RULES: dict[str, Rule] = {
     "preset": Rule(
-        "choice", "a named recipe (default: default)", choices=lambda: tuple(PRESETS), group="run"
+        "choice",
+        "a named recipe: its settings, then --config's, then the options given here",
+        choices=lambda: tuple(PRESETS),
+        group="run",
     ),
     # -- the data
     "dataset": Rule("text", "mnist or fashion-mnist (default: mnist)", group="data"),
@@ -73,7 +76,12 @@ RULES: dict[str, Rule] = {
         optional=True,
         group="network",
     ),
-    "dtype": Rule("choice", "default: float32", choices=lambda: DTYPES, group="network"),
+    "dtype": Rule(
+        "choice",
+        "precision of the weights and the arithmetic",
+        choices=lambda: DTYPES,
+        group="network",
+    ),
     # -- the training loop
     "epochs": Rule("whole", "passes over the training set", low=1),
     "batch_size": Rule("whole", "samples per gradient step", low=1),
@@ -280,6 +288,15 @@ class RunSettings:
         merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
         merged["preset"] = name
         return cls.from_dict(merged, source)
+
+    def label(self) -> str:
+        """The preset's name, or ``"<preset>-custom"`` when the recipe differs from the preset's:
+        the network (hidden layers, activation, dtype) or the training loop's settings, but for
+        the seed and the engine, which change no part of the recipe."""
+        recipe = ["hidden", "activation", "dtype", *TrainConfig.field_names()]
+        mine, theirs = self.to_dict(), RunSettings.resolve(self.preset).to_dict()
+        same = all(mine[k] == theirs[k] for k in recipe if k not in ("seed", "engine"))
+        return self.preset if same else f"{self.preset}-custom"
 
     def to_dict(self) -> dict[str, Any]:
         """Flat settings, as ``settings.toml`` stores them."""

@@ -13,6 +13,7 @@ corrupt file) reach the terminal as one line on standard error, never as a trace
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import sys
 from collections.abc import Sequence
@@ -59,7 +60,25 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        hint = self._suggestion(message)
+        self.exit(2, f"{self.prog}: error: {message}{hint} (see '{self.prog} --help')\n")
+
+    def _suggestion(self, message: str) -> str:
+        """``; did you mean --learning-rate?`` for an unknown option close to a known one."""
+        if not message.startswith("unrecognized arguments:"):
+            return ""
+        known = set(self._option_string_actions)
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for parser in action.choices.values():
+                    known.update(parser._option_string_actions)
+        for word in message.split(":", 1)[1].split():
+            if word.startswith("--"):
+                name = word.split("=", 1)[0]
+                close = difflib.get_close_matches(name.replace("_", "-"), known, n=1, cutoff=0.75)
+                if close:
+                    return f"; did you mean {close[0]}?"
+        return ""
 
 
 def build_parser() -> Parser:

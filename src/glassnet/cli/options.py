@@ -37,11 +37,16 @@ def layer_sizes(text: str) -> list[int]:
     return list(_parser(Rule("sizes"))(text))
 
 
-def add_setting(parser: Any, name: str, rule: Rule) -> None:
-    """An option for the setting ``name``, its type, choices and help derived from its ``rule``."""
+def add_setting(parser: Any, name: str, rule: Rule, default: Any = None) -> None:
+    """An option for the setting ``name``, its type, choices and help derived from its ``rule``;
+    ``default`` (what the setting is when the option is not given) is shown in the help."""
     flags = ["--" + name.replace("_", "-"), *rule.flags]
     metavar = rule.metavar or {"whole": "N", "number": "X"}.get(rule.kind)
-    kwargs: dict[str, Any] = {"dest": name, "help": rule.help or None, "metavar": metavar}
+    text = rule.help
+    if default is not None and "default" not in text:  # a rule may say its default in its words
+        shown = ",".join(map(str, default)) if isinstance(default, list) else default
+        text = f"{text} (default: {shown})" if text else f"default: {shown}"
+    kwargs: dict[str, Any] = {"dest": name, "help": text or None, "metavar": metavar}
     if rule.kind == "choice" and rule.choices is not None:
         kwargs["choices"] = list(rule.choices())
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 EPILOG = """\
@@ -34,7 +35,26 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from glassnet.plots import plot_run
 
-    written = plot_run(args.run, data_dir=args.data_dir, log=sys.stderr)
+    written = plot_run(_run_folder(Path(args.run)), data_dir=args.data_dir, log=sys.stderr)
     for path in written:
         print(path)
     return 0
+
+
+def _run_folder(path: Path) -> Path:
+    """The run folder ``path`` names: itself, or for a file in a run folder (its model, say) the
+    folder that holds it."""
+    if not path.is_file():
+        return path
+    from glassnet import runs
+
+    folder = path.parent
+    if any((folder / name).is_file() for name in (runs.SETTINGS, runs.HISTORY_JSON)):
+        print(
+            f"glassnet: plotting the run folder {folder}, which holds {path.name}", file=sys.stderr
+        )
+        return folder
+    raise ValueError(
+        f"{path}: a file; glassnet plot draws a run folder (the folder 'glassnet train' made), "
+        "and 'glassnet evaluate' takes a model file"
+    )

@@ -65,6 +65,16 @@ def table(rows: Sequence[Sequence[str]], header: Sequence[str] = HEADER) -> str:
     return "\n".join(line(row) for row in [header, *rows])
 
 
+def _label(settings: dict[str, Any]) -> str:
+    """The run's preset, or ``<preset>-custom`` when its settings differ from the preset's."""
+    from glassnet.settings import RunSettings
+
+    try:
+        return RunSettings.from_dict(settings).label()
+    except (TypeError, ValueError):  # settings of an older glassnet, or damaged: as written
+        return str(settings.get("preset", ""))
+
+
 def describe(folder: Path) -> list[str]:
     """One table row for a run folder; an unreadable folder says why in its note."""
     from glassnet import runs
@@ -94,7 +104,7 @@ def describe(folder: Path) -> list[str]:
         note = printable(summary.stopped.split(":")[0], 60)
     return [
         printable(folder.name, 60),
-        printable(settings.get("preset", ""), 20),
+        printable(_label(settings), 24),
         printable(settings.get("dataset", ""), 30),
         printable(describe_network(settings), 40),
         epochs,

@@ -32,7 +32,9 @@ RESUMABLE = ("epochs", "data_dir", "engine")
 
 
 def add_parser(subparsers: Any) -> None:
-    from glassnet.settings import RULES
+    from glassnet.settings import RULES, RunSettings
+
+    defaults = RunSettings.resolve("default").to_dict()  # what a setting is when not given
 
     p = subparsers.add_parser(
         "train",
@@ -52,7 +54,7 @@ def add_parser(subparsers: Any) -> None:
         g = p.add_argument_group(group)
         for name, rule in RULES.items():
             if rule.group == group and rule.kind != "flag":
-                options.add_setting(g, name, rule)
+                options.add_setting(g, name, rule, defaults.get(name))
     g = p.add_argument_group("output")
     g.add_argument("--out", metavar="DIR", help="the run folder (default: RUNS_DIR/<time>-<label>)")
     g.add_argument(

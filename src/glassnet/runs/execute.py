@@ -198,7 +198,7 @@ def _new_folder(
 ) -> tuple[Path, bool]:
     """The run folder, and whether this call made it (rather than finding it new and empty)."""
     if folder is None:
-        return new_run_dir(runs_dir, f"{settings.dataset}-{settings.preset}"), True
+        return new_run_dir(runs_dir, f"{settings.dataset}-{settings.label()}"), True
     out = Path(folder)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ValueError(f"{out}: the run folder exists and is not empty; choose another")

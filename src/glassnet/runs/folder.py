@@ -130,15 +130,41 @@ def write_history(run_dir: Path, history: Any) -> None:
     atomic_write_text(run_dir / HISTORY_CSV, buffer.getvalue())
 
 
+#: A thousand epochs of a deep network's history take a few megabytes.
+MAX_HISTORY_BYTES = 64 * 1024 * 1024
+
+
 def read_history(run_dir: str | Path) -> dict[str, Any]:
+    """Read and check a run's ``history.json``: every row an object of numbers (or nulls), so that
+    what reads it (plots, tables) can rely on it; a ``ValueError`` names the file and the fault."""
     path = Path(run_dir) / HISTORY_JSON
+    with open(path, "rb") as handle:
+        raw = handle.read(MAX_HISTORY_BYTES + 1)
+    if len(raw) > MAX_HISTORY_BYTES:
+        raise ValueError(f"{path}: larger than any glassnet history ({MAX_HISTORY_BYTES:,} bytes)")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON: {exc}") from None
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError(f"{path}: not valid JSON: {type(exc).__name__}") from None
     if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
         raise ValueError(f"{path}: not a glassnet history (no list of rows)")
+    for i, row in enumerate(data["rows"], start=1):
+        _check_row(row, f"{path}: row {i}")
+    for key in ("stopped",):
+        if not isinstance(data.get(key, ""), str):
+            raise ValueError(f"{path}: {key} must be text")
     return data
+
+
+def _check_row(row: Any, where: str) -> None:
+    if not isinstance(row, dict):
+        raise ValueError(f"{where} is not an object")
+    for key, value in row.items():
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if key == "epoch" and not (isinstance(value, int) and not isinstance(value, bool)):
+            raise ValueError(f"{where}: epoch must be a whole number, got {value!r:.40}")
+        if not (number and math.isfinite(value)) and value is not None:
+            raise ValueError(f"{where}: {key!r:.40} must be a number or null, got {value!r:.40}")
 
 
 @dataclass(frozen=True)
