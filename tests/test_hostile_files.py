@@ -82,7 +82,7 @@ CASES: dict[str, tuple[Callable[[dict[str, np.ndarray], dict[str, Any]], None], 
     ),
     "a list where a choice belongs": (
         lambda t, d: d["training_settings"].update(optimizer=["adam"]),
-        "training_settings: optimizer must be one of",
+        "training_settings: optimizer must be a string",
     ),
     "a number where a name belongs": (
         lambda t, d: d["training_settings"].update(dataset=5),

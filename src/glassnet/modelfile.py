@@ -31,6 +31,7 @@ from glassnet.activations import ACTIVATIONS
 from glassnet.atomic import atomic_write_bytes, remove_stale_temp_files
 from glassnet.errors import FormatError
 from glassnet.initializers import INITIALIZERS
+from glassnet.rules import Rule
 from glassnet.settings import RULES
 from glassnet.tensorfile import (
     MAX_HEADER_BYTES,
@@ -207,9 +208,12 @@ def _check_network(doc: Mapping[str, Any]) -> None:
             invalid(f"{key} must be a JSON object, got {short(doc[key])}")
         _check_record(doc[key], key, depth=0)
     for key, value in doc["training_settings"].items():
+        # The kind of each known setting, not its range or choices: a file from a newer glassnet
+        # may name a preset or an optimizer this one does not know, and is still readable.
         if key in RULES and value is not None:
+            kind = "text" if RULES[key].kind == "choice" else RULES[key].kind
             try:
-                RULES[key].check(key, value)
+                Rule(kind).check(key, value)
             except ValueError as exc:
                 invalid(f"training_settings: {exc}")
 
