@@ -55,17 +55,20 @@ def fake(tmp_path: Path) -> FakeDataset:
 
 
 def test_available_names() -> None:
-    assert available() == ("mnist", "fashion-mnist")
+    assert available() == (
+        "mnist", "fashion-mnist", "kmnist", "emnist-digits", "emnist-letters",
+        "emnist-balanced", "emnist-bymerge", "emnist-byclass", "emnist-mnist",
+    )  # fmt: skip
     assert glassnet.datasets.read_idx is read_idx
 
 
 def test_get_source_is_forgiving_about_spelling() -> None:
     assert get_source("MNIST").name == "mnist"
     assert get_source(" Fashion_MNIST ").name == "fashion-mnist"
-    with pytest.raises(
-        ValueError, match=r"unknown dataset 'kmnist' \(known: mnist, fashion-mnist\)"
-    ):
-        get_source("kmnist")
+    assert get_source("KMNIST").name == "kmnist"
+    assert get_source("EMNIST_letters").name == "emnist-letters"
+    with pytest.raises(ValueError, match=r"unknown dataset 'qmnist' \(known: mnist, fashion-mnist"):
+        get_source("qmnist")
 
 
 @pytest.mark.parametrize("name", ["mnist", "fashion-mnist"])
@@ -315,9 +318,9 @@ def test_cli_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "mnist not found" in err
     with pytest.raises(SystemExit) as excinfo:
-        main(["datasets", "fetch", "kmnist"])
+        main(["datasets", "fetch", "qmnist"])
     assert excinfo.value.code == 2
-    assert "unknown dataset 'kmnist'" in capsys.readouterr().err
+    assert "unknown dataset 'qmnist'" in capsys.readouterr().err
 
 
 def test_cli_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:

@@ -26,6 +26,7 @@ import numpy as np
 
 from glassnet import schedules
 from glassnet.activations import ACTIVATIONS
+from glassnet.datasets.datasettings import DATA_SETTINGS, SCALINGS, check_data_source
 from glassnet.engine import ENGINE_CHOICES
 from glassnet.initializers import INITIALIZERS
 from glassnet.optimizers import OPTIMIZERS, Optimizer, make_optimizer
@@ -44,10 +45,7 @@ RULES: dict[str, Rule] = {
         group="run",
     ),
     # -- the data
-    "dataset": Rule("text", "mnist or fashion-mnist (default: mnist)", group="data"),
-    "data_dir": Rule(
-        "text", "folder holding the four IDX files", optional=True, group="data", metavar="DIR"
-    ),
+    **DATA_SETTINGS,  # dataset, data_dir, data, target, ..., scaling, data_sha256
     "train_limit": Rule(
         "whole",
         "train on the first N training images only",
@@ -214,8 +212,7 @@ class TrainConfig:
 #: The settings of a run that describe its data and network rather than the training loop.
 RUN_FIELDS = (
     "preset",
-    "dataset",
-    "data_dir",
+    *DATA_SETTINGS,
     "train_limit",
     "hidden",
     "activation",
@@ -235,6 +232,15 @@ class RunSettings:
     preset: str = "default"
     dataset: str = "mnist"
     data_dir: str | None = None
+    data: str | None = None
+    target: str | None = None
+    features: str | None = None
+    test_split: float | None = None
+    image_size: int | None = None
+    color: str | None = None
+    image_prep: str | None = None
+    scaling: str = "standardize"
+    data_sha256: str | None = None
     train_limit: int | None = None
     hidden: list[int] = field(default_factory=lambda: [256])
     activation: str = "relu"
@@ -245,6 +251,7 @@ class RunSettings:
     def __post_init__(self) -> None:
         for name in RUN_FIELDS:
             setattr(self, name, RULES[name].check(name, getattr(self, name)))
+        check_data_source(self)  # one source of data, named in `dataset`
 
     @classmethod
     def from_dict(cls, settings: Mapping[str, Any], source: str = "settings") -> RunSettings:
@@ -306,4 +313,4 @@ class RunSettings:
         return flat
 
 
-__all__ = ["DTYPES", "RULES", "RUN_FIELDS", "RunSettings", "TrainConfig", "parse_sizes"]
+__all__ = ["DTYPES", "RULES", "RUN_FIELDS", "SCALINGS", "RunSettings", "TrainConfig", "parse_sizes"]

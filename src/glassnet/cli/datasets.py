@@ -9,12 +9,13 @@ EPILOG = """\
 examples:
   glassnet datasets list
   glassnet datasets fetch mnist              download into the user cache
+  glassnet datasets fetch emnist-letters     EMNIST's archive (562 MB), every split unpacked
   glassnet datasets fetch fashion-mnist --data-dir ~/data/fashion-mnist
   glassnet datasets verify mnist             check the SHA-256 of every file
   glassnet datasets verify mnist --data-dir /data/mnist
 
 where glassnet looks for a dataset's four files, in order:
-  --data-dir DIR               when given, only there
+  --data-dir DIR               when given, only there (or in DIR/NAME)
   $GLASSNET_DATA_DIR/NAME      e.g. $GLASSNET_DATA_DIR/mnist
   the user cache               e.g. ~/.cache/glassnet/mnist ('list' shows the path)
   system folders               Debian's dataset-fashion-mnist: /usr/share/datasets/fashion-mnist
@@ -45,7 +46,7 @@ def add_parser(subparsers: Any) -> None:
     """Add ``datasets`` and its actions ``list``, ``fetch`` and ``verify``."""
     parser = subparsers.add_parser(
         "datasets",
-        help="list, download and check datasets (mnist, fashion-mnist)",
+        help="list, download and check datasets (mnist, fashion-mnist, kmnist, emnist-*)",
         description=__doc__,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -74,8 +75,10 @@ def add_parser(subparsers: Any) -> None:
         "verify",
         help="check every file of a dataset against its SHA-256",
         description=(
-            "Check each file's decompressed bytes against the published SHA-256. Prints OK or "
-            "MISMATCH per file; exits with status 1 if any file fails."
+            "Check each file against the digest its publisher gives (the SHA-256 of the "
+            "decompressed bytes, or of the .gz where only that is published; the shape alone "
+            "where neither is). Prints OK or MISMATCH per file, and what was checked; exits with "
+            "status 1 if any file fails."
         ),
         epilog="examples:\n  glassnet datasets verify mnist\n"
         "  glassnet datasets verify mnist --data-dir ../shared/datasets/mnist",
@@ -83,7 +86,10 @@ def add_parser(subparsers: Any) -> None:
     )
     for action in (fetch, verify):
         action.add_argument(
-            "name", metavar="NAME", type=_dataset_name, help="mnist or fashion-mnist"
+            "name",
+            metavar="NAME",
+            type=_dataset_name,
+            help="mnist, fashion-mnist, kmnist, emnist-digits, emnist-letters, ...",
         )
         action.add_argument(
             "--data-dir", metavar="DIR", help="the folder holding (or to hold) the four files"
@@ -140,7 +146,7 @@ def _verify(name: str, data_dir: str | None) -> int:
     checks = verify(name, data_dir)
     for check in checks:
         if check.ok:
-            print(f"OK        {check.path}")
+            print(f"OK        {check.path} ({check.checked})")
         else:
             print(f"MISMATCH  {check.problem}")
     failed = sum(not check.ok for check in checks)

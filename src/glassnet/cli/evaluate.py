@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 EPILOG = """\
@@ -10,7 +11,21 @@ examples:
   glassnet evaluate runs/<run>/model.safetensors
   glassnet evaluate model.safetensors --dataset fashion-mnist --data-dir ~/data/fashion
   glassnet evaluate model.safetensors --split train
+  glassnet evaluate runs/<run>/model.safetensors --data other-pictures/ --split all
+
+By default the model is tested on the data it was trained on, as its file records it: the same
+dataset, or the same folder or table with the same test part held out. A warning says so when the
+data given is another (another dataset, or data whose SHA-256 differs from the one recorded).
 """
+
+
+def _dataset(text: str) -> str:
+    from glassnet.datasets.sources import check_dataset_name
+
+    try:
+        return check_dataset_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_parser(subparsers: Any) -> None:
@@ -22,36 +37,86 @@ def add_parser(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("model", metavar="MODEL", help="a model file written by glassnet train")
-    p.add_argument("--dataset", help="default: the dataset the model was trained on")
+    p.add_argument(
+        "--dataset", type=_dataset, help="an IDX dataset or idx:DIR (default: the model's own)"
+    )
     p.add_argument("--data-dir", metavar="DIR", help="folder holding the four IDX files")
     p.add_argument(
+        "--data", metavar="PATH", help="a folder of pictures or a table (default: the model's own)"
+    )
+    p.add_argument(
         "--split",
-        choices=["test", "train"],
+        choices=["test", "train", "all"],
         default="test",
-        help="which part of the dataset to evaluate on (default: test)",
+        help="which part of the data to evaluate on (default: test)",
     )
     p.set_defaults(func=run)
+
+
+def _settings(recorded: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """The model's own data settings, with what the options change."""
+    from glassnet.datasets.datasettings import DATA_KINDS
+    from glassnet.datasets.table import is_table
+
+    settings = dict(recorded)
+    if args.dataset:
+        settings.update(dataset=args.dataset, data=None)
+        if args.dataset.startswith("idx:"):
+            settings.update(dataset="idx", data_dir=args.dataset[len("idx:") :])
+    if args.data:
+        kind = "table" if is_table(args.data) else "pictures"
+        settings.update(dataset=kind, data=args.data)
+    if args.data_dir:
+        settings["data_dir"] = args.data_dir
+    if settings.get("dataset") not in DATA_KINDS:
+        settings["data"] = None
+    return settings
+
+
+def _warnings(recorded: dict[str, Any], settings: dict[str, Any], data: Any) -> list[str]:
+    """What differs between the data given and the data the model was trained on."""
+    trained_on, digest = recorded.get("dataset"), recorded.get("data_sha256")
+    if not trained_on or digest == data.sha256:
+        return []  # the very data, whatever it is called now
+    if trained_on != settings.get("dataset"):
+        return [
+            f"the model was trained on {trained_on}, not on {settings.get('dataset')}: its "
+            "classes may mean other things here"
+        ]
+    if digest:
+        return [
+            f"this data is not the data the model was trained on (SHA-256 {data.sha256[:12]}..., "
+            f"recorded {digest[:12]}...): the test part may hold samples it was trained on"
+        ]
+    return []
 
 
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from glassnet import datasets, load
+    from glassnet import load
+    from glassnet.datasets.choose import load_for_settings
     from glassnet.metrics import confusion_matrix, format_confusion, per_class_accuracy
 
     network = load(args.model)
-    name = args.dataset or network.training_settings.get("dataset") or "mnist"
-    data = datasets.load(name, data_dir=args.data_dir)
-    X, y = (
-        (data.test_images, data.test_labels)
-        if args.split == "test"
-        else (data.train_images, data.train_labels)
-    )
-    if int(np.prod(X.shape[1:])) != network.n_inputs or len(data.class_names) != network.n_classes:
+    recorded = dict(network.training_settings)
+    settings = _settings(recorded, args)
+    data = load_for_settings(settings)
+    name = data.name if data.name not in ("pictures", "table") else str(data.directory)
+    X, y = _part(data, args.split)
+    n_inputs = int(np.prod(X.shape[1:]))
+    if n_inputs != network.n_inputs or len(data.class_names) != network.n_classes:
         raise ValueError(
-            f"{args.model} takes {network.n_inputs} inputs and {network.n_classes} "
-            f"classes; {name} has {int(np.prod(X.shape[1:]))} and "
-            f"{len(data.class_names)}"
+            f"{args.model} takes {network.n_inputs} inputs and {network.n_classes} classes; "
+            f"{name} has {n_inputs} and {len(data.class_names)}"
+        )
+    for warning in _warnings(recorded, settings, data):
+        print(f"glassnet evaluate: warning: {warning}", file=sys.stderr)
+    if tuple(network.class_names) != tuple(data.class_names):
+        print(
+            "glassnet evaluate: warning: the model's class names differ from the data's; "
+            "labels are compared by number",
+            file=sys.stderr,
         )
     predictions = np.concatenate([network.predict(X[i : i + 8192]) for i in range(0, len(X), 8192)])
     confusion = confusion_matrix(y, predictions, network.n_classes)
@@ -66,3 +131,16 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(format_confusion(confusion, network.class_names))
     return 0
+
+
+def _part(data: Any, split: str) -> tuple[Any, Any]:
+    import numpy as np
+
+    if split == "test":
+        return data.test_images, data.test_labels
+    if split == "train":
+        return data.train_images, data.train_labels
+    return (
+        np.concatenate([data.train_images, data.test_images]),
+        np.concatenate([data.train_labels, data.test_labels]),
+    )

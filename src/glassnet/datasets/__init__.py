@@ -1,4 +1,4 @@
-"""Datasets: MNIST and Fashion-MNIST as NumPy arrays, found, checked, or downloaded.
+"""Datasets: the IDX sets, folders of pictures and tables, as NumPy arrays, found and checked.
 
 >>> import glassnet
 >>> data = glassnet.datasets.load("mnist")  # doctest: +SKIP
@@ -12,20 +12,26 @@ The modules, one idea each:
 - :mod:`~glassnet.datasets.sources`: what each dataset is (files, digests, mirrors, classes);
 - :mod:`~glassnet.datasets.local`: where the files are on this machine, and checking them;
 - :mod:`~glassnet.datasets.fetch`: downloading the files that are missing;
+- :mod:`~glassnet.datasets.idxfolder`: a folder of IDX files of one's own (``idx:DIR``);
+- :mod:`~glassnet.datasets.pictures`: a folder of pictures, one folder per class;
+- :mod:`~glassnet.datasets.table`: a table (CSV, or Parquet with pyarrow) and its target column;
+- :mod:`~glassnet.datasets.split`: holding out a stratified, seeded test part;
+- :mod:`~glassnet.datasets.choose`: the data a run's settings name, whichever source it is;
+- :mod:`~glassnet.datasets.dataset`: the :class:`Dataset` every source becomes;
 - :mod:`~glassnet.datasets.preprocess`: turning images into network inputs.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from glassnet.datasets.dataset import Dataset
 from glassnet.datasets.idx import read_idx, read_idx_bytes, write_idx
-from glassnet.datasets.sources import SOURCES, DatasetSource, get_source
+from glassnet.datasets.sources import IDX_PREFIX, SOURCES, DatasetSource, get_source
 from glassnet.errors import DatasetNotFoundError, DownloadError, FormatError
 
 if TYPE_CHECKING:
@@ -43,54 +49,18 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, eq=False)
-class Dataset:
-    """A dataset in memory: images and labels, split into training and test parts.
-
-    Attributes
-    ----------
-    name : str
-        E.g. ``"mnist"``.
-    train_images : numpy.ndarray
-        Shape ``(n_train, 28, 28)``, dtype uint8, 0 (background) to 255 (ink).
-    train_labels : numpy.ndarray
-        Shape ``(n_train,)``, dtype uint8, each below ``len(class_names)``.
-    test_images : numpy.ndarray
-        Shape ``(n_test, 28, 28)``, dtype uint8.
-    test_labels : numpy.ndarray
-        Shape ``(n_test,)``, dtype uint8.
-    class_names : tuple of str
-        Label ``i`` means ``class_names[i]``: ``"0"`` to ``"9"`` for MNIST, ``"T-shirt/top"`` to
-        ``"Ankle boot"`` for Fashion-MNIST.
-    directory : pathlib.Path
-        Where the files were read from.
-    """
-
-    name: str
-    train_images: np.ndarray
-    train_labels: np.ndarray
-    test_images: np.ndarray
-    test_labels: np.ndarray
-    class_names: tuple[str, ...]
-    directory: Path
-
-    def __repr__(self) -> str:
-        return (
-            f"Dataset({self.name!r}, train {len(self.train_labels)}, test "
-            f"{len(self.test_labels)}, {len(self.class_names)} classes, from {self.directory})"
-        )
-
-
 def available() -> tuple[str, ...]:
-    """The names :func:`load` accepts: ``("mnist", "fashion-mnist")``."""
+    """The names :func:`load` accepts: ``("mnist", "fashion-mnist", "kmnist", "emnist-digits",
+    ...)``; ``"idx:DIR"`` names a folder of IDX files of one's own."""
     return tuple(SOURCES)
 
 
 def _check_pair(
-    images: np.ndarray, labels: np.ndarray, paths: tuple[Path, Path], n_classes: int
+    images: np.ndarray, labels: np.ndarray, paths: tuple[Path, Path], source: DatasetSource
 ) -> None:
     """Images and labels must match in count and kind, with every label a known class."""
     images_path, labels_path = paths
+    n_classes, first = len(source.class_names), source.first_label
     if images.ndim != 3 or images.dtype != np.uint8:
         raise FormatError(
             f"{images_path}: expected images of shape (n, rows, columns) and dtype uint8, "
@@ -105,10 +75,28 @@ def _check_pair(
         raise FormatError(
             f"{images_path} holds {len(images)} images but {labels_path} holds {len(labels)} labels"
         )
-    if labels.size and int(labels.max()) >= n_classes:
+    if labels.size and int(labels.max()) >= first + n_classes:
         raise FormatError(
             f"{labels_path}: label {int(labels.max())} out of range for {n_classes} classes"
         )
+    if labels.size and int(labels.min()) < first:
+        raise FormatError(
+            f"{labels_path}: label {int(labels.min())} out of range: {source.name} labels its "
+            f"{n_classes} classes from {first}"
+        )
+
+
+def _as_mnist(source: DatasetSource, images: np.ndarray, labels: np.ndarray) -> tuple[Any, Any]:
+    """Images the right way up and labels from 0, as MNIST stores them.
+
+    EMNIST writes each image column after column, so its arrays read as MNIST's are transposed
+    (a letter lies on its side, mirrored); its letters are labelled 1 to 26.
+    """
+    if source.transposed:
+        images = np.ascontiguousarray(images.transpose(0, 2, 1))
+    if source.first_label:
+        labels = labels - np.uint8(source.first_label)
+    return images, labels
 
 
 def load(
@@ -124,24 +112,26 @@ def load(
     Parameters
     ----------
     name : str or DatasetSource
-        ``"mnist"`` or ``"fashion-mnist"`` (see :func:`available`), or a source of one's own.
+        ``"mnist"``, ``"fashion-mnist"``, ``"kmnist"``, an EMNIST split such as
+        ``"emnist-letters"`` (see :func:`available`), ``"idx:DIR"`` for a folder of IDX files
+        of one's own (:mod:`glassnet.datasets.idxfolder`), or a source of one's own.
     data_dir : str or os.PathLike, optional
         A directory holding the four files (``train-images-idx3-ubyte.gz`` and so on,
-        compressed or not). When given, it is the only place looked in. Otherwise the search
-        goes ``$GLASSNET_DATA_DIR/<name>``, the user cache, then the system's directories
-        (see :mod:`glassnet.datasets.local`).
+        compressed or not), or a root holding ``<name>/`` with them. When given, it is the only
+        place looked in. Otherwise the search goes ``$GLASSNET_DATA_DIR/<name>``, the user
+        cache, then the system's directories (see :mod:`glassnet.datasets.local`).
     download : bool, default True
         Download the files into the user cache when they are found nowhere.
     verify : bool, default True
-        Check each file's decompressed SHA-256 while reading it (about 10% of the load time).
+        Check each file's published SHA-256 while reading it (about 10% of the load time).
     progressbar : bool, default True
         Show download progress on standard error.
 
     Returns
     -------
     Dataset
-        Images ``(n, 28, 28)`` uint8 and labels ``(n,)`` uint8 for both parts: 60,000 training
-        and 10,000 test images for MNIST and Fashion-MNIST.
+        Images ``(n, 28, 28)`` uint8 the right way up and labels ``(n,)`` uint8 from 0 for both
+        parts: 60,000 training and 10,000 test images for MNIST and Fashion-MNIST.
 
     Raises
     ------
@@ -149,18 +139,23 @@ def load(
         If the files are not found and cannot be downloaded (or ``download`` is false), or
         ``data_dir`` lacks some of them. The message names the files and how to supply them.
     glassnet.errors.FormatError
-        If a file is malformed, is not the expected file (SHA-256), or images and labels
+        If a file is malformed, is not the expected file (SHA-256, shape), or images and labels
         disagree.
     """
+    if isinstance(name, str) and name.strip().lower().startswith(IDX_PREFIX):
+        from glassnet.datasets.idxfolder import load_idx_folder
+
+        return load_idx_folder(name.strip()[len(IDX_PREFIX) :])
     source = name if isinstance(name, DatasetSource) else get_source(name)
     location = _find_or_download(source, data_dir, download=download, progressbar=progressbar)
     train_images, train_labels, test_images, test_labels = _read_files(
         source, location, verify=verify
     )
-    n_classes = len(source.class_names)
     paths = location.paths
-    _check_pair(train_images, train_labels, (paths[0], paths[1]), n_classes)
-    _check_pair(test_images, test_labels, (paths[2], paths[3]), n_classes)
+    _check_pair(train_images, train_labels, (paths[0], paths[1]), source)
+    _check_pair(test_images, test_labels, (paths[2], paths[3]), source)
+    train_images, train_labels = _as_mnist(source, train_images, train_labels)
+    test_images, test_labels = _as_mnist(source, test_images, test_labels)
     return Dataset(
         name=source.name,
         train_images=train_images,
@@ -204,10 +199,12 @@ def _read_files(source: DatasetSource, location: Location, *, verify: bool) -> l
         hint = f"'glassnet datasets fetch {source.name}' downloads a good copy"
     else:
         hint = f"expected {source.name}'s files there"
+    from glassnet.datasets.local import read_checked
+
     arrays = []
     for file, path in zip(source.files, location.paths, strict=True):
         try:
-            arrays.append(read_idx(path, sha256=file.sha256 if verify else None))
+            arrays.append(read_checked(file, path, verify=verify)[0])
         except FormatError as exc:
             raise FormatError(f"{exc} ({hint})") from None
     return arrays

@@ -4,6 +4,9 @@ Standardizing subtracts the training set's mean pixel value and divides by its s
 inputs are centred on zero with unit spread, the range where sigmoids are steep and gradients flow.
 The statistics come from the training set only (the test set stands for data never seen) and travel
 inside the model file, so a prediction years later is preprocessed exactly as training was.
+
+The same :class:`Standardizer` carries the other scalings a run may choose (:func:`input_scaling`):
+to ``[0, 1]``, as tutorials divide pixels by 255 (``mean = 0``, ``scale = 255``), and none at all.
 """
 
 from __future__ import annotations
@@ -82,6 +85,48 @@ class Standardizer:
         out -= self.mean.astype(dtype)
         out /= self.scale.astype(dtype)
         return out
+
+
+def input_scaling(
+    scaling: str, X: ArrayLike, *, table: bool = False, standardize: bool = True
+) -> Standardizer | None:
+    """The scaling a run asks for, fitted on its training inputs ``X`` ``(n, ...)``.
+
+    Parameters
+    ----------
+    scaling : {"standardize", "unit", "none"}
+        ``"standardize"``: mean 0 and spread 1. For images that is the training loop's own (one
+        mean and spread for all pixels), so ``None`` is returned and the loop fits it; a table's
+        columns are each standardized here, since their units differ. ``"unit"``: to ``[0, 1]``,
+        as tutorials divide 0..255 pixels by 255, and a table's columns by their range.
+        ``"none"``: the raw values, through a standardizer that changes nothing (so that the
+        training loop fits none).
+    X : array_like
+        The training inputs: images of 0..255 pixels, or a table's rows.
+    table : bool, default False
+        Whether ``X`` is a table's rows rather than images.
+    standardize : bool, default True
+        The training loop's ``standardize`` flag: when false, ``"standardize"`` gives raw values.
+
+    Returns
+    -------
+    Standardizer or None
+        For the network's ``standardizer``; ``None`` leaves the choice to the training loop.
+    """
+    if scaling == "none":
+        return Standardizer(np.zeros(1), np.ones(1))
+    if scaling == "unit" and not table:
+        return Standardizer(np.zeros(1), np.full(1, 255.0))
+    if scaling == "standardize" and not table:
+        return None
+    rows = flatten_images(X)
+    if scaling == "unit":
+        low, high = rows.min(axis=0).astype(np.float64), rows.max(axis=0).astype(np.float64)
+        spread = high - low
+        return Standardizer(low, np.where(spread > 0, spread, 1.0))
+    if scaling == "standardize":
+        return Standardizer.fit(rows, per_feature=True) if standardize else None
+    raise ValueError(f"scaling must be standardize, unit or none, got {scaling!r}")
 
 
 def one_hot(

@@ -31,6 +31,8 @@ The modules, one idea each:
 - :mod:`~glassnet.images.prepare`: MNIST's steps, :func:`to_mnist` and :func:`mnist_pixels`;
 - :mod:`~glassnet.images.files`: reading PNG and JPEG (:func:`load_image`), writing PNG
   (:func:`save_png`);
+- :mod:`~glassnet.images.resize`: any picture brought to one size, as a folder of pictures is read
+  for training (:func:`load_picture`);
 - :mod:`~glassnet.images.pillow`: asking for Pillow, which only pictures need.
 """
 
@@ -47,16 +49,21 @@ from glassnet.images.pillow import require_pillow
 from glassnet.images.prepare import BOX_SIZE, FIELD_SIZE, NoInkError, mnist_pixels, to_mnist
 from glassnet.images.prepare import MIN_CONTRAST as MIN_CONTRAST
 from glassnet.images.prepare import NOISE_LEVEL as NOISE_LEVEL
+from glassnet.images.resize import COLORS, PREPARATIONS, load_picture, picture_shape
 
 __all__ = [
     "BOX_SIZE",
+    "COLORS",
     "FIELD_SIZE",
     "MAX_FILE_BYTES",
     "MAX_PIXELS",
+    "PREPARATIONS",
     "NoInkError",
     "load_digit",
     "load_image",
+    "load_picture",
     "mnist_pixels",
+    "picture_shape",
     "require_pillow",
     "save_png",
     "to_mnist",

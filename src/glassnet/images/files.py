@@ -166,17 +166,13 @@ def _decode_guarded(image: PILImage.Image, name: str) -> NDArray[np.float32]:
 
 def _decode(image: PILImage.Image) -> NDArray[np.float32]:
     """Pixels of an opened image as luminance in [0, 1], alpha laid on white (or black)."""
-    if image.format == "JPEG" and max(image.size) > WORKING_SIDE:
-        image.draft("RGB", (WORKING_SIDE, WORKING_SIDE))  # decode at a reduced DCT scale
-    image.load()
-    if image.mode.startswith("I"):  # 16-bit grayscale PNG
+    image = _decoded_small(image, WORKING_SIDE)
+    if image.mode.startswith("I"):  # 16-bit grayscale PNG, reduced as 32-bit integers
         gray = np.asarray(image, dtype=np.float32) / np.float32(65535.0)
-        return _reduce(np.clip(gray, 0.0, 1.0))
-    has_alpha = "A" in image.mode or "a" in image.mode or "transparency" in image.info
-    if not has_alpha:
-        return _reduce(np.asarray(image.convert("L"), dtype=np.float32) / np.float32(255.0))
+        return np.clip(gray, 0.0, 1.0)
+    if "A" not in image.mode:
+        return np.asarray(image.convert("L"), dtype=np.float32) / np.float32(255.0)
     rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / np.float32(255.0)
-    rgba = _reduce(rgba)
     luminance = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32)
     alpha = rgba[..., 3]
     on_white = luminance * alpha + (1.0 - alpha)
@@ -185,15 +181,31 @@ def _decode(image: PILImage.Image) -> NDArray[np.float32]:
     return np.asarray(on_white, dtype=np.float32)
 
 
-def _reduce(pixels: NDArray[np.float32]) -> NDArray[np.float32]:
-    """Average ``k x k`` blocks so the longer side is at most :data:`WORKING_SIDE`."""
-    height, width = pixels.shape[:2]
-    k = math.ceil(max(height, width) / WORKING_SIDE)
-    if k <= 1:
-        return pixels
-    h, w = height // k * k, width // k * k
-    blocks = pixels[:h, :w].reshape(h // k, k, w // k, k, *pixels.shape[2:])
-    return np.asarray(blocks.mean(axis=(1, 3)), dtype=np.float32)
+def decoded_small(image: PILImage.Image, side: int) -> PILImage.Image:
+    """:func:`_decoded_small`, for the other readers of pictures."""
+    return _decoded_small(image, side)
+
+
+def _decoded_small(image: PILImage.Image, side: int) -> PILImage.Image:
+    """Decode an opened image, its longer side reduced to at most about ``side`` pixels.
+
+    A JPEG is decoded at a reduced DCT scale, so a large one never exists at full size. A PNG
+    cannot be decoded smaller: it is decoded as 8-bit pixels (1 or 4 bytes each, never floats)
+    and reduced at once by averaging ``k x k`` blocks, which keeps every pixel of a thin picture
+    (the last block of a side may be partial).
+    """
+    if image.format == "JPEG" and max(image.size) > side:
+        image.draft("RGB", (side, side))  # decode at a reduced DCT scale
+    image.load()
+    has_alpha = "A" in image.mode or "a" in image.mode or "transparency" in image.info
+    if image.mode.startswith("I"):
+        image = image.convert("I")  # 16-bit grayscale: reduce keeps the 16 bits as int32
+    elif image.mode not in ("L", "LA", "RGB", "RGBA"):
+        image = image.convert("RGBA" if has_alpha else ("RGB" if "RGB" in image.mode else "L"))
+    elif has_alpha and image.mode in ("L", "RGB"):
+        image = image.convert("RGBA")  # a transparent colour (tRNS) becomes an alpha channel
+    k = math.ceil(max(image.size) / side)
+    return image.reduce(k) if k > 1 else image
 
 
 def _found_format(head: bytes) -> str:
@@ -220,14 +232,14 @@ def _one_line(exc: BaseException) -> str:
 
 
 def save_png(path: str | os.PathLike[str], image: ArrayLike, *, scale: int = 8) -> Path:
-    """Write a grayscale image in ``[0, 1]`` as a PNG, each pixel a ``scale x scale`` square.
+    """Write an image in ``[0, 1]`` as a PNG, each pixel a ``scale x scale`` square.
 
     Parameters
     ----------
     path : str or os.PathLike
         Where to write; replaced atomically.
-    image : (height, width) array
-        Values in ``[0, 1]`` (clipped), shown as 0 = black, 1 = white.
+    image : (height, width) or (height, width, 3) array
+        Values in ``[0, 1]`` (clipped), shown as 0 = black, 1 = white; grayscale or RGB.
     scale : int, default 8
         Magnification, with hard pixel edges (nearest neighbour).
 
@@ -240,8 +252,8 @@ def save_png(path: str | os.PathLike[str], image: ArrayLike, *, scale: int = 8) 
 
     Image = require_pillow()
     array = np.asarray(image, dtype=np.float64)
-    if array.ndim != 2 or array.size == 0:
-        raise ValueError(f"expected a 2-D image, got shape {array.shape}")
+    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] == 3)) or array.size == 0:
+        raise ValueError(f"expected a grayscale or RGB image, got shape {array.shape}")
     if not np.all(np.isfinite(array)):
         raise ValueError("the image contains NaN or infinite values")
     if not isinstance(scale, int) or not 1 <= scale <= 64:

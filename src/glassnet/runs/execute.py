@@ -20,6 +20,7 @@ import numpy as np
 
 from glassnet import datasets, memory
 from glassnet.checkpoint import load_checkpoint, save_checkpoint
+from glassnet.datasets.preprocess import input_scaling
 from glassnet.engine import select_engine
 from glassnet.history import History, TrainingInterrupted, TrainingState
 from glassnet.metrics import confusion_matrix, per_class_accuracy
@@ -95,7 +96,7 @@ def run(
     select_engine(settings.training.engine, settings.training)  # one that cannot run stops here
     data = _load_data(settings)
     network = _build_network(settings, data)
-    settings = dataclasses.replace(settings, initializer=network.initializer)
+    settings = dataclasses.replace(settings, initializer=network.initializer, **_provenance(data))
     folder, created = _new_folder(folder, runs_dir, settings)
     try:
         with RunLock(folder):
@@ -167,7 +168,28 @@ def _remove_if_unstarted(folder: Path, created: bool) -> None:
 
 
 def _load_data(settings: RunSettings) -> datasets.Dataset:
-    return datasets.load(settings.dataset, data_dir=settings.data_dir)
+    """The data the settings name; refused if it is not the data their ``data_sha256`` records."""
+    from glassnet.datasets.choose import load_for_settings
+
+    data = load_for_settings(settings.to_dict())
+    if settings.data_sha256 is not None and data.sha256 != settings.data_sha256:
+        raise ValueError(
+            f"{data.directory}: the data has changed since the run that recorded it: its SHA-256 "
+            f"is {data.sha256}, the settings record {settings.data_sha256}; to train on it as it "
+            "is now, leave data_sha256 out of the settings (or give --data-sha256 '')"
+        )
+    return data
+
+
+def _provenance(data: datasets.Dataset) -> dict[str, Any]:
+    """What a run records of its data, so ``--config`` repeats it and ``evaluate`` can compare:
+    the data's SHA-256, a folder's or table's full path, and a table's feature columns."""
+    recorded: dict[str, Any] = {"data_sha256": data.sha256}
+    if data.name in ("pictures", "table"):
+        recorded["data"] = str(Path(data.directory).resolve())
+    if data.feature_names:
+        recorded["features"] = ",".join(data.feature_names)
+    return recorded
 
 
 def _build_network(settings: RunSettings, data: datasets.Dataset) -> Network:
@@ -183,7 +205,7 @@ def _build_network(settings: RunSettings, data: datasets.Dataset) -> Network:
         f"training hidden = {short(settings.hidden)} ({memory.n_parameters(sizes):,} parameters) "
         f"on {n:,} samples in {settings.dtype}",
     )
-    return Network(
+    network = Network(
         sizes,
         settings.activation,
         initializer=settings.initializer,
@@ -191,6 +213,13 @@ def _build_network(settings: RunSettings, data: datasets.Dataset) -> Network:
         dtype=settings.dtype,
         class_names=data.class_names,
     )
+    # Scalings other than the training loop's own (one mean and spread for all pixels) are set
+    # here: the loop keeps a standardizer the network already has.
+    network.standardizer = input_scaling(
+        settings.scaling, data.train_images, table=data.kind == "table",
+        standardize=settings.training.standardize,
+    )  # fmt: skip
+    return network
 
 
 def _new_folder(

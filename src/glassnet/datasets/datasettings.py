@@ -1,0 +1,192 @@
+"""The settings that name a run's data, and the four sources they may name.
+
+A run's data is one of four sources, and its settings say which:
+
+- a dataset glassnet knows by name (``dataset = "mnist"``, ``"kmnist"``, ``"emnist-letters"``,
+  ...), found in ``data_dir`` or where glassnet looks (:func:`glassnet.datasets.load`);
+- a folder of IDX files of one's own (``dataset = "idx"`` with ``data_dir``; ``--dataset idx:DIR``
+  on the command line);
+- a folder of pictures, one folder per class (``data = DIR``; ``dataset`` then records
+  ``"pictures"``), with ``image_size``, ``color``, ``image_prep`` and ``test_split``;
+- a table (``data = FILE.csv`` or ``.parquet``; ``dataset`` records ``"table"``), with
+  ``target``, ``features`` and ``test_split``.
+
+:data:`DATA_SETTINGS` holds the rules of these settings, which :mod:`glassnet.settings` gathers into
+its one table; :func:`check_data_source` refuses settings that name two sources, or a setting of
+one source given to another. :func:`glassnet.datasets.choose.load_for_settings` reads the data.
+Every run records its data's SHA-256 (``data_sha256``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glassnet.datasets.sources import check_dataset_name, known_names
+from glassnet.datasets.table import is_table
+from glassnet.rules import Rule, short
+
+__all__ = ["DATA_KINDS", "DATA_SETTINGS", "SCALINGS", "DatasetRule", "check_data_source"]
+
+#: What ``dataset`` records for data of one's own given with ``data``.
+DATA_KINDS = ("pictures", "table")
+
+#: How a run scales its inputs: standardize (the training set's mean 0 and spread 1), unit (to
+#: [0, 1], as tutorials divide pixels by 255, or each column by its range), none (raw values).
+SCALINGS = ("standardize", "unit", "none")
+
+
+class DatasetRule(Rule):
+    """The ``dataset`` setting: a known dataset's name, or ``idx:DIR``, checked when given, so an
+    unknown name is a bad option (exit 2) rather than a failure to find data."""
+
+    def parse(self, text: str) -> Any:
+        return check_dataset_name(text)
+
+    def check(self, name: str, value: Any) -> Any:
+        if isinstance(value, str) and value in (*DATA_KINDS, "idx"):
+            return value  # how a run's settings record its own data (see RunSettings)
+        if not isinstance(value, str):
+            raise ValueError(f"{name} must be {self.allowed()}, got {short(value)}")
+        try:
+            return check_dataset_name(value)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None
+
+    def allowed(self) -> str:
+        return "one of " + known_names()
+
+
+#: The rules of the data's settings, beside ``dataset`` (see :mod:`glassnet.settings`).
+DATA_SETTINGS: dict[str, Rule] = {
+    "dataset": DatasetRule(
+        "text",
+        "mnist, fashion-mnist, kmnist, emnist-digits, emnist-letters, emnist-balanced, "
+        "emnist-byclass, emnist-bymerge, emnist-mnist, or idx:DIR (default: mnist)",
+        group="data",
+        metavar="NAME",
+    ),
+    "data_dir": Rule(
+        "text",
+        "folder holding the four IDX files (or a folder of one folder per dataset)",
+        optional=True,
+        group="data",
+        metavar="DIR",
+    ),
+    "data": Rule(
+        "text",
+        "your own data: a folder of pictures (DIR/<class>/*.png|jpg) or a table (.csv, .parquet)",
+        optional=True,
+        group="data",
+        metavar="PATH",
+    ),
+    "target": Rule(
+        "text", "a table's column of classes", optional=True, group="data", metavar="COLUMN"
+    ),
+    "features": Rule(
+        "text",
+        "a table's feature columns, comma-separated (default: all but the target)",
+        optional=True,
+        group="data",
+        metavar="COLUMNS",
+    ),
+    "test_split": Rule(
+        "number",
+        "share of your own data held out for testing, per class, seeded (default: 0.2; a "
+        "folder with train/ and test/ is split already)",
+        low=0.01,
+        high=0.9,
+        optional=True,
+        group="data",
+        metavar="X",
+    ),
+    "image_size": Rule(
+        "whole",
+        "pictures are resized to N x N pixels (default: 28)",
+        low=1,
+        high=1024,
+        optional=True,
+        group="data",
+    ),
+    "color": Rule(
+        "choice",
+        "pictures in gray (default) or rgb",
+        choices=lambda: ("gray", "rgb"),
+        optional=True,
+        group="data",
+    ),
+    "image_prep": Rule(
+        "choice",
+        "resize (default): stretch each picture to --image-size; mnist: crop the ink, fit it in "
+        "20x20 and centre it in 28x28, as glassnet predict does",
+        choices=lambda: ("resize", "mnist"),
+        optional=True,
+        group="data",
+    ),
+    "scaling": Rule(
+        "choice",
+        "inputs standardized (default), scaled to [0, 1] (unit: pixels / 255, a table's columns "
+        "by their range), or left raw (none)",
+        choices=lambda: SCALINGS,
+        group="data",
+    ),
+    "data_sha256": Rule(
+        "text",
+        "refuse data whose SHA-256 differs (every run records its data's)",
+        optional=True,
+        group="data",
+        metavar="HEX",
+    ),
+}
+
+
+def check_data_source(settings: Any) -> None:
+    """Make the data settings name one source, and say which in ``dataset``.
+
+    ``dataset = "idx:DIR"`` becomes ``dataset = "idx"`` with ``data_dir = DIR``; with ``data``,
+    ``dataset`` becomes ``"pictures"`` or ``"table"``. Settings that belong to another source are
+    refused rather than ignored.
+    """
+    if settings.dataset.startswith("idx:"):
+        folder = settings.dataset[len("idx:") :]
+        if settings.data_dir not in (None, folder):
+            raise ValueError(f"dataset idx:{folder} and data_dir {settings.data_dir} disagree")
+        settings.dataset, settings.data_dir = "idx", folder
+    if settings.data is not None:
+        kind = "table" if is_table(settings.data) else "pictures"
+        if settings.dataset not in ("mnist", kind):
+            raise ValueError(
+                f"dataset {settings.dataset} and data {settings.data} name two sources; give one"
+            )
+        settings.dataset = kind
+    elif settings.dataset in DATA_KINDS:
+        raise ValueError(f"dataset {settings.dataset} needs data = PATH (--data PATH)")
+    if settings.dataset == "idx" and settings.data_dir is None:
+        raise ValueError("dataset idx needs a folder: --dataset idx:DIR")
+    unused = {
+        "table": ("image_size", "color", "image_prep", "data_dir"),
+        "pictures": ("target", "features", "data_dir"),
+    }.get(
+        settings.dataset, ("target", "features", "test_split", "image_size", "color", "image_prep")
+    )
+    given = [name for name in unused if getattr(settings, name) is not None]
+    if given:
+        raise ValueError(
+            f"{given[0].replace('_', ' ')} does not apply to {_source_words(settings)}"
+        )
+    if settings.dataset == "table" and settings.target is None:
+        raise ValueError(
+            f"a table needs the column of its classes: --target COLUMN ({settings.data})"
+        )
+    size, color = settings.image_size or 28, settings.color or "gray"
+    if settings.image_prep == "mnist" and (size, color) != (28, "gray"):
+        raise ValueError(
+            "image prep mnist makes 28x28 gray pictures; leave out image size and color"
+        )
+
+
+def _source_words(settings: Any) -> str:
+    if settings.dataset == "table":
+        return f"a table ({settings.data})"
+    if settings.dataset == "pictures":
+        return f"a folder of pictures ({settings.data})"
+    return f"the IDX dataset {settings.dataset}"
