@@ -36,7 +36,7 @@ from glassnet import Network  # noqa: E402
 from glassnet.datasets.preprocess import Standardizer  # noqa: E402
 from glassnet.errors import GlassnetError  # noqa: E402
 from glassnet.images import mnist_pixels, to_mnist  # noqa: E402
-from glassnet.web import server  # noqa: E402
+from glassnet.web import listen, prediction  # noqa: E402
 from glassnet.web.server import (  # noqa: E402
     MAX_BODY_BYTES,
     RequestGuard,
@@ -273,7 +273,7 @@ def test_internal_errors_are_500_without_details(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError(f"secret detail in {__file__}")
 
-    monkeypatch.setattr(server, "predict_canvas", broken)
+    monkeypatch.setattr(prediction, "predict_canvas", broken)
     with TestClient(create_app(network), base_url=BASE, raise_server_exceptions=False) as c:
         response = predict(c, {"pixels": canvas_seven()})
     assert assert_error(response, 500) == "internal error"
@@ -314,7 +314,9 @@ def test_body_over_the_limit_is_413_before_it_is_read(network: Network) -> None:
     }
     asyncio.run(app(scope, receive, send))
     assert sent[0]["status"] == 413
-    assert json.loads(sent[1]["body"]) == {"error": "the request body is over 1,048,576 bytes"}
+    assert json.loads(sent[1]["body"]) == {
+        "error": f"the request body is over {MAX_BODY_BYTES:,} bytes"
+    }
 
 
 def test_body_over_the_limit_is_413_with_and_without_a_length(client: TestClient) -> None:
@@ -322,7 +324,7 @@ def test_body_over_the_limit_is_413_with_and_without_a_length(client: TestClient
     assert_error(predict(client, big), 413)
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: sent chunked
-        for _ in range(40):
+        for _ in range(MAX_BODY_BYTES // 65536 + 8):
             yield b" " * 65536
 
     response = client.post(
@@ -427,7 +429,7 @@ def test_live_body_limits_with_and_without_length(live: RunningServer) -> None:
     assert_error(httpx.post(url, content=big, headers=headers, timeout=30), 413)
 
     def chunks() -> Iterator[bytes]:
-        for _ in range(64):
+        for _ in range(MAX_BODY_BYTES // 65536 + 8):
             yield b" " * 65536
 
     assert_error(httpx.post(url, content=chunks(), headers=headers, timeout=30), 413)
@@ -458,7 +460,7 @@ def test_live_body_limits_with_lying_lengths(live: RunningServer) -> None:
     status, body = raw_request(
         live.url,
         head + "Transfer-Encoding: chunked\nConnection: close\n",
-        chunk * 17 + b"0\r\n\r\n",
+        chunk * (MAX_BODY_BYTES // 0x10000 + 1) + b"0\r\n\r\n",
     )
     assert status == 413 and json.loads(body)["error"].startswith("the request body is over")
 
@@ -546,7 +548,7 @@ def test_serve_cli_errors_are_one_line(
 def test_the_listening_socket_says_tcp_so_answers_are_not_delayed() -> None:
     """asyncio sets TCP_NODELAY only on sockets created with IPPROTO_TCP; without it, answers on a
     kept-alive connection wait ~40 ms for a delayed acknowledgement."""
-    sock = server._bind("127.0.0.1", 0)
+    sock = listen._bind("127.0.0.1", 0)
     try:
         assert sock.proto == socket.IPPROTO_TCP
         assert sock.getsockname()[0] == "127.0.0.1"

@@ -17,9 +17,14 @@ examples:
   glassnet serve model.safetensors --host 0.0.0.0     other machines too (no password!)
 
 Draw a digit with the mouse, a pen or a finger; the bars show the ten class probabilities as
-you draw, next to the 28x28 image the network reads and its hidden layers' activations. The
-server listens on 127.0.0.1 only, unless --host says otherwise, and refuses requests made by other
-web sites. Stop it with Ctrl-C. The page needs nothing from the internet.
+you draw, next to the 28x28 image the network reads and its hidden layers' activations. Below,
+the backward pass for the label you pick (click a bar; by default the prediction): each layer's
+delta, the size of each layer's gradient and the first layer's weight gradient as images. "Learn
+this" takes one gradient step on your drawing in the page's own copy of the network, kept in the
+server's memory only (the model file never changes); "Reset" goes back to the model.
+
+The server listens on 127.0.0.1 only, unless --host says otherwise, and refuses requests made by
+other web sites. Stop it with Ctrl-C. The page needs nothing from the internet.
 """
 
 
@@ -73,13 +78,13 @@ def run(args: argparse.Namespace) -> int:
         if not args.no_browser:
             port = url.rsplit(":", 1)[1]
             local = url if is_loopback_host(args.host) else f"http://127.0.0.1:{port}"
-            _open_browser(local)
+            open_browser(local)
 
     serve(network, host=args.host, port=args.port, ready_callback=ready)
     return 0
 
 
-def _open_browser(url: str) -> None:
+def open_browser(url: str) -> None:
     """Open ``url`` in a graphical browser, if there is one; never block the server."""
     if sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")

@@ -1,16 +1,21 @@
-"""The HTTP edges of the page's API: reading a drawing from a request, and every error as JSON.
+"""The HTTP edges of the pages' API: reading a request's JSON, and every error as JSON.
 
-A ``POST /api/predict`` is read in named steps, each refusing with its own status and reason:
+A ``POST`` to the drawing page's API is read in named steps, each refusing with its own status and
+reason:
 
 1. the body must be ``application/json`` (415);
 2. it is read up to the size limit (413; :class:`~glassnet.web.guard.RequestGuard` has usually
    refused it already, from its ``Content-Length`` or as it arrived);
 3. it must parse as JSON, and ``NaN`` or ``Infinity``, which JSON does not have, do not (400);
-4. it must hold a canvas :func:`~glassnet.web.prediction.parse_pixels` accepts (400).
+4. its fields must be what the endpoint takes: a canvas :func:`~glassnet.web.prediction.parse_pixels`
+   accepts, a label, a session, a learning rate (400).
 
 :func:`error_handlers` turn whatever ends a request (those refusals, Starlette's own 404 and 405,
 a fault in glassnet) into a JSON object ``{"error": "<one line>"}`` with the matching status; a
-fault says only "internal error" with 500.
+fault says only "internal error" with 500. Two endings are not faults and leave no traceback in
+the log: a client that goes away before its body has arrived (nobody is left to answer), and a
+server out of file descriptors (503, reported in one line a minute by
+:data:`~glassnet.web.limits.SHORTAGES`).
 
 This module needs Starlette; :func:`glassnet.web.server.create_app` imports it only after checking
 that Starlette is installed.
@@ -22,53 +27,52 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from glassnet.web.guard import BodyTooLarge
-from glassnet.web.prediction import parse_pixels
+from glassnet.web.limits import RESOURCE_ERRNOS, SHORTAGES
 
-__all__ = ["error_handlers", "read_canvas"]
+__all__ = ["error_handlers", "read_fields", "read_json"]
 
 #: What Starlette calls when a request ends in an exception: the request and the exception in,
 #: the answer out.
 ErrorHandler = Callable[[Request, Exception], Awaitable[Response]]
 
 
-# ------------------------------------------------------------------------------- reading a drawing
-async def read_canvas(request: Request, max_body_bytes: int) -> NDArray[np.float32]:
-    """The canvas a ``POST /api/predict`` request sends, checked.
+# ------------------------------------------------------------------------------- reading a request
+async def read_fields(
+    request: Request, max_body_bytes: int, fields: tuple[str, ...]
+) -> dict[str, Any]:
+    """A request's JSON object, refused (400) if it holds any field but ``fields``.
 
     Parameters
     ----------
     request : starlette.requests.Request
-        The request, its body not yet read.
     max_body_bytes : int
-        Largest body accepted.
+    fields : tuple of str
+        The names the endpoint takes; which of them are required is for the endpoint to say.
 
     Returns
     -------
-    canvas : (height, width) float32 array
-        Values in ``0..255``, ink bright, as :func:`~glassnet.web.prediction.parse_pixels` returns.
-
-    Raises
-    ------
-    starlette.exceptions.HTTPException
-        415 for a body that is not JSON, 400 for malformed JSON or a canvas that is not one, with
-        the reason as its detail.
-    glassnet.web.guard.BodyTooLarge
-        Once the body passes ``max_body_bytes``.
+    dict
+        The decoded object.
     """
+    payload = await read_json(request, max_body_bytes)
+    if not isinstance(payload, dict):
+        raise HTTPException(400, "the body must be a JSON object")
+    unknown = sorted(set(payload) - set(fields))
+    if unknown:
+        raise HTTPException(400, f"unknown field {unknown[0]!r}; expected {', '.join(fields)}")
+    return payload
+
+
+async def read_json(request: Request, max_body_bytes: int) -> Any:
+    """The decoded JSON body of a request: steps 1 to 3 above."""
     _check_media_type(request)
     body = await _read_body(request, max_body_bytes)
-    payload = _decode_json(body)
-    try:
-        return parse_pixels(payload)
-    except ValueError as exc:
-        raise HTTPException(400, str(exc)) from None
+    return _decode_json(body)
 
 
 def _check_media_type(request: Request) -> None:
@@ -123,9 +127,21 @@ def error_handlers(max_body_bytes: int) -> dict[Any, ErrorHandler]:
             headers={"connection": "close"},
         )
 
+    async def out_of_resources(request: Request, exc: Exception) -> Response:
+        if not isinstance(exc, OSError) or exc.errno not in RESOURCE_ERRNOS:
+            raise exc  # a real fault: Starlette answers 500 and the log keeps its traceback
+        SHORTAGES.report(exc)
+        return JSONResponse(
+            {"error": "the server is short of resources (open files); try again shortly"},
+            status_code=503,
+            headers={"connection": "close", "retry-after": "5"},
+        )
+
     return {
         HTTPException: _http_error,
         BodyTooLarge: too_large,
+        ClientDisconnect: _client_gone,
+        OSError: out_of_resources,
         Exception: _internal_error,
     }
 
@@ -140,6 +156,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         status_code=status,
         headers=dict(getattr(exc, "headers", None) or {}),
     )
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # The client closed its connection before sending the whole body: not a fault of the server,
+    # and no one is left to read an answer (uvicorn drops it).
+    return Response(status_code=400, headers={"connection": "close"})
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:

@@ -12,6 +12,8 @@ the world, and against web pages in the same browser. :class:`RequestGuard` wrap
 * a body over :data:`MAX_BODY_BYTES` is refused with 413 from its ``Content-Length`` before a byte
   of it is read, and a body without an honest length is cut off once it passes the limit
   (:class:`BodyTooLarge`, which the app answers with 413);
+* a ``Host`` or ``Content-Length`` header these rules cannot read (``127.0.0.1:²``) is refused
+  with 403 or 400, never a fault;
 * every answer carries the security headers: a content security policy (scripts, styles and
   requests from this server only, no framing), no type sniffing, no referrer, no caching.
 
@@ -37,8 +39,9 @@ __all__ = [
     "is_loopback_address",
 ]
 
-#: Largest request body accepted, in bytes (1 MiB).
-MAX_BODY_BYTES = 1 << 20
+#: Largest request body accepted, in bytes (6 MiB): the largest canvas the API takes, 1024×1024
+#: whole numbers up to 255 written as ``json.dumps`` writes them (5.0 MiB), fits, with room to spare.
+MAX_BODY_BYTES = 6 << 20
 #: Names that always mean this machine.
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
@@ -89,9 +92,18 @@ def _split_host(value: str) -> tuple[str, int | None] | None:
         return None
     if port_text == "":
         return name, None
-    if not port_text.isdigit() or len(port_text) > 5:
+    if not _is_decimal(port_text) or len(port_text) > 5:
         return None
     return name, int(port_text)
+
+
+def _is_decimal(text: str) -> bool:
+    """Whether ``text`` is ASCII digits ``0-9`` only.
+
+    Not ``str.isdigit``: it also accepts ``"²"`` and other digits of Unicode, which ``int`` then
+    refuses, and header bytes decoded as Latin-1 can hold them.
+    """
+    return text.isascii() and text.isdigit()
 
 
 class RequestGuard:
@@ -120,7 +132,10 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        problem = self._refuse(scope, headers)
+        try:
+            problem = self._refuse(scope, headers)
+        except ValueError:  # a header these rules cannot read; the parsers above should say so
+            problem = 400, "malformed request header"
         if problem is not None:
             status, message = problem
             await _send_error(send, status, message)
@@ -169,7 +184,7 @@ class RequestGuard:
                 return 403, "cross-site requests are refused"
         length = headers.get("content-length")
         if length is not None:
-            if not length.isdigit():
+            if not _is_decimal(length):
                 return 400, "malformed Content-Length header"
             if int(length) > self.max_body_bytes:
                 return 413, f"the request body is over {self.max_body_bytes:,} bytes"

@@ -11,6 +11,7 @@ probable classes, that image and every hidden layer's activations. :func:`model_
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,9 +23,11 @@ if TYPE_CHECKING:
     from glassnet.network import Network
 
 __all__ = [
+    "FIELD_SIZE",
     "MAX_CANVAS_SIDE",
     "MIN_CANVAS_SIDE",
     "check_network",
+    "drawing_image",
     "model_info",
     "parse_pixels",
     "predict_canvas",
@@ -49,13 +52,15 @@ def check_network(network: Network) -> None:
         )
 
 
-def parse_pixels(payload: Any) -> NDArray[np.float32]:
+def parse_pixels(payload: Any, also: Collection[str] = ()) -> NDArray[np.float32]:
     """Check a ``/api/predict`` request's decoded JSON and return its canvas.
 
     Parameters
     ----------
     payload : object
         The decoded request body: ``{"pixels": [[...], ...]}``.
+    also : collection of str
+        Other fields the object may hold (``"session"``, ``"label"``), checked by their endpoint.
 
     Returns
     -------
@@ -71,9 +76,10 @@ def parse_pixels(payload: Any) -> NDArray[np.float32]:
     """
     if not isinstance(payload, dict):
         raise ValueError('the body must be a JSON object {"pixels": [[...], ...]}')
-    unknown = sorted(set(payload) - {"pixels"})
+    unknown = sorted(set(payload) - {"pixels", *also})
     if unknown:
-        raise ValueError(f'unknown field {unknown[0]!r}; the body holds only "pixels"')
+        allowed = ", ".join(f'"{name}"' for name in ("pixels", *also))
+        raise ValueError(f"unknown field {unknown[0]!r}; the body holds only {allowed}")
     rows = payload.get("pixels")
     if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
         raise ValueError('"pixels" must be a list of rows, each a list of numbers')
@@ -124,9 +130,8 @@ def predict_canvas(
         ``top`` (list of ``{"class", "name", "probability"}``), ``input`` (28 rows of 28 floats in
         [0, 1]), ``activations`` (a list per hidden layer of its units' outputs).
     """
-    try:
-        image = to_mnist(np.asarray(canvas, np.float32) / np.float32(255.0), invert=False)
-    except NoInkError:
+    image = drawing_image(canvas)
+    if image is None:
         return {
             "empty": True,
             "probabilities": None,
@@ -151,6 +156,19 @@ def predict_canvas(
         "input": np.round(image.astype(np.float64), 4).tolist(),
         "activations": [np.round(a[0].astype(np.float64), 4).tolist() for a in outputs[:-1]],
     }
+
+
+def drawing_image(canvas: NDArray[np.floating]) -> NDArray[np.float32] | None:
+    """The 28x28 image the network reads from a canvas (``0..255``, ink bright), or ``None`` if
+    the canvas has no ink.
+
+    Made by :func:`glassnet.images.to_mnist` exactly as ``glassnet predict`` makes it from a file,
+    told that the ink is bright.
+    """
+    try:
+        return to_mnist(np.asarray(canvas, np.float32) / np.float32(255.0), invert=False)
+    except NoInkError:
+        return None
 
 
 def model_info(network: Network) -> dict[str, Any]:
