@@ -131,7 +131,9 @@ def test_gradient_figure_is_log_scale_one_line_per_layer(rows: list[dict[str, An
     colors = [tuple(line.get_color()) for line in over_time.get_lines()]
     assert len(set(colors)) == 3
     assert "saturated" in saturation.get_title()
-    assert "layer 1" in figure.get_suptitle() and "layer 3" in figure.get_suptitle()
+    title = figure.get_suptitle()
+    assert "the first hidden layer learns" in title and "as fast as the last hidden layer" in title
+    assert f"epoch {rows[-1]['epoch']}:" in title
 
 
 def test_gradient_series_per_weight_divides_by_layer_size() -> None:
@@ -141,15 +143,27 @@ def test_gradient_series_per_weight_divides_by_layer_size() -> None:
     per_weight = plots.gradient_series(rows, [16, 4, 1])
     assert per_weight[1][1] == [pytest.approx(1.0)]  # 8 / sqrt(16 * 4)
     assert per_weight[2][1] == [pytest.approx(1.0)]  # 2 / sqrt(4 * 1)
-    assert plots.gradient_ratio(rows) == ([1], [4.0])
-    assert plots.gradient_ratio(rows, [16, 4, 1]) == ([1], [pytest.approx(1.0)])
+
+
+def test_every_report_of_the_learning_speed_ratio_is_one_definition() -> None:
+    """First hidden layer over last hidden layer, bias gradients: the epoch line, the plots'
+    headings and the comparison's panel all use glassnet.history.learning_speed_ratio."""
+    from glassnet.history import learning_speed_ratio
+
+    row = {"epoch": 3, **{f"bias_grad_norm_{l}": v for l, v in ((1, 0.5), (2, 2.0), (3, 9.0))}}
+    assert learning_speed_ratio(row) == 0.25  # layer 1 over layer 2, not over the output layer 3
+    assert learning_speed_ratio({"bias_grad_norm_1": 1.0, "bias_grad_norm_2": 2.0}) is None
+    assert plots.learning_speed_series([row, {"epoch": 4}]) == ([3], [0.25])
+    assert "learns 1/4.0 as fast" in plots.gradient_norms_figure([row]).get_suptitle()
 
 
 def test_relu_gradient_figure_counts_dead_units() -> None:
     rows = [
-        {"epoch": e, "grad_norm_1": 1e-4 * e, "grad_norm_2": 1e-2, "saturation_1": 0.1}
+        {"epoch": e, "grad_norm_1": 1e-4 * e, "grad_norm_2": 1e-2, "grad_norm_3": 1e-2,
+         "bias_grad_norm_1": 1e-4 * e, "bias_grad_norm_2": 1e-2, "bias_grad_norm_3": 1e-1,
+         "saturation_1": 0.1, "saturation_2": 0.0}
         for e in (1, 2)
-    ]
+    ]  # fmt: skip
     figure = plots.gradient_norms_figure(rows, activation="relu")
     assert "dead" in figure.axes[2].get_title()
     assert "1/50" in figure.get_suptitle()

@@ -78,6 +78,24 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.state = state
 
 
+def learning_speed_ratio(row: dict[str, Any]) -> float | None:
+    """How fast the first hidden layer learns against the last hidden layer.
+
+    A layer's learning speed is the norm of its bias gradient, ``‖∂C/∂b_l‖`` (Nielsen's measure:
+    it sums each unit's delta over the batch, so layers of equal width compare directly). The
+    ratio is ``‖∂C/∂b_1‖ / ‖∂C/∂b_{L−1}‖``, below 1 where the gradient vanishes toward the input.
+    ``None`` for a network with fewer than two hidden layers, or a row without the figures. Every
+    report of the ratio (the epoch lines, the plots, the docs) uses this one.
+    """
+    layers = sorted(int(k.rsplit("_", 1)[1]) for k in row if k.startswith("bias_grad_norm_"))
+    if len(layers) < 3:
+        return None
+    first, last = row.get("bias_grad_norm_1"), row.get(f"bias_grad_norm_{layers[-1] - 1}")
+    if first is None or not last:
+        return None
+    return float(first) / float(last)
+
+
 class EpochPrinter:
     """One line per epoch: loss, accuracies, learning rate, time; per-layer figures if verbose."""
 
@@ -101,10 +119,10 @@ class EpochPrinter:
             layers = sorted(int(k.rsplit("_", 1)[1]) for k in row if k.startswith("grad_norm_"))
             speed = " ".join(f"{row[f'bias_grad_norm_{l}']:.2e}" for l in layers)
             sat = " ".join(f"{row[f'saturation_{l}']:.2f}" for l in layers[:-1])
-            ratio = row["bias_grad_norm_1"] / max(row[f"bias_grad_norm_{layers[-1]}"], 1e-300)
+            ratio = learning_speed_ratio(row)
+            shown = "" if ratio is None else f"  (first/last hidden layer {ratio:.3g})"
             print(
-                f"    learning speed |dC/db| by layer 1..{layers[-1]}: {speed}  "
-                f"(first/last {ratio:.3g})\n"
+                f"    learning speed |dC/db| by layer 1..{layers[-1]}: {speed}{shown}\n"
                 f"    saturated (sigmoid, tanh) or dead (relu) units per hidden layer: {sat}",
                 file=self.stream,
                 flush=True,

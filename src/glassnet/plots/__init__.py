@@ -44,7 +44,7 @@ from glassnet.plots.curves import (
 )
 from glassnet.plots.gradients import gradient_norms_figure, plot_gradient_norms
 from glassnet.plots.history import Rows as Rows
-from glassnet.plots.history import column, gradient_ratio, gradient_series, n_layers
+from glassnet.plots.history import column, gradient_series, learning_speed_series, n_layers
 from glassnet.plots.mistakes import mistakes_figure, plot_mistakes, worst_mistakes
 from glassnet.plots.run import RUN_PLOTS, describe_network, plot_run, run_label
 from glassnet.plots.weights import initial_first_layer, plot_first_layer_weights, weights_figure
@@ -57,10 +57,10 @@ __all__ = [
     "curves_figure",
     "describe_network",
     "gradient_norms_figure",
-    "gradient_ratio",
     "gradient_series",
     "initial_first_layer",
     "learning_rate_figure",
+    "learning_speed_series",
     "mistakes_figure",
     "n_layers",
     "plot_compare",

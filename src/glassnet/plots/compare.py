@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from glassnet.errors import GlassnetError
 from glassnet.plots.canvas import (
     SPLITS,
     _colormap,
@@ -19,8 +18,7 @@ from glassnet.plots.canvas import (
     _percent_axis,
     save_figure,
 )
-from glassnet.plots.gradients import _measure
-from glassnet.plots.history import Rows, column, gradient_ratio
+from glassnet.plots.history import Rows, column, learning_speed_series
 from glassnet.plots.run import _read_settings, _run_folder, _run_title
 
 if TYPE_CHECKING:
@@ -29,11 +27,11 @@ if TYPE_CHECKING:
 
 
 def compare_figure(run_dirs: Sequence[str | Path]) -> Figure:
-    """Several runs in one picture: accuracy, training loss, and first- over last-layer gradient.
+    """Several runs in one picture: accuracy, training loss, and how fast the first hidden layer
+    learns against the last hidden layer.
 
     The accuracy is the test accuracy where the run recorded it, else the validation accuracy.
-    The gradient ratio (log scale) is per weight when every run has a model file to read its
-    layer sizes from, else the ratio of the recorded norms (see :func:`gradient_ratio`).
+    The learning-speed ratio (log scale) is :func:`glassnet.history.learning_speed_ratio`.
 
     Parameters
     ----------
@@ -41,8 +39,6 @@ def compare_figure(run_dirs: Sequence[str | Path]) -> Figure:
         Run folders written by ``glassnet train``.
     """
     loaded = _read_runs(run_dirs)
-    sizes = [_model_layer_sizes(folder) for folder, _, _ in loaded]
-    per_weight = all(s is not None for s in sizes)
     figure = _figure(16, 5.2)
     accuracy_axes, loss_axes, ratio_axes = figure.subplots(1, 3)
     palette = _colormap("tab10" if len(loaded) <= 10 else "tab20")
@@ -51,7 +47,7 @@ def compare_figure(run_dirs: Sequence[str | Path]) -> Figure:
     labels = [_legend_label(folder, settings, rows) for folder, settings, rows in loaded]
     _draw_accuracy(accuracy_axes, histories, colors)
     _draw_training_loss(loss_axes, histories, colors, labels)
-    _draw_gradient_ratio(ratio_axes, histories, colors, sizes if per_weight else None)
+    _draw_learning_speed(ratio_axes, histories, colors)
     _legend_below(figure, loss_axes, ncol=1 if len(loaded) > 3 else len(loaded))
     return figure
 
@@ -69,17 +65,6 @@ def _read_runs(run_dirs: Sequence[str | Path]) -> list[tuple[Path, dict[str, Any
             raise ValueError(f"{folder}: not a run folder with a history (no {runs.HISTORY_JSON})")
         loaded.append((folder, _read_settings(folder), runs.read_history(folder)["rows"]))
     return loaded
-
-
-def _model_layer_sizes(folder: Path) -> list[int] | None:
-    """The layer sizes in a run's model file header, or ``None`` without a readable model."""
-    from glassnet import runs
-    from glassnet.modelfile import read_model_header
-
-    try:
-        return [int(n) for n in read_model_header(folder / runs.MODEL)["layer_sizes"]]
-    except (GlassnetError, OSError, ValueError, KeyError, TypeError):
-        return None
 
 
 def _held_out_accuracy(rows: Rows) -> tuple[str, list[int], list[float]]:
@@ -125,20 +110,15 @@ def _draw_training_loss(
     _epoch_axis(axes)
 
 
-def _draw_gradient_ratio(
-    axes: Axes,
-    histories: Sequence[Rows],
-    colors: Sequence[Any],
-    layer_sizes: Sequence[list[int] | None] | None,
-) -> None:
-    """Right panel: each run's first- over last-layer gradient, per weight given ``layer_sizes``."""
-    for i, (rows, color) in enumerate(zip(histories, colors, strict=True)):
-        sizes = layer_sizes[i] if layer_sizes is not None else None
-        _line(axes, *gradient_ratio(rows, sizes), color=color)
+def _draw_learning_speed(axes: Axes, histories: Sequence[Rows], colors: Sequence[Any]) -> None:
+    """Right panel: each run's learning speed of its first hidden layer over its last hidden
+    layer (:func:`glassnet.history.learning_speed_ratio`)."""
+    for rows, color in zip(histories, colors, strict=True):
+        _line(axes, *learning_speed_series(rows), color=color)
     _log_scale(axes)
     axes.axhline(1.0, color="0.5", linewidth=0.8, linestyle=":")
-    axes.set_title("first ÷ last layer's gradient (log scale)")
-    axes.set_ylabel(f"{_measure(layer_sizes is not None)}, layer 1 ÷ last layer")
+    axes.set_title("first ÷ last hidden layer's learning speed (log scale)")
+    axes.set_ylabel("‖∂C/∂b₁‖ ÷ ‖∂C/∂b‖ of the last hidden layer")
     axes.text(
         0.02,
         0.03,

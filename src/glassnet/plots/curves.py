@@ -74,6 +74,10 @@ def plot_curves(history_rows: Rows, path: str | Path, *, title: str | None = Non
     return save_figure(curves_figure(history_rows, title=title), path)
 
 
+#: The learning-rate plot's log axis spans at most this factor below the largest rate.
+RATE_DECADES = 1e-4
+
+
 def learning_rate_figure(rows: Rows, *, title: str | None = None) -> Figure:
     """The learning rate in effect at the end of each epoch (log scale if it spans 10x or more).
 
@@ -89,12 +93,18 @@ def learning_rate_figure(rows: Rows, *, title: str | None = None) -> Figure:
     default = "learning rate"
     if epochs:
         _line(axes, epochs, rates, color="C4")
-        if _spread(rates) >= 10:
-            _log_scale(axes)
-        else:
+        if max(rates) == min(rates):
+            default = f"learning rate (constant: {rates[0]:g})"
+        if _spread(rates) < 10:
             axes.set_ylim(0, max(rates) * 1.15)
-        constant = max(rates) == min(rates)
-        default = f"learning rate (constant: {rates[0]:g})" if constant else "learning rate"
+        else:
+            _log_scale(axes)
+            # A cosine schedule ends near zero (1e-9 of the rate and less): four decades keep the
+            # rest of the curve readable, and the last epochs run off the bottom.
+            top = max(rates)
+            if min(rates) < top * RATE_DECADES:
+                axes.set_ylim(top * RATE_DECADES, top * 2)
+                default = f"learning rate (below {RATE_DECADES:g} × the largest: off the axis)"
     else:
         _no_data(axes, "no learning rate recorded")
     axes.set_title(title or default)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from glassnet.history import learning_speed_ratio
 from glassnet.plots.canvas import (
     _colormap,
     _epoch_axis,
@@ -85,7 +86,8 @@ def gradient_norms_figure(
     activation : str, optional
         The hidden activation; says whether the right panel counts saturated or dead units.
     title : str, optional
-        Heading; by default the last epoch's ratio of the first layer's gradient to the last's.
+        Heading; by default the last epoch's learning-speed ratio of the first hidden layer to the
+        last (:func:`glassnet.history.learning_speed_ratio`).
     """
     L = n_layers(rows)
     series = gradient_series(rows, layer_sizes)
@@ -101,7 +103,7 @@ def gradient_norms_figure(
     if series:
         _legend_below(figure, over_time, ncol=min(len(series), 4 if len(series) > 8 else 8))
     if title is None:
-        title = _ratio_title(series, L, per_weight)
+        title = _ratio_title(rows, series)
     if title:
         figure.suptitle(title)
     return figure
@@ -186,19 +188,18 @@ def _draw_saturation(
     _epoch_axis(axes)
 
 
-def _ratio_title(series: _Series, L: int, per_weight: bool) -> str | None:
-    """The default heading: at the last epoch, layer 1's gradient over the last layer's.
-
-    ``None`` unless layer 1 and a later layer have gradients recorded.
-    """
-    layers = sorted(series)
-    if len(layers) < 2 or layers[0] != 1:
+def _ratio_title(rows: Rows, series: _Series) -> str | None:
+    """The default heading: at the last epoch, how fast the first hidden layer learns against the
+    last hidden layer (:func:`glassnet.history.learning_speed_ratio`); ``None`` where that is not
+    defined (fewer than two hidden layers)."""
+    recorded = [row for row in rows if learning_speed_ratio(row) is not None]
+    if not recorded:
         return None
-    first, last = series[1][1][-1], series[layers[-1]][1][-1]
-    ratio = first / last if last > 0 else math.nan
-    subject = "a weight in layer 1 gets" if per_weight else "layer 1's gradient norm is"
-    title = f"epoch {_epoch_range(series)[1]}: {subject} {_times(ratio)} of "
-    return title + (f"the gradient of a weight in layer {L}" if per_weight else f"layer {L}'s")
+    ratio = learning_speed_ratio(recorded[-1])
+    return (
+        f"epoch {recorded[-1].get('epoch', _epoch_range(series)[1])}: the first hidden layer "
+        f"learns {_times(ratio or math.nan)} as fast as the last hidden layer (‖∂C/∂b‖)"
+    )
 
 
 def plot_gradient_norms(

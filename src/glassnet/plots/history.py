@@ -10,6 +10,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from glassnet.history import learning_speed_ratio
+
 Rows = Sequence[Mapping[str, Any]]
 
 
@@ -79,19 +81,10 @@ def gradient_series(
     return series
 
 
-def gradient_ratio(
-    rows: Rows, layer_sizes: Sequence[int] | None = None
-) -> tuple[list[int], list[float]]:
-    """Per epoch, the first layer's gradient over the last layer's.
-
-    Per weight (root mean square) when ``layer_sizes`` is given, else the ratio of the Frobenius
-    norms; see :func:`gradient_series`. Far below 1, the first layer learns far more slowly than
-    the last: the gradient vanishes on its way back through the network.
-    """
-    series = gradient_series(rows, layer_sizes)
-    if len(series) < 2 or 1 not in series:
-        return [], []
-    first = dict(zip(*series[1], strict=True))
-    last = dict(zip(*series[max(series)], strict=True))
-    epochs = [e for e in first if first[e] > 0 and last.get(e, 0.0) > 0]
-    return epochs, [first[e] / last[e] for e in epochs]
+def learning_speed_series(rows: Rows) -> tuple[list[int], list[float]]:
+    """Per epoch, how fast the first hidden layer learns against the last hidden layer:
+    :func:`glassnet.history.learning_speed_ratio`, the one definition every report uses. Far below
+    1, the gradient vanishes on its way back toward the input."""
+    pairs = [(row.get("epoch"), learning_speed_ratio(row)) for row in rows]
+    kept = [(e, r) for e, r in pairs if isinstance(e, int) and r is not None and r > 0]
+    return [e for e, _ in kept], [r for _, r in kept]
