@@ -127,6 +127,10 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from glassnet import runs
 
+    if args.plots:  # a missing extra is found now, not after an hour of training
+        from glassnet.plots.canvas import _figure
+
+        _figure(1, 1)
     log = None if args.quiet else sys.stderr
     verbose = 2 if args.verbose else 1
     try:
