@@ -325,3 +325,20 @@ def test_the_model_file_itself_is_refused_as_output(
     assert model.read_bytes() == data
     code, _, err = run_main(["export", str(model)], capsys)
     assert code == 2 and "--onnx" in one_line_error(err)
+
+
+@pytest.mark.mnist
+def test_the_example_in_docs_export_md_runs_as_written(
+    mnist: glassnet.datasets.Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (DOC.parent / "export.md").read_text(encoding="utf-8")
+    (code,) = re.findall(r"<!-- tested: onnx-usage -->\n```python\n(.*?)\n```", text, re.DOTALL)
+    network = tiny_network(mnist, "sigmoid")
+    network.to_onnx(tmp_path / "mnist.onnx")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, Any] = {"images": mnist.test_images}
+    exec(compile(code, "export.md", "exec"), namespace)
+    assert (
+        np.max(np.abs(namespace["probabilities"] - network.predict_proba(mnist.test_images))) < 1e-5
+    )
+    np.testing.assert_array_equal(namespace["predicted_class"], network.predict(mnist.test_images))

@@ -139,9 +139,11 @@ def data_blocks(settings: Mapping[str, Any], metrics: Mapping[str, Any]) -> list
             blocks.append(Field(shown(key, 40), shown(value)))
     if not checksums:
         blocks.append(Field("checksum", _NOT_RECORDED))
-    for key in settings:
-        if key != "dataset" and is_data_setting(key) and not _is_checksum(key):
-            blocks.append(_data_field(key, settings[key]))
+    for key, value in settings.items():
+        # A data setting left empty (null) was not used: another source's, say a table's columns.
+        unused = value is None and key not in ("train_limit", "validation_split")
+        if key != "dataset" and is_data_setting(key) and not _is_checksum(key) and not unused:
+            blocks.append(_data_field(key, value))
     size = metrics.get("test_size")
     blocks.append(Field("test samples", count(size) if _is_count(size) else _NOT_RECORDED))
     return blocks
