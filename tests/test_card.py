@@ -5,6 +5,7 @@ refusals, each one line with nothing written."""
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -244,6 +245,7 @@ def test_a_file_that_is_not_a_glassnet_model_is_one_line(
         ("missing-folder/card.md", "missing-folder/card.md: No such file or directory"),
         ("a-file/card.md", "a-file/card.md: Not a directory"),
         ("a-folder", "a-folder: Is a directory"),
+        ("a-pipe", "a-pipe: not a regular file; give a file name"),
     ],
 )
 def test_an_unwritable_output_is_one_line_and_leaves_nothing(
@@ -252,6 +254,7 @@ def test_an_unwritable_output_is_one_line_and_leaves_nothing(
     model = plain_model(tmp_path / "model.safetensors")
     (tmp_path / "a-file").write_text("in the way\n")
     (tmp_path / "a-folder").mkdir()
+    os.mkfifo(tmp_path / "a-pipe")  # renaming a file over it would replace the pipe itself
     before = listing(tmp_path)
     code, out, err = run_main(["card", str(model), "--markdown", str(tmp_path / target)], capsys)
     assert code == 1 and out == ""

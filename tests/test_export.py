@@ -9,6 +9,7 @@ compute glassnet's probabilities (to 1e-5 in float32) and the same class for eve
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -299,6 +300,7 @@ def _safetensors(path: Path, glassnet_format: str | None) -> Path:
         ("missing-folder/m.onnx", "missing-folder/m.onnx: No such file or directory"),
         ("a-file/m.onnx", "a-file/m.onnx: Not a directory"),
         ("a-folder", "a-folder: Is a directory"),
+        ("a-pipe", "a-pipe: not a regular file; give a file name"),
     ],
 )
 def test_an_unwritable_output_is_one_line_and_leaves_nothing(
@@ -307,6 +309,7 @@ def test_an_unwritable_output_is_one_line_and_leaves_nothing(
     model = small_network().save(tmp_path / "model.safetensors")
     (tmp_path / "a-file").write_text("in the way\n")
     (tmp_path / "a-folder").mkdir()
+    os.mkfifo(tmp_path / "a-pipe")  # renaming a file over it would replace the pipe itself
     before = listing(tmp_path)
     code, out, err = run_main(["export", str(model), "--onnx", str(tmp_path / target)], capsys)
     assert code == 1 and out == ""

@@ -35,12 +35,16 @@ def write_output(path: str | os.PathLike[str], data: bytes | str) -> Path:
     Raises
     ------
     OSError
-        Naming ``path``: a missing folder, a directory in the way, no permission, a full disk.
-        Nothing is left behind.
+        Naming ``path``: a missing folder, a directory or a device in the way, no permission, a
+        full disk. Nothing is left behind.
     """
     target = Path(path)
     if target.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(target))
+    if target.exists() and not target.is_file():
+        # A device, a pipe or a socket: renaming a file over it (as an atomic write does) would
+        # replace /dev/null itself, say, rather than write to it.
+        raise OSError(errno.EINVAL, "not a regular file; give a file name", os.fspath(target))
     payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
         atomic_write_bytes(target, payload)
