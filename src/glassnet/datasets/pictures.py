@@ -101,7 +101,7 @@ def _check_size(root: Path, count: int, shape: tuple[int, ...]) -> None:
     if nbytes > DEFAULT_MAX_BYTES:
         raise FormatError(
             f"{root}: {count:,} pictures of {'x'.join(map(str, shape))} would take "
-            f"{nbytes / 2**30:.1f} GiB; at most {DEFAULT_MAX_BYTES / 2**30:.0f} GiB are read "
+            f"{nbytes / 2**20:,.1f} MiB; at most {DEFAULT_MAX_BYTES / 2**20:,.0f} MiB are read "
             "(choose a smaller --image-size)"
         )
 
