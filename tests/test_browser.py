@@ -7,30 +7,15 @@ when Playwright or ``/usr/bin/chromium`` is missing. A screenshot is kept in
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
+from browsers import ARTIFACTS, chromium, draw_seven, probabilities, trained_model
 from subprocesses import start_server
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
-
-
-def mnist_folder() -> Path | None:
-    configured = os.environ.get("GLASSNET_TEST_MNIST")
-    folder = (
-        Path(configured)
-        if configured
-        else Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "mnist"
-    )
-    return folder if all((folder / name).is_file() for name in MNIST_FILES) else None
 
 
 @pytest.fixture(scope="module")
@@ -39,22 +24,8 @@ def model_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bool]:
 
     Returns the file and whether the network was trained.
     """
-    from glassnet import Network
-    from glassnet.datasets.preprocess import Standardizer
-
-    net = Network([784, 64, 32, 10], "relu", seed=0)
-    folder = mnist_folder()
-    if folder is not None:
-        from glassnet.datasets.idx import read_idx
-
-        images = read_idx(folder / MNIST_FILES[0])[:20_000]
-        labels = read_idx(folder / MNIST_FILES[1])[:20_000]
-        net.fit(images, labels, epochs=2, batch_size=32, learning_rate=0.05, verbose=0)
-    else:
-        net.standardizer = Standardizer(np.array([33.3]), np.array([78.6]))
     path = tmp_path_factory.mktemp("browser") / "model.safetensors"
-    net.save(path)
-    return path, folder is not None
+    return path, trained_model(path)
 
 
 @pytest.fixture(scope="module")
@@ -70,47 +41,8 @@ def server_url(
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing (install Debian's chromium package)")
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="the playwright package is missing"
-    )
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-def draw_seven(page: Any) -> None:
-    """Two strokes, as a person draws a 7: the top bar, then the long diagonal."""
-    box = page.locator("#canvas").bounding_box()
-    assert box is not None
-
-    def at(fx: float, fy: float) -> tuple[float, float]:
-        return box["x"] + fx * box["width"], box["y"] + fy * box["height"]
-
-    strokes = [
-        [(0.28, 0.22), (0.72, 0.22)],
-        [(0.72, 0.22), (0.60, 0.45), (0.48, 0.80)],
-    ]
-    for stroke in strokes:
-        page.mouse.move(*at(*stroke[0]))
-        page.mouse.down()
-        for point in stroke[1:]:
-            page.mouse.move(*at(*point), steps=12)
-        page.mouse.up()
-
-
-def probabilities(page: Any) -> list[float]:
-    values = page.eval_on_selector_all(
-        "#bars .bar", "bars => bars.map(b => Number(b.dataset.probability))"
-    )
-    return [float(v) for v in values]
+    with chromium() as launched:
+        yield launched
 
 
 def test_draw_a_digit_see_the_prediction_and_clear(

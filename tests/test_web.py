@@ -39,6 +39,7 @@ from glassnet.images import mnist_pixels, to_mnist  # noqa: E402
 from glassnet.web import listen, prediction  # noqa: E402
 from glassnet.web.server import (  # noqa: E402
     MAX_BODY_BYTES,
+    STATIC_DIR,
     RequestGuard,
     create_app,
     parse_pixels,
@@ -100,11 +101,15 @@ def test_page_and_static_files_are_served_with_no_outside_references(client: Tes
     assert page.headers["content-type"].startswith("text/html")
     for element in ('id="canvas"', 'id="clear"', 'id="bars"', 'id="prediction"', 'id="input"'):
         assert element in page.text
-    for name, kind in (("app.js", "javascript"), ("style.css", "text/css")):
+    names = sorted(p.name for p in STATIC_DIR.iterdir() if p.suffix in (".js", ".css"))
+    assert {"app.js", "backward.js", "grids.js", "style.css"} <= set(names)
+    for name in names:
         response = client.get(f"/static/{name}")
         assert response.status_code == 200
+        kind = "javascript" if name.endswith(".js") else "text/css"
         assert kind in response.headers["content-type"]
         assert "http://" not in response.text and "https://" not in response.text
+        assert response.text == (STATIC_DIR / name).read_text()
     assert "https://" not in page.text and "http://" not in page.text
     assert "default-src 'none'" in page.headers["content-security-policy"]
     assert page.headers["x-content-type-options"] == "nosniff"

@@ -27,6 +27,7 @@ with warnings.catch_warnings():
 from glassnet import Network  # noqa: E402
 from glassnet.datasets.preprocess import Standardizer  # noqa: E402
 from glassnet.images import mnist_pixels, to_mnist  # noqa: E402
+from glassnet.web.backward import DEFAULT_LEARNING_RATE  # noqa: E402
 from glassnet.web.server import create_app  # noqa: E402
 from glassnet.web.sessions import Sessions, copy_network  # noqa: E402
 
@@ -118,7 +119,8 @@ def test_learning_raises_the_labels_probability_in_the_pages_copy_only(
     before_files = set(Path.cwd().iterdir())
     request = {"pixels": canvas_seven(), "label": 4, "session": TOKEN}
     first = post(client, "/api/learn", request).json()
-    assert first["steps"] == 1 and first["label"] == 4 and first["learning_rate"] == 0.01
+    assert first["steps"] == 1 and first["label"] == 4
+    assert first["learning_rate"] == DEFAULT_LEARNING_RATE
     assert first["after"][4] > first["before"][4]
     assert first["loss_after"] < first["loss_before"]
     second = post(client, "/api/learn", {**request, "learning_rate": 0.5}).json()

@@ -43,7 +43,7 @@ __all__ = [
 
 #: The step "learn this" takes unless the page says otherwise; small enough that one step moves
 #: the probabilities without throwing the rest of what the network knows away.
-DEFAULT_LEARNING_RATE = 0.01
+DEFAULT_LEARNING_RATE = 0.003
 #: The largest step a page may ask for.
 MAX_LEARNING_RATE = 10.0
 #: How many of the first layer's units the weight-gradient images show.

@@ -4,7 +4,8 @@ Routes (every ``POST`` takes ``application/json``; ``session`` is the page's tok
 :mod:`glassnet.web.sessions`, and is optional except where it is the point):
 
 ``GET /api/model``
-    The network: layer sizes, activation, class names, parameter count, stored metrics.
+    The network: layer sizes, activation, class names, parameter count, stored metrics, and the
+    step "learn this" takes by default (``learning_rate``).
 ``POST /api/predict``  ``{"pixels": [[...]], "session"?}``
     The class probabilities, the 28x28 input and the hidden layers' activations
     (:func:`~glassnet.web.prediction.predict_canvas`).
@@ -46,7 +47,7 @@ __all__ = ["api_routes"]
 def api_routes(network: Network, max_body_bytes: int) -> list[BaseRoute]:
     """The API's routes for ``network``, each with its methods."""
     sessions = Sessions(network)
-    info = prediction.model_info(network)
+    info = {**prediction.model_info(network), "learning_rate": backward.DEFAULT_LEARNING_RATE}
     n_classes = network.n_classes
 
     async def model(request: Request) -> Response:
