@@ -267,6 +267,8 @@ def test_a_picture_folder_trains_and_its_model_predicts_and_evaluates(
     assert train("--config", "run/settings.toml", "--out", "changed") == 1
     assert "the data has changed since the run that recorded it" in capsys.readouterr().err
     assert not (here / "changed").exists()
+    assert train("--config", "run/settings.toml", "--data-sha256", "", "--out", "now") == 0
+    assert "test accuracy" in capsys.readouterr().out
     assert main(["evaluate", "run/model.safetensors"]) == 0
     assert "not the data the model was trained on" in capsys.readouterr().err
 

@@ -146,6 +146,11 @@ def check_data_source(settings: Any) -> None:
     ``dataset`` becomes ``"pictures"`` or ``"table"``. Settings that belong to another source are
     refused rather than ignored.
     """
+    if settings.data_sha256 is not None:
+        digest = settings.data_sha256.strip().lower()
+        if digest and (len(digest) != 64 or set(digest) - set("0123456789abcdef")):
+            raise ValueError(f"data sha256 must be 64 hex digits, got {short(digest)}")
+        settings.data_sha256 = digest or None  # "": train on the data as it is now
     if settings.dataset.startswith("idx:"):
         folder = settings.dataset[len("idx:") :]
         if settings.data_dir not in (None, folder):
