@@ -33,6 +33,7 @@ SUBCOMMANDS = (
     "compare",
     "plot",
     "serve",
+    "watch",
     "export",
     "card",
 )

@@ -1,4 +1,4 @@
-"""The HTTP side of the drawing page: a Starlette app, served by uvicorn on this machine only.
+"""The HTTP side of glassnet's two pages: Starlette apps, served by uvicorn on this machine only.
 
 **The drawing page** (:func:`create_app`, ``glassnet serve MODEL``): draw a digit and watch a
 trained network read it, see its backward pass for the label you pick, and teach the page's own
@@ -16,7 +16,15 @@ copy of the network with a gradient step.
         {"pixels": [[0, 0, 255, ...], ...]}     rows of a grayscale canvas, 8..1024 on a side,
                                                  numbers in 0..255, ink bright on black
 
-The page is meant for the person at the keyboard, so the server defends itself against the
+**The live page** (:func:`create_watch_app`, ``glassnet watch RUN``): a run folder's curves, each
+layer's gradient size and the first layer's weights as images, updated as epochs end.
+
+``GET /``
+    The page (``static/watch.html``).
+``GET /api/run``, ``GET /api/weights``
+    The run's settings and history; the first layer's weights (see :mod:`glassnet.web.runview`).
+
+Both pages are meant for the person at the keyboard, so the server defends itself against the
 rest of the world, and against web pages in the same browser: it listens on 127.0.0.1 unless told
 otherwise (and warns when told otherwise), and every request passes
 :class:`~glassnet.web.guard.RequestGuard` first, which refuses foreign ``Host`` and ``Origin``
@@ -24,7 +32,7 @@ headers with 403 and bodies over :data:`MAX_BODY_BYTES` with 413. Every error is
 ``{"error": "<one line>"}`` with the matching status (400, 403, 404, 405, 413, 415, 503; 500 says
 only "internal error"): no traceback, no paths, no versions.
 
-This module puts the pieces together and runs them (:func:`serve`, through
+This module puts the pieces together and runs them (:func:`serve`, :func:`serve_run`, through
 :func:`glassnet.web.listen.serve_app`). The pieces live beside it: :mod:`~glassnet.web.guard`
 (the security rules), :mod:`~glassnet.web.prediction` and :mod:`~glassnet.web.backward` (a
 canvas in, the network's forward and backward pass out), :mod:`~glassnet.web.sessions` (each
@@ -35,6 +43,7 @@ export for users are importable from here too.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -64,11 +73,13 @@ __all__ = [
     "STATIC_DIR",
     "check_network",
     "create_app",
+    "create_watch_app",
     "is_loopback_host",
     "parse_pixels",
     "predict_canvas",
     "require_web",
     "serve",
+    "serve_run",
     "warn_if_exposed",
 ]
 
@@ -126,6 +137,26 @@ def create_app(
 
     routes = _page_routes("index.html") + api_routes(network, max_body_bytes)
     return _app(routes, allowed_hosts, max_body_bytes)
+
+
+def create_watch_app(
+    folder: str | os.PathLike[str], *, allowed_hosts: Iterable[str] = ()
+) -> Starlette:
+    """The Starlette application serving the live page of the run in ``folder``.
+
+    Raises
+    ------
+    ValueError
+        If ``folder`` is not a run folder.
+    glassnet.errors.GlassnetError
+        If Starlette is not installed.
+    """
+    require_web()
+    from glassnet.web.runview import RunView
+    from glassnet.web.watch import watch_routes
+
+    view = RunView(folder)
+    return _app(_page_routes("watch.html") + watch_routes(view), allowed_hosts, MAX_BODY_BYTES)
 
 
 def _app(routes: list[BaseRoute], allowed_hosts: Iterable[str], max_body_bytes: int) -> Starlette:
@@ -210,4 +241,18 @@ def serve(
         If the address cannot be listened on, or Starlette/uvicorn are not installed.
     """
     app = create_app(network, allowed_hosts=allowed_hosts)
+    serve_app(app, host, port, ready_callback, stop)
+
+
+def serve_run(
+    folder: str | os.PathLike[str],
+    host: str = "127.0.0.1",
+    port: int = 0,
+    ready_callback: Callable[[str], None] | None = None,
+    *,
+    allowed_hosts: Iterable[str] = (),
+    stop: threading.Event | None = None,
+) -> None:
+    """Serve the live page of the run in ``folder``; the parameters are :func:`serve`'s."""
+    app = create_watch_app(folder, allowed_hosts=allowed_hosts)
     serve_app(app, host, port, ready_callback, stop)

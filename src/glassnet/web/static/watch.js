@@ -1,0 +1,139 @@
+// glassnet's live page: follow a run as it trains. Every second it asks /api/run whether the
+// run's history has changed (training rewrites history.json after epochs) and redraws the curves;
+// when the weights changed too (a new checkpoint, or the final model) it fetches /api/weights.
+// No external scripts, no inline code: the server's Content-Security-Policy allows neither.
+"use strict";
+
+import { drawChart, legend } from "/static/charts.js";
+import { paintImage, shortNumber } from "/static/grids.js";
+
+const title = document.getElementById("run-name");
+const settingsLine = document.getElementById("run-settings");
+const status = document.getElementById("run-status");
+const lossChart = document.getElementById("loss-chart");
+const accuracyChart = document.getElementById("accuracy-chart");
+const gradientChart = document.getElementById("gradient-chart");
+const weights = document.getElementById("weights");
+const weightsNote = document.getElementById("weights-note");
+const problem = document.getElementById("problem");
+
+let historyVersion = null;
+let weightsVersion = null;
+let rows = [];
+let pollSeconds = 1;
+
+function series(name, key, colour) {
+  return { name, colour, points: rows.map((r) => [r.epoch, r[key] ?? null]) };
+}
+
+function layerCount() {
+  let n = 0;
+  while (rows.some((r) => r[`grad_norm_${n + 1}`] !== undefined)) n += 1;
+  return n;
+}
+
+function drawCharts() {
+  const losses = [series("training", "train_loss"), series("validation", "val_loss"),
+    series("test", "test_loss")].filter((s) => s.points.some(([, v]) => v !== null));
+  drawChart(lossChart, losses, { format: (v) => v.toFixed(2) });
+  legend(document.getElementById("loss-legend"), losses);
+  const accuracies = [series("training", "train_accuracy"), series("validation", "val_accuracy"),
+    series("test", "test_accuracy")].filter((s) => s.points.some(([, v]) => v !== null));
+  drawChart(accuracyChart, accuracies, { format: (v) => `${(100 * v).toFixed(0)}%` });
+  legend(document.getElementById("accuracy-legend"), accuracies);
+  const gradients = [];
+  for (let l = 1; l <= layerCount(); l++) gradients.push(series(`layer ${l}`, `grad_norm_${l}`));
+  drawChart(gradientChart, gradients, { log: true });
+  legend(document.getElementById("gradient-legend"), gradients);
+  gradientChart.dataset.layers = String(gradients.length);
+}
+
+function describeSettings(s) {
+  const parts = [];
+  if (s.dataset) parts.push(s.dataset);
+  if (s.hidden) parts.push(`hidden ${[].concat(s.hidden).join("-") || "none"}`);
+  for (const key of ["activation", "optimizer"]) if (s[key]) parts.push(s[key]);
+  if (s.learning_rate !== undefined) parts.push(`η = ${s.learning_rate}`);
+  if (s.batch_size !== undefined) parts.push(`batch ${s.batch_size}`);
+  return parts.join(" · ");
+}
+
+function showStatus(run) {
+  const last = rows[rows.length - 1];
+  const planned = run.settings.epochs;
+  status.dataset.epochs = String(rows.length);
+  status.dataset.training = String(run.training);
+  const parts = [];
+  if (!rows.length) {
+    parts.push(run.training ? "Training: waiting for the first epoch to end…" : "No epochs yet.");
+  } else {
+    parts.push(`Epoch ${last.epoch}${planned ? ` of ${planned}` : ""}`);
+    if (last.train_loss != null) parts.push(`training loss ${shortNumber(last.train_loss)}`);
+    const accuracy = last.val_accuracy ?? last.test_accuracy ?? last.train_accuracy;
+    if (accuracy != null) parts.push(`accuracy ${(100 * accuracy).toFixed(2)}%`);
+    if (run.training) parts.push("training…");
+    else if (run.test_accuracy != null) parts.push(`finished: test accuracy ${(100 * run.test_accuracy).toFixed(2)}%`);
+    else parts.push(run.stopped ? `stopped (${run.stopped})` : "not training now");
+  }
+  status.textContent = parts.join(" · ");
+}
+
+async function getJSON(path) {
+  const response = await fetch(path);
+  const answer = await response.json();
+  if (!response.ok) throw new Error(answer.error || String(response.status));
+  return answer;
+}
+
+async function refreshWeights() {
+  const answer = await getJSON("/api/weights");
+  weights.replaceChildren();
+  for (const unit of answer.units) {
+    const figure = document.createElement("figure");
+    figure.className = "unit";
+    const image = document.createElement("canvas");
+    image.className = "weight-image";
+    image.setAttribute("role", "img");
+    image.setAttribute("aria-label", `Weights of unit ${unit.unit + 1} of the first layer`);
+    paintImage(image, unit.image);
+    const caption = document.createElement("figcaption");
+    caption.className = "muted small";
+    caption.textContent = `unit ${unit.unit + 1}`;
+    figure.append(image, caption);
+    weights.append(figure);
+  }
+  weights.dataset.version = answer.version || "";
+  weights.dataset.epoch = answer.epoch == null ? "" : String(answer.epoch);
+  weightsNote.textContent = !answer.units.length ? "No weights yet: the first checkpoint comes after an epoch."
+    : answer.source === "checkpoint" ? `From the checkpoint after epoch ${answer.epoch}.`
+    : "From the trained model.";
+}
+
+async function poll() {
+  try {
+    const run = await getJSON("/api/run");
+    pollSeconds = run.poll_seconds || 1;
+    title.textContent = run.name;
+    document.title = `glassnet · ${run.name}`;
+    settingsLine.textContent = describeSettings(run.settings);
+    if (run.version !== historyVersion) {
+      historyVersion = run.version;
+      rows = run.rows;
+      drawCharts();
+    }
+    showStatus(run);
+    if (run.weights_version && run.weights_version !== weightsVersion) {
+      weightsVersion = run.weights_version;
+      await refreshWeights();
+    }
+    problem.textContent = run.problem ? `Could not read the run's files: ${run.problem}` : "";
+    document.body.dataset.ready = "true";
+  } catch (error) {
+    problem.textContent = "The glassnet server is not answering. Is `glassnet watch` still running?";
+  } finally {
+    setTimeout(poll, pollSeconds * 1000);
+  }
+}
+
+window.addEventListener("resize", () => drawCharts());
+poll();
