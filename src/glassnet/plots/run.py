@@ -224,12 +224,14 @@ def _draw_weights(
 
 def _load_dataset(settings: Mapping[str, Any], data_dir: str | Path | None) -> tuple[Any, str]:
     """The run's dataset and ``""``, or ``None`` and the reason it could not be read."""
-    from glassnet import datasets
+    from glassnet.datasets.choose import load_for_settings
 
-    name = str(settings.get("dataset") or "mnist")
-    where = data_dir if data_dir is not None else settings.get("data_dir")
-    try:
-        return datasets.load(name, data_dir=where), ""
+    name = str(settings.get("data") or settings.get("dataset") or "mnist")
+    wanted = dict(settings)
+    if data_dir is not None:
+        wanted["data_dir"] = str(data_dir)
+    try:  # the run's own data and test part: a named dataset, a folder of pictures, a table
+        return load_for_settings(wanted, download=False), ""
     except (GlassnetError, OSError, ValueError) as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__
         return None, f"cannot read the {name} test set ({message}); give its folder with --data-dir"
