@@ -36,6 +36,7 @@ SUBCOMMANDS = (
     "watch",
     "export",
     "card",
+    "sweep",
 )
 
 EPILOG = """\

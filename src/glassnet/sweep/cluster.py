@@ -1,0 +1,136 @@
+"""Where trials run: a Dask cluster, made on this machine or one that exists already.
+
+By default :func:`connect` starts a local cluster sized to the machine: one worker process per
+usable core, each running one trial at a time on one thread (Dask's workers start with their BLAS
+libraries on one thread, so trials side by side do not fight over cores). Given a scheduler's
+address it joins that cluster instead, unchanged, and waits for it to have a worker. Dask is an
+optional extra (``pip install "glassnet[sweep]"``), imported only here and on the workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from glassnet.errors import GlassnetError
+
+#: How long to try to reach a scheduler, and to wait for it to have a worker.
+CONNECT_SECONDS = 10.0
+WORKER_WAIT_SECONDS = 30.0
+
+
+@dataclass
+class Cluster:
+    """A Dask client, and in words which cluster it talks to."""
+
+    client: Any
+    description: str
+
+
+def require_dask() -> None:
+    """A one-line :class:`GlassnetError` saying how to install Dask, where it is missing."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise GlassnetError(
+            'sweeps run their trials on Dask: pip install "glassnet[sweep]"'
+        ) from None
+
+
+def usable_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+@contextmanager
+def connect(
+    scheduler: str | None = None,
+    workers: int | None = None,
+    *,
+    wait_seconds: float = WORKER_WAIT_SECONDS,
+) -> Iterator[Cluster]:
+    """A client of the cluster at ``scheduler``, or of a new local cluster of ``workers`` workers
+    (default: one per usable core), closed on the way out.
+
+    Raises :class:`GlassnetError` when the scheduler cannot be reached or has no worker within
+    ``wait_seconds``.
+    """
+    require_dask()
+    if scheduler:
+        with _existing(scheduler, wait_seconds) as cluster:
+            yield cluster
+    else:
+        with _local(workers or usable_cores()) as cluster:
+            yield cluster
+
+
+@contextmanager
+def _existing(address: str, wait_seconds: float) -> Iterator[Cluster]:
+    from distributed import Client
+
+    try:
+        client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise GlassnetError(f"cannot reach the Dask scheduler at {address}: {reason}") from None
+    try:
+        try:
+            client.wait_for_workers(1, timeout=wait_seconds)
+        except TimeoutError:
+            raise GlassnetError(
+                f"the Dask scheduler at {address} has no workers (waited {wait_seconds:g} s); "
+                f"start one with: dask worker {address}"
+            ) from None
+        count = len(client.scheduler_info(n_workers=-1)["workers"])
+        yield Cluster(client, f"the Dask cluster at {address} ({count} workers now)")
+    finally:
+        client.close()
+
+
+@contextmanager
+def _local(workers: int) -> Iterator[Cluster]:
+    from distributed import Client, LocalCluster
+
+    # Ctrl-C in a terminal reaches every process of the foreground group, the workers too. They
+    # are started ignoring it (a disposition a new process keeps), so that Ctrl-C stops the sweep
+    # once, here, which then closes them.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
+    try:
+        client = Client(cluster, set_as_default=False)
+        try:
+            yield Cluster(client, f"a local Dask cluster of {workers} workers")
+        finally:
+            client.close()
+    finally:
+        cluster.close()
+
+
+__all__ = [
+    "CONNECT_SECONDS",
+    "WORKER_WAIT_SECONDS",
+    "Cluster",
+    "connect",
+    "require_dask",
+    "usable_cores",
+]

@@ -1,0 +1,251 @@
+"""A whole sweep, in one call: spec in, every trial run on Dask and recorded as it finishes.
+
+:func:`run_sweep` makes and checks every trial first, then reaches the cluster, and only then makes
+(or reopens) the sweep folder: a spec that cannot run or a scheduler that cannot be reached leaves
+nothing behind. It skips the trials the folder records as finished, hands the rest to the cluster
+and records each outcome the moment it arrives, with ``results.csv`` rewritten each time. At the
+end it ranks the trials, copies the best one's model beside them and draws the picture.
+
+Dask looks after the rest: a worker that dies mid-trial has its trial given to another worker (up
+to the scheduler's ``allowed-failures``, 3 by default, after which the trial is recorded as
+failed). Ctrl-C cancels the trials not yet finished and raises :class:`SweepInterrupted` once
+everything finished is recorded; running the same sweep again finishes the rest.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from tqdm.auto import tqdm
+
+from glassnet.atomic import atomic_write_text
+from glassnet.errors import GlassnetError
+from glassnet.sweep.cluster import WORKER_WAIT_SECONDS, Cluster, connect
+from glassnet.sweep.folder import PLOT, RESULTS, SweepFolder
+from glassnet.sweep.results import best_row, rank_figure, result_rows, results_csv
+from glassnet.sweep.spec import SweepSpec
+from glassnet.sweep.trials import Trial, describe, make_trials
+from glassnet.sweep.worker import FAILED, TrialOutcome, run_trial
+
+
+@dataclass
+class SweepResult:
+    """What a sweep left in its folder, and how this run of it went."""
+
+    folder: Path
+    trials: list[Trial]
+    rows: list[dict[str, Any]]
+    #: The figure that ranked the trials, and the best trial's row (None if none finished).
+    figure: str
+    best: Mapping[str, Any] | None
+    #: Trials run this time, and trials found finished already.
+    ran: int = 0
+    skipped: int = 0
+    best_model: Path | None = None
+    plot: Path | None = None
+    #: Why there is no plot, when drawing it failed.
+    plot_error: str = ""
+    cluster: str = ""
+    failed: list[dict[str, Any]] = field(default_factory=list)
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped the sweep; ``result`` is what was recorded by then."""
+
+    def __init__(self, result: SweepResult) -> None:
+        super().__init__("sweep interrupted")
+        self.result = result
+
+
+def run_sweep(
+    spec: SweepSpec,
+    out: str | Path,
+    *,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    data_dir: str | None = None,
+    log: TextIO | None = None,
+    progress: bool | None = None,
+    wait_seconds: float = WORKER_WAIT_SECONDS,
+) -> SweepResult:
+    """Run every trial of ``spec`` not yet finished in the sweep folder ``out``.
+
+    Parameters
+    ----------
+    spec : SweepSpec
+        From :func:`glassnet.sweep.read_spec`.
+    out : path
+        The sweep folder: new, empty, or holding this same sweep.
+    scheduler : str, optional
+        A Dask scheduler's address, ``tcp://host:port``; by default a local cluster.
+    workers : int, optional
+        The local cluster's workers (default: one per usable core).
+    data_dir : str, optional
+        Where the dataset is, for every trial (overrides the spec's ``data_dir``).
+    log : text stream, optional
+        Where to say what happens: a line to start, and one per finished trial.
+    progress : bool, optional
+        A progress bar over trials; by default when standard error is a terminal.
+    """
+    trials = make_trials(spec, data_dir)
+    found = SweepFolder.find(out, trials)
+    if found is not None and found.finished() >= {t.id for t in trials}:
+        with found.lock():  # nothing to run: no cluster needed
+            _say(log, f"glassnet sweep: all {len(trials)} trials finished already in {found.path}")
+            return _finish(spec, found, trials, found.records(), 0, len(trials))
+    spec_text = spec.path.read_text(encoding="utf-8")
+    with connect(scheduler, workers, wait_seconds=wait_seconds) as cluster:
+        folder = SweepFolder.prepare(out, spec_text, trials)
+        with folder.lock():
+            result = _sweep(cluster, folder, spec, trials, log, progress)
+            result.cluster = cluster.description
+            return result
+
+
+def _sweep(
+    cluster: Cluster,
+    folder: SweepFolder,
+    spec: SweepSpec,
+    trials: Sequence[Trial],
+    log: TextIO | None,
+    progress: bool | None,
+) -> SweepResult:
+    """Run the trials not finished in ``folder``, then rank them; Ctrl-C after recording."""
+    folder.remove_stale()
+    records = folder.records()
+    finished = folder.finished()
+    todo = [t for t in trials if t.id not in finished]
+    _say(
+        log,
+        f"glassnet sweep: {len(trials)} trials, {len(finished)} finished already, "
+        f"{len(todo)} to run on {cluster.description}; sweep folder {folder.path}",
+    )
+    ran: list[str] = []
+    try:
+        _run_trials(cluster.client, todo, folder, records, spec, trials, ran, log, progress)
+    except KeyboardInterrupt:
+        result = _finish(spec, folder, trials, records, len(ran), len(finished))
+        raise SweepInterrupted(result) from None
+    return _finish(spec, folder, trials, records, len(ran), len(finished))
+
+
+def _run_trials(
+    client: Any,
+    todo: Sequence[Trial],
+    folder: SweepFolder,
+    records: dict[str, dict[str, Any]],
+    spec: SweepSpec,
+    trials: Sequence[Trial],
+    ran: list[str],
+    log: TextIO | None,
+    progress: bool | None,
+) -> None:
+    """Hand ``todo`` to the cluster; record each outcome (its id in ``ran``), and rewrite
+    results.csv, as it arrives."""
+    from distributed import as_completed
+
+    # Keys name the trial, and differ between sweeps sharing a cluster.
+    token = uuid.uuid4().hex[:8]
+    futures = {
+        client.submit(run_trial, trial, key=f"glassnet-{trial.id}-{token}", pure=False): trial
+        for trial in todo
+    }
+    bar = tqdm(
+        total=len(trials),
+        initial=len(trials) - len(todo),
+        unit="trial",
+        desc="sweep",
+        file=sys.stderr,
+        disable=None if progress is None else not progress,
+        leave=False,
+    )
+    try:
+        for future in as_completed(futures, loop=client.loop):
+            trial = futures[future]
+            outcome = _outcome(future, trial)
+            folder.record(outcome)
+            records[trial.id] = outcome.record()
+            ran.append(trial.id)
+            write_results(folder, spec, trials, records)
+            bar.update(1)
+            if log is not None:
+                bar.write(_finished_line(trial, outcome), file=log)
+    except BaseException:
+        client.cancel(list(futures), force=True)
+        raise
+    finally:
+        bar.close()
+
+
+def _outcome(future: Any, trial: Trial) -> TrialOutcome:
+    """The trial's outcome, or a failed one saying why the cluster could not give it."""
+    try:
+        outcome: TrialOutcome = future.result()
+    except Exception as exc:  # KilledWorker (its workers kept dying), or a worker without glassnet
+        text = " ".join(str(exc).split())
+        return TrialOutcome(trial.id, FAILED, error=f"{type(exc).__name__}: {text}")
+    return outcome
+
+
+def _finished_line(trial: Trial, outcome: TrialOutcome) -> str:
+    figures = outcome.figures
+    parts = [f"{trial.id} {outcome.status} in {outcome.seconds:.1f} s"]
+    for name, label in (("final_val_accuracy", "val"), ("final_test_accuracy", "test")):
+        if figures.get(name) is not None:
+            parts.append(f"{label} {figures[name]:.2%}")
+    if outcome.error:
+        parts.append(outcome.error)
+    return f"glassnet sweep: {', '.join(parts)} ({describe(trial.swept)})"
+
+
+def write_results(
+    folder: SweepFolder,
+    spec: SweepSpec,
+    trials: Sequence[Trial],
+    records: Mapping[str, Mapping[str, Any]],
+) -> list[dict[str, Any]]:
+    """Rewrite ``results.csv`` from the records, atomically; return its rows."""
+    rows = result_rows(trials, records)
+    atomic_write_text(folder.path / RESULTS, results_csv(rows, spec.swept))
+    return rows
+
+
+def _finish(
+    spec: SweepSpec,
+    folder: SweepFolder,
+    trials: Sequence[Trial],
+    records: Mapping[str, Mapping[str, Any]],
+    ran: int,
+    skipped: int,
+) -> SweepResult:
+    """results.csv, the best trial's model beside it, and the picture."""
+    rows = write_results(folder, spec, trials, records)
+    figure = rank_figure(rows, spec.rank)
+    best = best_row(rows, figure)
+    result = SweepResult(folder.path, list(trials), rows, figure, best, ran=ran, skipped=skipped)
+    result.failed = [r for r in rows if r["status"] == FAILED]
+    if best is not None:
+        result.best_model = folder.copy_best(best["trial"])
+    if any(r["status"] == "done" for r in rows):
+        from glassnet.sweep.plot import plot_sweep
+
+        try:
+            result.plot = plot_sweep(
+                spec, rows, figure, best["trial"] if best else None, folder.path / PLOT
+            )
+        except GlassnetError as exc:
+            result.plot_error = str(exc)
+    return result
+
+
+def _say(log: TextIO | None, line: str) -> None:
+    if log is not None:
+        print(line, file=log, flush=True)
+
+
+__all__ = ["SweepInterrupted", "SweepResult", "run_sweep", "write_results"]

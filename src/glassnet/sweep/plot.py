@@ -1,0 +1,136 @@
+"""The sweep's picture: accuracy against each swept setting, the best trial marked.
+
+One panel per swept setting. Each finished trial is a dot at its value of that setting and its
+ranking accuracy, so a panel shows how much that setting matters with the others varying around
+it; the best trial is a red star in every panel. Numbers lie on a number line (logarithmic for a
+log-uniform range, or values spanning more than a factor of 20), anything else (names, layer sizes)
+on evenly spaced places in the order the spec gives them. Trials that diverged or failed have no
+accuracy to show; the title counts them.
+
+Matplotlib comes with the ``sweep`` extra; the picture is drawn on the Agg canvas without
+``pyplot`` and written atomically, like every glassnet plot.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from glassnet.errors import GlassnetError
+from glassnet.plots.canvas import save_figure
+from glassnet.sweep.spec import SweepSpec
+from glassnet.sweep.trials import value_text
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+#: Panels in one row of the picture.
+PER_ROW = 3
+
+
+def plot_sweep(
+    spec: SweepSpec, rows: Sequence[Mapping[str, Any]], figure: str, best: str | None, path: Path
+) -> Path:
+    """Draw :func:`sweep_figure` and write it to ``path`` as a PNG; return ``path``."""
+    return save_figure(sweep_figure(spec, rows, figure, best), path)
+
+
+def sweep_figure(
+    spec: SweepSpec, rows: Sequence[Mapping[str, Any]], figure: str, best: str | None
+) -> Figure:
+    """The picture, as a matplotlib figure: a panel per swept setting, ``figure`` up the side."""
+    names = spec.swept
+    across = min(PER_ROW, len(names))
+    down = math.ceil(len(names) / across)
+    canvas = _figure(4.0 * across, 3.2 * down + 0.4)
+    shown = [r for r in rows if r["status"] == "done" and r.get(figure) is not None]
+    for i, name in enumerate(names):
+        axes = canvas.add_subplot(down, across, i + 1)
+        _panel(axes, name, shown, figure, best, log=_log_axis(spec, name, shown))
+    missing = sum(1 for r in rows if r["status"] in ("diverged", "failed"))
+    title = f"{len(shown)} trials" + (
+        f" ({missing} diverged or failed, not shown)" if missing else ""
+    )
+    canvas.suptitle(f"{figure.replace('_', ' ')} against each swept setting: {title}")
+    return canvas
+
+
+def _panel(
+    axes: Axes,
+    name: str,
+    rows: Sequence[Mapping[str, Any]],
+    figure: str,
+    best: str | None,
+    log: bool,
+) -> None:
+    values = [r[name] for r in rows]
+    numeric = all(_is_number(v) for v in values)
+    if numeric:
+        xs: list[float] = [float(v) for v in values]
+    else:  # names and layer sizes: evenly spaced, in the order first met
+        labels = list(dict.fromkeys(value_text(v) for v in values))
+        xs = [float(labels.index(value_text(v))) for v in values]
+        axes.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 4 else 0)
+        axes.set_xlim(-0.5, len(labels) - 0.5)
+    ys = [100 * r[figure] for r in rows]
+    axes.scatter(xs, ys, s=18, color="C0", alpha=0.8, label="trial")
+    marked = [i for i, r in enumerate(rows) if r["trial"] == best]
+    if marked:
+        axes.scatter(
+            [xs[i] for i in marked],
+            [ys[i] for i in marked],
+            s=160,
+            marker="*",
+            color="C3",
+            label=f"best ({best})",
+            zorder=3,
+        )
+        axes.legend(loc="lower right", fontsize="small")
+    if log and numeric:
+        _plain_log_x(axes)
+    axes.set_xlabel(name)
+    axes.set_ylabel(f"{figure.replace('_', ' ')} (%)")
+    axes.grid(True, alpha=0.3)
+
+
+def _plain_log_x(axes: Axes) -> None:
+    """A log-scale x axis labelled ``0.03`` rather than ``3×10⁻²``, where matplotlib labels one."""
+    from matplotlib.ticker import FuncFormatter
+
+    axes.set_xscale("log")
+    for get, set_ in (
+        (axes.xaxis.get_major_formatter, axes.xaxis.set_major_formatter),
+        (axes.xaxis.get_minor_formatter, axes.xaxis.set_minor_formatter),
+    ):
+        inner = get()
+        set_(FuncFormatter(lambda x, pos, inner=inner: f"{x:g}" if inner(x, pos) else ""))
+
+
+def _log_axis(spec: SweepSpec, name: str, rows: Sequence[Mapping[str, Any]]) -> bool:
+    if name in spec.ranges:
+        return spec.ranges[name].kind == "log_uniform"
+    values = [float(r[name]) for r in rows if _is_number(r[name])]
+    return bool(values) and min(values) > 0 and max(values) / min(values) > 20
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _figure(width: float, height: float) -> Figure:
+    """A new figure on the Agg canvas; a one-line error if matplotlib is not installed."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ModuleNotFoundError:
+        hint = 'the sweep plot needs matplotlib: pip install "glassnet[sweep]"'
+        raise GlassnetError(hint) from None
+    figure = Figure(figsize=(width, height), dpi=110, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+__all__ = ["plot_sweep", "sweep_figure"]

@@ -1,0 +1,239 @@
+"""A sweep's spec file: what every trial shares, the grid, and the ranges to sample.
+
+A spec is a TOML file of four tables, each optional but ``[grid]`` or ``[ranges]``::
+
+    [sweep]                     # how trials are made
+    samples = 8                 # draws of the ranges for each grid point (default 1)
+    seed = 0                    # the draws' seed: the same spec always gives the same trials
+    rank = "final_val_accuracy" # the figure that picks the best trial (default: this, or
+                                # final_test_accuracy when the trials hold no validation split)
+
+    [settings]                  # every trial's settings, as a settings.toml holds them
+    preset = "fast"
+    epochs = 3
+    validation_split = 0.1
+
+    [grid]                      # every combination of these values
+    hidden = [[128], [256, 128]]
+    optimizer = ["sgd", "nesterov"]
+
+    [ranges]                    # each trial draws one value of each
+    learning_rate = { log_uniform = [0.001, 0.3] }
+    dropout = { uniform = [0.0, 0.3] }
+    batch_size = { choice = [16, 32, 64] }
+
+Setting names are those of ``glassnet train`` (:data:`glassnet.settings.RULES`). A range of a whole
+number (``batch_size``, ``epochs``) draws whole numbers. :func:`read_spec` checks the file's shape
+and every name, value list and range end against the settings table, so a spec that cannot run is
+refused before anything is made; each trial's full settings are checked again as they are made.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from glassnet.rules import parse_sizes, short
+from glassnet.settings import RULES, RUN_FIELDS, TrainConfig
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+#: The tables a spec may hold.
+TABLES = ("sweep", "settings", "grid", "ranges")
+#: The figures a trial records, any of which may rank the trials.
+FIGURES = ("final_val_accuracy", "best_val_accuracy", "final_test_accuracy", "best_test_accuracy")
+#: How a range draws its values.
+RANGE_KINDS = ("uniform", "log_uniform", "choice")
+#: Keys of ``[sweep]``, and what each must be.
+SWEEP_KEYS = {"samples": "a whole number, at least 1", "seed": "a whole number, at least 0",
+              "rank": "one of " + ", ".join(FIGURES)}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Range:
+    """Where one setting's values are drawn from.
+
+    ``kind`` is ``"uniform"`` or ``"log_uniform"`` (``values`` holds the two ends, low < high) or
+    ``"choice"`` (``values`` holds the choices); ``whole`` ranges draw whole numbers.
+    """
+
+    kind: str
+    values: tuple[Any, ...]
+    whole: bool = False
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A checked spec: the shared settings, the grid and the ranges, and how to draw and rank."""
+
+    path: Path
+    settings: dict[str, Any] = field(default_factory=dict)
+    grid: dict[str, list[Any]] = field(default_factory=dict)
+    ranges: dict[str, Range] = field(default_factory=dict)
+    samples: int = 1
+    seed: int = 0
+    rank: str | None = None
+
+    @property
+    def swept(self) -> list[str]:
+        """The settings that vary between trials: the grid's, then the ranges'."""
+        return [*self.grid, *self.ranges]
+
+
+def read_spec(path: str | Path) -> SweepSpec:
+    """Read and check a spec file; a ``ValueError`` names the file, the table and the problem."""
+    file = Path(path)
+    try:
+        with open(file, "rb") as handle:
+            document = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{file}: not valid TOML: {exc}") from None
+    return parse_spec(document, file)
+
+
+def parse_spec(document: Mapping[str, Any], path: Path) -> SweepSpec:
+    """Check a spec's parsed TOML (see the module docstring for its shape)."""
+    unknown = [name for name in document if name not in TABLES]
+    if unknown:
+        raise ValueError(
+            f"{path}: unknown table or key {short(unknown[0])}; a spec holds the tables "
+            f"{', '.join(f'[{t}]' for t in TABLES)}"
+        )
+    tables = {name: _table(document, name, path) for name in TABLES}
+    for name, table in tables.items():
+        if name != "sweep":
+            _check_names(table, f"{path} [{name}]")
+    _check_disjoint(tables, path)
+    grid = {
+        name: _grid_values(name, values, f"{path} [grid]")
+        for name, values in tables["grid"].items()
+    }
+    ranges = {
+        name: _range(name, text, f"{path} [ranges]") for name, text in tables["ranges"].items()
+    }
+    if not grid and not ranges:
+        raise ValueError(f"{path}: nothing to sweep; give settings to vary in [grid] or [ranges]")
+    options = _sweep_options(tables["sweep"], f"{path} [sweep]")
+    if options["samples"] > 1 and not ranges:
+        raise ValueError(
+            f"{path} [sweep]: samples draws the [ranges], and there are none; to repeat each "
+            "trial, sweep the seed instead: seed = [0, 1, 2] in [grid]"
+        )
+    return SweepSpec(path, dict(tables["settings"]), grid, ranges, **options)
+
+
+def _table(document: Mapping[str, Any], name: str, path: Path) -> dict[str, Any]:
+    table = document.get(name, {})
+    if not isinstance(table, dict):
+        raise ValueError(f"{path}: [{name}] must be a table, got {short(table)}")
+    return table
+
+
+def _check_names(table: Mapping[str, Any], where: str) -> None:
+    known = sorted({*RUN_FIELDS, *TrainConfig.field_names()})
+    for name in table:
+        if name not in known:
+            raise ValueError(
+                f"{where}: unknown setting {short(name)}; known settings are {', '.join(known)}"
+            )
+
+
+def _check_disjoint(tables: Mapping[str, Mapping[str, Any]], path: Path) -> None:
+    """A setting fixed in one table and varied in another would leave the reader guessing."""
+    seen: dict[str, str] = {}
+    for table in ("settings", "grid", "ranges"):
+        for name in tables[table]:
+            if name in seen:
+                raise ValueError(
+                    f"{path}: setting {name} is in both [{seen[name]}] and [{table}]; "
+                    "give it in one of them"
+                )
+            seen[name] = table
+
+
+def _grid_values(name: str, values: Any, where: str) -> list[Any]:
+    """A grid entry: a non-empty list of values, each one the setting accepts."""
+    if not isinstance(values, list) or not values:
+        raise ValueError(
+            f"{where}: {name} must be a non-empty list of values, like {name} = "
+            f"{_example(name)}; got {short(values)}"
+        )
+    for value in values:
+        _check_value(name, value, where)
+    return list(values)
+
+
+def _range(name: str, text: Any, where: str) -> Range:
+    """A ranges entry: ``{ uniform = [low, high] }``, ``{ log_uniform = [...] }`` or
+    ``{ choice = [...] }``, its ends or choices accepted by the setting."""
+    if not isinstance(text, dict) or len(text) != 1 or next(iter(text)) not in RANGE_KINDS:
+        raise ValueError(
+            f"{where}: {name} must be one of {{ uniform = [low, high] }}, "
+            f"{{ log_uniform = [low, high] }} or {{ choice = [a, b, ...] }}; got {short(text)}"
+        )
+    kind, values = next(iter(text.items()))
+    if kind == "choice":
+        return Range(kind, tuple(_grid_values(name, values, f"{where} {name}.choice")))
+    rule = RULES[name]
+    if rule.kind not in ("whole", "number"):
+        raise ValueError(
+            f"{where}: {name} is not a number, so it has no {kind} range; use {{ choice = [...] }}"
+        )
+    if not (isinstance(values, list) and len(values) == 2):
+        raise ValueError(f"{where}: {name}.{kind} must be [low, high], got {short(values)}")
+    for value in values:
+        _check_value(name, value, where)
+    low, high = (float(v) for v in values)
+    if not low < high:
+        raise ValueError(
+            f"{where}: {name}.{kind} = {short(values)} is an empty range; low must be below high"
+        )
+    if kind == "log_uniform" and low <= 0:
+        raise ValueError(f"{where}: {name}.log_uniform needs a low end above 0, got {low:g}")
+    return Range(kind, (low, high), whole=rule.kind == "whole")
+
+
+def _check_value(name: str, value: Any, where: str) -> None:
+    """A value the settings table accepts for ``name`` (hidden sizes as a list or "128,64")."""
+    try:
+        if name == "hidden" and isinstance(value, str):
+            parse_sizes(value)
+        else:
+            RULES[name].check(name.replace("_", " "), value)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
+def _sweep_options(table: Mapping[str, Any], where: str) -> dict[str, Any]:
+    for key in table:
+        if key not in SWEEP_KEYS:
+            raise ValueError(
+                f"{where}: unknown key {short(key)}; [sweep] takes {', '.join(SWEEP_KEYS)}"
+            )
+    samples, seed, rank = table.get("samples", 1), table.get("seed", 0), table.get("rank")
+    whole = (int,)
+    if not isinstance(samples, whole) or isinstance(samples, bool) or samples < 1:
+        raise ValueError(f"{where}: samples must be {SWEEP_KEYS['samples']}, got {short(samples)}")
+    if not isinstance(seed, whole) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"{where}: seed must be {SWEEP_KEYS['seed']}, got {short(seed)}")
+    if rank is not None and rank not in FIGURES:
+        raise ValueError(f"{where}: rank must be {SWEEP_KEYS['rank']}, got {short(rank)}")
+    return {"samples": samples, "seed": seed, "rank": rank}
+
+
+def _example(name: str) -> str:
+    rule = RULES[name]
+    if rule.kind == "choice" and rule.choices is not None:
+        return "[" + ", ".join(f'"{c}"' for c in list(rule.choices())[:2]) + "]"
+    return {"sizes": "[[128], [256, 128]]", "whole": "[16, 32]", "flag": "[true, false]"}.get(
+        rule.kind, "[0.01, 0.1]"
+    )
+
+
+__all__ = ["FIGURES", "RANGE_KINDS", "TABLES", "Range", "SweepSpec", "parse_spec", "read_spec"]

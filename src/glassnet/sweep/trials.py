@@ -1,0 +1,130 @@
+"""A sweep's trials: the grid's combinations, each with every draw of the ranges.
+
+With a grid of ``G`` combinations and ``samples = N``, the ranges are drawn ``N`` times (from a
+generator seeded with the spec's ``seed``) and every draw is tried with every combination: ``G × N``
+trials, in the order combination by combination. Drawing once for all combinations makes them
+comparable: each combination meets the same learning rates. The same spec always gives the same
+trials, which is how a sweep run again knows which of them are finished.
+
+Each trial's settings are a whole run's (:class:`glassnet.settings.RunSettings`): the spec's
+``[settings]`` (a preset first, if named), then its grid values and draws, checked by the settings
+table before any trial starts.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from glassnet.settings import RunSettings
+from glassnet.sweep.spec import Range, SweepSpec
+
+#: Drawn numbers keep this many significant digits, so settings files and tables stay readable.
+DIGITS = 4
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One run of a sweep.
+
+    Attributes
+    ----------
+    id : str
+        ``"trial-001"``, ...: its folder's name in the sweep folder.
+    settings : dict
+        Every setting of the run, flat, as ``settings.toml`` holds them.
+    swept : dict
+        The values of the swept settings (the grid's, then the ranges'), for tables and plots.
+    """
+
+    id: str
+    settings: dict[str, Any]
+    swept: dict[str, Any]
+
+    def run_settings(self) -> RunSettings:
+        return RunSettings.from_dict(self.settings, self.id)
+
+
+def make_trials(spec: SweepSpec, data_dir: str | None = None) -> list[Trial]:
+    """Every trial of ``spec``, each one's settings checked; ``data_dir`` overrides the spec's.
+
+    A relative ``data_dir`` is made absolute here, so that workers started elsewhere find the data.
+    Raises ``ValueError`` naming the trial and setting when a trial's settings are not valid, or
+    when a setting given in the spec applies to none of the trials (``momentum`` with Adam only).
+    """
+    points = [
+        dict(zip(spec.grid, values, strict=True))
+        for values in itertools.product(*spec.grid.values())
+    ]
+    rng = np.random.default_rng(spec.seed)
+    draws = [{name: draw(r, rng) for name, r in spec.ranges.items()} for _ in range(spec.samples)]
+    combos = [{**point, **drawn} for point in points for drawn in draws]
+    width = max(3, len(str(len(combos))))
+    trials = []
+    for number, swept in enumerate(combos, start=1):
+        trial_id = f"trial-{number:0{width}d}"
+        file = {**spec.settings, **swept}
+        where = data_dir if data_dir is not None else file.get("data_dir")
+        if isinstance(where, str):
+            file["data_dir"] = str(Path(where).expanduser().resolve())
+        settings = RunSettings.resolve(
+            None, file, source=f"{spec.path}: {trial_id} ({describe(swept)})"
+        )
+        trials.append(Trial(trial_id, settings.to_dict(), swept))
+    _refuse_unused(spec, trials)
+    return trials
+
+
+def draw(values: Range, rng: np.random.Generator) -> Any:
+    """One value from ``values``: uniform or log-uniform between its ends, or one of its choices."""
+    if values.kind == "choice":
+        return values.values[int(rng.integers(len(values.values)))]
+    low, high = values.values
+    if values.whole:
+        # Whole numbers: each as likely as its share of the range (of its logarithm's).
+        low, high = math.ceil(low) - 0.5, math.floor(high) + 0.5
+    if values.kind == "log_uniform":
+        x = math.exp(rng.uniform(math.log(low), math.log(high)))
+    else:
+        x = float(rng.uniform(low, high))
+    if values.whole:
+        return int(min(max(round(x), math.ceil(values.values[0])), math.floor(values.values[1])))
+    return float(f"{x:.{DIGITS}g}")
+
+
+def describe(swept: Mapping[str, Any]) -> str:
+    """``"hidden=[128] learning_rate=0.01"``: a trial's swept values on one line."""
+    return " ".join(f"{name}={value_text(value)}" for name, value in swept.items())
+
+
+def value_text(value: Any) -> str:
+    """A swept value as tables and plots show it: ``[128,64]``, ``0.0123``, ``relu``."""
+    if isinstance(value, list):
+        return "[" + ",".join(str(v) for v in value) + "]"
+    if isinstance(value, float):
+        return f"{value:.{DIGITS}g}"
+    return str(value)
+
+
+def _refuse_unused(spec: SweepSpec, trials: list[Trial]) -> None:
+    """A setting the spec gives that no trial's optimizer or schedule takes is a mistake to say."""
+    names = [*spec.settings, *spec.swept]
+    unused_everywhere: dict[str, str] | None = None
+    for trial in trials:
+        reasons = dict(text.split(" ", 1) for text in trial.run_settings().training.unused(names))
+        if unused_everywhere is None:
+            unused_everywhere = reasons
+        else:
+            unused_everywhere = {k: v for k, v in unused_everywhere.items() if k in reasons}
+    if unused_everywhere:
+        name, why = next(iter(unused_everywhere.items()))
+        raise ValueError(f"{spec.path}: setting {name} {why}, in every trial")
+
+
+__all__ = ["DIGITS", "Trial", "describe", "draw", "make_trials", "value_text"]

@@ -1,0 +1,533 @@
+"""Tests of glassnet sweep: the spec and its checks, the trials it makes, the sweep folder, and whole
+sweeps on real Dask clusters: a scheduler and two workers started here as separate processes (one
+killed mid-trial), the default local cluster, and Ctrl-C followed by a run that finishes the rest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("distributed")
+
+from subprocesses import reaped
+from test_cli import glassnet_command, isolated_env, listing, one_line_error, run_main
+
+from glassnet.settings import RunSettings
+from glassnet.sweep import SweepFolder, TrialOutcome, make_trials, read_spec, run_sweep
+from glassnet.sweep.cluster import usable_cores
+from glassnet.sweep.results import best_row, rank_figure, result_rows, results_csv
+
+GRID_AND_RANGES = """\
+[sweep]
+samples = 3
+seed = 7
+
+[settings]
+preset = "fast"
+epochs = 1
+train_limit = 3000
+validation_split = 0.1
+
+[grid]
+hidden = [[16], [32]]
+
+[ranges]
+learning_rate = { log_uniform = [0.01, 0.3] }
+"""
+
+
+def write_spec(folder: Path, text: str = GRID_AND_RANGES, name: str = "spec.toml") -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def spec_with(**tables: str) -> str:
+    """A spec of the given tables' bodies, e.g. ``spec_with(grid='hidden = [[8]]')``."""
+    return "".join(f"[{name}]\n{body}\n\n" for name, body in tables.items())
+
+
+# ------------------------------------------------------------------------------- the spec
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (spec_with(grid="lerning_rate = [0.1]"), "[grid]: unknown setting 'lerning_rate'"),
+        (spec_with(settings="colour = 1", grid="epochs = [1]"), "[settings]: unknown setting"),
+        (spec_with(grid="hidden = []"), "hidden must be a non-empty list"),
+        (spec_with(grid="activation = ['relu', 'softplus']"), "activation must be one of"),
+        (spec_with(ranges="dropout = { uniform = [0.3, 0.3] }"), "is an empty range"),
+        (spec_with(ranges="dropout = { uniform = [0.5, 0.1] }"), "is an empty range"),
+        (spec_with(ranges="dropout = { uniform = [0.0, 1.5] }"), "dropout must be a number"),
+        (spec_with(ranges="learning_rate = { log_uniform = [0, 1] }"), "learning rate must be"),
+        (spec_with(ranges="weight_decay = { log_uniform = [0, 1] }"), "needs a low end above 0"),
+        (spec_with(ranges="activation = { uniform = [0, 1] }"), "use { choice = [...] }"),
+        (spec_with(ranges="batch_size = { normal = [16, 64] }"), "must be one of"),
+        (spec_with(ranges="batch_size = { uniform = [16.5, 32] }"), "must be a whole number"),
+        (spec_with(ranges="epochs = { choice = [] }"), "must be a non-empty list"),
+        (spec_with(settings="epochs = 2", grid="epochs = [1, 2]"), "in both [settings] and [grid]"),
+        (spec_with(settings="epochs = 2"), "nothing to sweep"),
+        (spec_with(sweep="samples = 3", grid="epochs = [1]"), "sweep the seed instead"),
+        (spec_with(sweep="samples = 0", ranges="dropout = { uniform = [0, 0.5] }"), "samples must"),
+        (spec_with(sweep="rank = 'loss'", grid="epochs = [1]"), "rank must be one of"),
+        (spec_with(trials="n = 1"), "unknown table or key 'trials'"),
+        ("[grid\nhidden = [[8]]", "not valid TOML"),
+    ],
+)
+def test_a_spec_that_cannot_run_is_refused_in_one_line(
+    tmp_path: Path, text: str, says: str
+) -> None:
+    spec = write_spec(tmp_path, text)
+    with pytest.raises(ValueError) as refused:
+        make_trials(read_spec(spec))
+    message = str(refused.value)
+    assert says in message and str(spec) in message
+    assert "\n" not in message
+
+
+def test_a_setting_no_trial_uses_is_refused(tmp_path: Path) -> None:
+    text = spec_with(settings="optimizer = 'adam'", grid="momentum = [0.5, 0.9]")
+    with pytest.raises(ValueError, match="momentum does not apply to optimizer adam"):
+        make_trials(read_spec(write_spec(tmp_path, text)))
+    # ... but one that some trials use is fine.
+    text = spec_with(settings="momentum = 0.5", grid="optimizer = ['sgd', 'momentum']")
+    assert len(make_trials(read_spec(write_spec(tmp_path, text)))) == 2
+
+
+# ----------------------------------------------------------------------------- the trials
+def test_trials_are_the_grid_times_the_draws_each_a_checked_run(tmp_path: Path) -> None:
+    spec = read_spec(write_spec(tmp_path))
+    trials = make_trials(spec, data_dir="relative/mnist")
+    assert len(trials) == 2 * 3
+    assert len({t.id for t in trials}) == len(trials)
+    # Every draw meets every grid point: the same three learning rates under each width.
+    rates = [
+        [t.swept["learning_rate"] for t in trials if t.swept["hidden"] == h] for h in ([16], [32])
+    ]
+    assert rates[0] == rates[1] and len(set(rates[0])) == 3
+    for trial in trials:
+        settings = RunSettings.from_dict(trial.settings)  # a whole run's settings, valid
+        assert settings.hidden == trial.swept["hidden"]
+        assert settings.training.learning_rate == trial.swept["learning_rate"]
+        assert 0.01 <= settings.training.learning_rate <= 0.3
+        assert settings.training.epochs == 1 and settings.training.schedule == "cosine"  # preset
+        assert Path(settings.data_dir or "").is_absolute()
+    # The same spec, the same trials; another seed, other draws.
+    assert make_trials(spec, data_dir="relative/mnist") == trials
+    reseeded = read_spec(write_spec(tmp_path, GRID_AND_RANGES.replace("seed = 7", "seed = 8")))
+    assert [t.swept for t in make_trials(reseeded)] != [t.swept for t in trials]
+
+
+def test_draws_cover_their_ranges_as_promised(tmp_path: Path) -> None:
+    text = spec_with(
+        sweep="samples = 400",
+        ranges="learning_rate = { log_uniform = [0.0001, 1.0] }\n"
+        "batch_size = { log_uniform = [8, 256] }\n"
+        "dropout = { uniform = [0.1, 0.5] }\n"
+        "activation = { choice = ['relu', 'tanh'] }",
+    )
+    trials = make_trials(read_spec(write_spec(tmp_path, text)))
+    rates = np.array([t.swept["learning_rate"] for t in trials])
+    decades = np.floor(np.log10(rates))
+    # Log-uniform: each of the four decades gets about a quarter of the draws.
+    assert set(decades) == {-4, -3, -2, -1}
+    assert all(abs(np.mean(decades == d) - 0.25) < 0.08 for d in (-4, -3, -2, -1))
+    sizes = [t.swept["batch_size"] for t in trials]
+    assert all(isinstance(s, int) and 8 <= s <= 256 for s in sizes)
+    assert np.mean(np.array(sizes) < math.sqrt(8 * 256)) == pytest.approx(0.5, abs=0.08)
+    dropouts = np.array([t.swept["dropout"] for t in trials])
+    assert dropouts.min() >= 0.1 and dropouts.max() <= 0.5
+    assert abs(np.mean(dropouts < 0.3) - 0.5) < 0.08
+    assert {t.swept["activation"] for t in trials} == {"relu", "tanh"}
+
+
+# ---------------------------------------------------------------- the folder and the results
+def outcome(trial_id: str, status: str, val: float | None, test: float | None) -> TrialOutcome:
+    figures = {
+        "final_val_accuracy": val,
+        "best_val_accuracy": val,
+        "final_test_accuracy": test,
+        "best_test_accuracy": test,
+        "epochs": 1,
+    }
+    files = {"model.safetensors": b"model of " + trial_id.encode(), "settings.toml": b"x = 1\n"}
+    return TrialOutcome(
+        trial_id, status, figures, 1.0, "here", "", files if status == "done" else {}
+    )
+
+
+def test_the_folder_records_trials_whole_and_refuses_another_sweep(tmp_path: Path) -> None:
+    spec = read_spec(write_spec(tmp_path))
+    trials = make_trials(spec)
+    out = tmp_path / "sweeps" / "one"
+    folder = SweepFolder.prepare(out, "spec text", trials)
+    assert SweepFolder.find(out, trials) is not None
+    assert [p.name for p in out.parent.iterdir()] == ["one"]  # made whole, no temporary left
+    folder.record(outcome(trials[0].id, "failed", None, None))
+    folder.record(outcome(trials[1].id, "diverged", None, None))
+    assert folder.finished() == {trials[1].id}  # a failed trial runs again
+    folder.record(outcome(trials[0].id, "done", 0.9, 0.8))  # ... and its record is replaced
+    assert folder.finished() == {trials[0].id, trials[1].id}
+    assert (folder.trial_dir(trials[0].id) / "model.safetensors").read_bytes().endswith(b"001")
+    (out / "trials" / ".trial-003.abc.tmp").mkdir()  # left by a sweep killed while recording
+    folder.remove_stale()
+    assert sorted(p.name for p in (out / "trials").iterdir()) == [trials[0].id, trials[1].id]
+    other = make_trials(read_spec(write_spec(tmp_path, GRID_AND_RANGES.replace("7", "8"))))
+    with pytest.raises(ValueError, match="holds another sweep"):
+        SweepFolder.prepare(out, "spec text", other)
+    with pytest.raises(ValueError, match="not a sweep folder"):
+        SweepFolder.prepare(tmp_path, "spec text", trials)  # a folder holding other things
+
+
+def test_results_rank_by_validation_when_there_is_some(tmp_path: Path) -> None:
+    trials = make_trials(read_spec(write_spec(tmp_path)))
+    records = {
+        trials[0].id: outcome(trials[0].id, "done", 0.90, 0.99).record(),
+        trials[1].id: outcome(trials[1].id, "done", 0.95, 0.91).record(),
+        trials[2].id: outcome(trials[2].id, "diverged", None, None).record(),
+    }
+    rows = result_rows(trials, records)
+    assert [r["status"] for r in rows] == ["done", "done", "diverged", *["not run"] * 3]
+    figure = rank_figure(rows)
+    assert figure == "final_val_accuracy"
+    assert best_row(rows, figure)["trial"] == trials[1].id  # not the best on the test set
+    assert best_row(rows, "final_test_accuracy")["trial"] == trials[0].id
+    parsed = list(csv.DictReader(results_csv(rows, ["hidden", "learning_rate"]).splitlines()))
+    assert [r["trial"] for r in parsed] == [t.id for t in trials]
+    assert parsed[1]["final_val_accuracy"] == "0.95" and parsed[3]["final_val_accuracy"] == ""
+    no_val = {k: {**r, "final_val_accuracy": None} for k, r in records.items()}
+    assert rank_figure(result_rows(trials, no_val)) == "final_test_accuracy"
+
+
+# ------------------------------------------------------------------ bad input at the command
+@pytest.mark.parametrize(
+    ("args", "status", "says"),
+    [
+        (["sweep", "missing.toml"], 1, "missing.toml"),
+        (["sweep", "bad.toml"], 1, "unknown setting 'lerning_rate'"),
+        (["sweep", "empty.toml"], 1, "empty range"),
+        (["sweep", "good.toml", "--scheduler", "http://x:1"], 2, "Dask scheduler's address"),
+        (["sweep", "good.toml", "--workers", "0"], 2, "at least 1"),
+        (
+            ["sweep", "good.toml", "--workers", "2", "--scheduler", "tcp://127.0.0.1:9"],
+            2,
+            "--workers",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_and_makes_nothing(
+    isolated: Path, capsys: pytest.CaptureFixture[str], args: list[str], status: int, says: str
+) -> None:
+    write_spec(isolated, GRID_AND_RANGES, "good.toml")
+    write_spec(isolated, spec_with(grid="lerning_rate = [0.1]"), "bad.toml")
+    write_spec(isolated, spec_with(ranges="dropout = { uniform = [0.2, 0.2] }"), "empty.toml")
+    before = listing(isolated)
+    code, out, err = run_main(args, capsys)
+    assert code == status
+    assert says in one_line_error(err, "sweep" if status == 1 else None)
+    assert out == ""
+    assert listing(isolated) == before
+
+
+def test_an_unreachable_scheduler_is_one_line_and_makes_nothing(
+    isolated: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("glassnet.sweep.cluster.CONNECT_SECONDS", 1.0)
+    write_spec(isolated)
+    before = listing(isolated)
+    code, out, err = run_main(["sweep", "spec.toml", "--scheduler", "tcp://127.0.0.1:9"], capsys)
+    assert (code, out) == (1, "")
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in one_line_error(err, "sweep")
+    assert listing(isolated) == before
+
+
+def test_dry_run_lists_the_trials_and_makes_nothing(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_spec(isolated)
+    before = listing(isolated)
+    code, out, err = run_main(["sweep", "spec.toml", "--dry-run"], capsys)
+    assert code == 0
+    assert [line.split()[0] for line in out.splitlines()] == [f"trial-00{i}" for i in range(1, 7)]
+    assert "learning_rate=" in out and "6 trials" in err
+    assert listing(isolated) == before
+
+
+def test_importing_glassnet_loads_neither_dask_nor_scikit_learn() -> None:
+    code = (
+        "import sys, glassnet, glassnet.sweep; "
+        "print(' '.join(m for m in sys.modules if m.split('.')[0] in "
+        "('dask', 'distributed', 'sklearn', 'matplotlib')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == ""
+
+
+# ----------------------------------------------------------------- whole sweeps on clusters
+@dataclass
+class DaskProcesses:
+    address: str
+    scheduler: subprocess.Popen[bytes]
+    workers: list[subprocess.Popen[bytes]]
+
+
+@contextmanager
+def dask_processes(folder: Path, n_workers: int = 2) -> Iterator[DaskProcesses]:
+    """``dask scheduler`` and ``dask worker`` processes on 127.0.0.1, stopped by pid afterwards."""
+    dask = Path(sys.executable).with_name("dask")
+    if not dask.is_file():
+        pytest.skip(f"no dask command beside {sys.executable}")
+    env = isolated_env(folder)
+    scheduler_file = folder / "scheduler.json"
+    with ExitStack() as stack:
+
+        def start(*args: str, log: str) -> subprocess.Popen[bytes]:
+            out = stack.enter_context(open(folder / log, "wb"))
+            child = subprocess.Popen(
+                [str(dask), *args], stdout=out, stderr=out, env=env, cwd=folder
+            )
+            return stack.enter_context(stopped(child))
+
+        scheduler = start(
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--no-dashboard",
+            "--scheduler-file",
+            str(scheduler_file),
+            log="scheduler.log",
+        )
+        address = wait_for(lambda: json.loads(scheduler_file.read_text())["address"], 30)
+        workers = [
+            start(
+                "worker",
+                address,
+                "--no-nanny",
+                "--nthreads",
+                "1",
+                "--no-dashboard",
+                "--host",
+                "127.0.0.1",
+                "--name",
+                f"w{i}",
+                "--local-directory",
+                str(folder / f"w{i}"),
+                log=f"worker{i}.log",
+            )
+            for i in range(n_workers)
+        ]
+        yield DaskProcesses(address, scheduler, workers)
+
+
+@contextmanager
+def stopped(child: subprocess.Popen[bytes]) -> Iterator[subprocess.Popen[bytes]]:
+    """Yield ``child``; then SIGTERM it, and SIGKILL it if it has not stopped within 10 s."""
+    with reaped(child):
+        try:
+            yield child
+        finally:
+            if child.poll() is None:
+                child.terminate()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.wait(timeout=10)  # if not, reaped kills it
+
+
+def wait_for(probe: object, seconds: float) -> object:
+    """``probe()``'s first result that is truthy and raises nothing, within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            value = probe()  # type: ignore[operator]
+            if value:
+                return value
+        except (OSError, ValueError, KeyError):
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {seconds} s in vain for {probe}")
+        time.sleep(0.05)
+
+
+def read_results(out: Path) -> list[dict[str, str]]:
+    with open(out / "results.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def check_complete(out: Path, n_trials: int) -> list[dict[str, str]]:
+    """Every trial done once, its folder whole, its figures those of its own history."""
+    rows = read_results(out)
+    assert [r["trial"] for r in rows] == [f"trial-{i:03d}" for i in range(1, n_trials + 1)]
+    assert all(r["status"] == "done" for r in rows), rows
+    assert sorted(p.name for p in (out / "trials").iterdir()) == [r["trial"] for r in rows]
+    for row in rows:
+        folder = out / "trials" / row["trial"]
+        history = json.loads((folder / "history.json").read_text())
+        assert float(row["final_test_accuracy"]) == history["test_accuracy"]
+        assert int(row["epochs"]) == len(history["rows"]) == 1
+        assert (folder / "model.safetensors").is_file()
+    best = max(rows, key=lambda r: float(r["final_val_accuracy"]))
+    model = (out / "trials" / best["trial"] / "model.safetensors").read_bytes()
+    assert (out / "best-model.safetensors").read_bytes() == model
+    assert (out / "accuracy.png").read_bytes().startswith(b"\x89PNG")
+    return rows
+
+
+@pytest.mark.mnist
+@pytest.mark.slow
+def test_a_sweep_on_a_cluster_survives_a_worker_killed_mid_trial(
+    mnist_dir: Path, tmp_path: Path
+) -> None:
+    from distributed import Client
+
+    spec = write_spec(tmp_path)
+    out = tmp_path / "sweep"
+    with dask_processes(tmp_path) as dask, Client(dask.address, timeout=10) as client:
+        wait_for(lambda: len(client.scheduler_info()["workers"]) == 2, 30)
+        names = {w["name"]: a for a, w in client.scheduler_info()["workers"].items()}
+        victim, survivor = names["w0"], names["w1"]
+        command = [
+            *glassnet_command(),
+            "sweep",
+            str(spec),
+            "--scheduler",
+            dask.address,
+            "--out",
+            str(out),
+            "--data-dir",
+            str(mnist_dir),
+        ]
+        err_path = tmp_path / "sweep.err"
+        with (
+            open(err_path, "w") as err,
+            reaped(
+                subprocess.Popen(
+                    command,
+                    stdout=subprocess.PIPE,
+                    stderr=err,
+                    text=True,
+                    env=isolated_env(tmp_path),
+                    cwd=tmp_path,
+                )
+            ) as sweep,
+        ):
+            running = wait_for(lambda: executing(client, victim), 60)
+            dask.workers[0].kill()  # SIGKILL: no goodbye to the scheduler
+            dask.workers[0].wait()
+            stdout, _ = sweep.communicate(timeout=180)
+        stderr = err_path.read_text()
+        assert sweep.returncode == 0, stderr
+    rows = check_complete(out, 6)
+    killed_trial = str(running[0]).split("-")[1:3]  # "glassnet-trial-003-<token>"
+    retried = next(r for r in rows if r["trial"] == "-".join(killed_trial))
+    assert retried["worker"] == survivor  # finished by the other worker
+    for row in rows:  # each trial reported finished exactly once
+        assert stderr.count(f"glassnet sweep: {row['trial']} done") == 1, stderr
+    assert "best: trial-" in stdout and "Traceback" not in stderr
+    # Run again: every trial is finished, so nothing runs and no cluster is needed.
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("model.safetensors")}
+    again = subprocess.run(
+        [*glassnet_command(), "sweep", str(spec), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=isolated_env(tmp_path),
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert again.returncode == 0, again.stderr
+    assert "all 6 trials finished already" in again.stderr
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("model.safetensors")} == before
+
+
+def executing(client: object, worker: str) -> list[str]:
+    """The keys of the tasks the worker is running now."""
+    found = client.run(  # type: ignore[attr-defined]
+        lambda dask_worker: [str(ts.key) for ts in dask_worker.state.executing], workers=[worker]
+    )
+    return list(found.get(worker, []))
+
+
+@pytest.mark.mnist
+@pytest.mark.slow
+def test_the_default_is_a_local_cluster_sized_to_the_machine(
+    mnist_dir: Path, tmp_path: Path
+) -> None:
+    spec = read_spec(write_spec(tmp_path, GRID_AND_RANGES.replace("samples = 3", "samples = 2")))
+    result = run_sweep(spec, tmp_path / "sweep", data_dir=str(mnist_dir))
+    assert result.cluster == f"a local Dask cluster of {usable_cores()} workers"
+    assert (result.ran, result.skipped) == (4, 0)
+    rows = check_complete(tmp_path / "sweep", 4)
+    assert (
+        result.best is not None
+        and result.best["trial"] == max(rows, key=lambda r: float(r["final_val_accuracy"]))["trial"]
+    )
+
+
+@pytest.mark.mnist
+@pytest.mark.slow
+def test_ctrl_c_keeps_what_finished_and_a_second_run_finishes_the_rest(
+    mnist_dir: Path, tmp_path: Path
+) -> None:
+    spec = write_spec(tmp_path, GRID_AND_RANGES.replace("samples = 3", "samples = 4"))
+    out = tmp_path / "sweep"
+    command = [
+        *glassnet_command(),
+        "sweep",
+        str(spec),
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+        "--data-dir",
+        str(mnist_dir),
+    ]
+    with reaped(
+        subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=isolated_env(tmp_path),
+            cwd=tmp_path,
+            start_new_session=True,
+        )
+    ) as sweep:
+        wait_for(lambda: any(r["status"] == "done" for r in read_results(out)), 90)
+        os.killpg(sweep.pid, signal.SIGINT)  # as Ctrl-C does: the whole process group
+        _, stderr = sweep.communicate(timeout=60)
+    assert sweep.returncode == 130, stderr
+    assert "Traceback" not in stderr and "interrupted;" in stderr
+    rows = read_results(out)
+    done = [r["trial"] for r in rows if r["status"] == "done"]
+    assert len(rows) == 8 and 1 <= len(done) < 8
+    assert {r["status"] for r in rows} <= {"done", "not run"}
+    before = {t: (out / "trials" / t / "model.safetensors").stat().st_mtime_ns for t in done}
+    again = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        env=isolated_env(tmp_path),
+        cwd=tmp_path,
+        timeout=180,
+    )
+    assert again.returncode == 0, again.stderr
+    assert f"{len(done)} finished already, {8 - len(done)} to run" in again.stderr
+    check_complete(out, 8)
+    after = {t: (out / "trials" / t / "model.safetensors").stat().st_mtime_ns for t in done}
+    assert after == before  # finished trials were not run again
