@@ -167,3 +167,25 @@ def test_a_run_resumed_with_another_optimizer_is_refused(mnist_dir: Path, tmp_pa
     assert result.returncode == 1
     line = one_line_error(result.stderr, "train")
     assert "trained with optimizer momentum" in line and "now says adam" in line
+
+
+@pytest.mark.mnist
+def test_evaluate_takes_a_run_folder_and_names_a_text_file_for_what_it_is(
+    mnist_dir: Path, tmp_path: Path
+) -> None:
+    net = Network([6, 5, 3], "relu", seed=0)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "settings.toml").write_text('dataset = "mnist"\n')
+    result = run_glassnet(["evaluate", "run/settings.toml"], tmp_path)
+    assert "looks like a text file" in one_line_error(result.stderr, "evaluate")
+    empty = run_glassnet(["evaluate", "run"], tmp_path)
+    assert "a folder without a trained model (model.safetensors)" in one_line_error(
+        empty.stderr, "evaluate"
+    )
+    net.save(run / "model.safetensors")
+    found = run_glassnet(["evaluate", "run", "--data-dir", str(mnist_dir)], tmp_path)
+    # The run's model is the one read: 6 inputs, which MNIST's test set does not fit.
+    assert "run/model.safetensors takes 6 inputs and 3 classes" in one_line_error(
+        found.stderr, "evaluate"
+    )

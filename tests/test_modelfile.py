@@ -274,7 +274,7 @@ def header_length_too_big() -> bytes:
 CORRUPT_FILES: dict[str, tuple[Callable[[], bytes], str]] = {
     "empty": (lambda: b"", "empty"),
     "tiny": (lambda: b"abc", "only 3 bytes"),
-    "text": (lambda: b"hello, this is not a model\n" * 3, "not a safetensors file"),
+    "text": (lambda: b"hello, this is not a model\n" * 3, "looks like a text file"),
     "pickle": (lambda: pickle.dumps({"w": [1.0, 2.0]}), "looks like a Python pickle"),
     "pickle protocol 2": (lambda: pickle.dumps([1], protocol=2), "looks like a Python pickle"),
     "npy": (lambda: b"\x93NUMPY\x01\x00v\x00{'descr': '<f8'}" + b" " * 64, "NumPy .npy"),

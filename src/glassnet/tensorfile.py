@@ -160,6 +160,9 @@ def _foreign_kind(head: bytes) -> str | None:
     for magic, kind in FOREIGN_MAGIC:
         if head.startswith(magic):
             return kind
+    if len(head) == 8 and all(32 <= b < 127 or b in (9, 10, 13) for b in head):
+        # A safetensors file starts with a little-endian length, never eight characters of text.
+        return "a text file (settings, a table, a script?)"
     return None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 EPILOG = """\
@@ -98,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
     from glassnet.datasets.choose import load_for_settings
     from glassnet.metrics import confusion_matrix, format_confusion, per_class_accuracy
 
+    args.model = _model_path(Path(args.model))
     network = load(args.model)
     recorded = dict(network.training_settings)
     settings = _settings(recorded, args)
@@ -144,3 +146,22 @@ def _part(data: Any, split: str) -> tuple[Any, Any]:
         np.concatenate([data.train_images, data.test_images]),
         np.concatenate([data.train_labels, data.test_labels]),
     )
+
+
+def _model_path(path: Path) -> Path:
+    """The model file ``path`` names: itself, or the model a run folder holds."""
+    from glassnet import runs
+
+    if path.is_dir():
+        if (path / runs.MODEL).is_file():
+            return path / runs.MODEL
+        has_checkpoint = (path / runs.CHECKPOINT).is_file()
+        raise ValueError(
+            f"{path}: a folder without a trained model ({runs.MODEL})"
+            + (
+                "; its run is unfinished: glassnet train --resume continues it"
+                if has_checkpoint
+                else ""
+            )
+        )
+    return path
