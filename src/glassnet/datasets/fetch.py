@@ -279,7 +279,8 @@ def _fetch_from_archive(
     source: DatasetSource, target: Path, origin: str, *, progressbar: bool, timeout: float
 ) -> Location:
     """The source's files in ``target``, unpacked from its archive unless already there."""
-    assert source.archive is not None
+    if source.archive is None:
+        raise ValueError(f"{source.name} comes as separate files, not in an archive")
     present = [
         next((target / name for name in file.names if (target / name).is_file()), None)
         for file in source.files
