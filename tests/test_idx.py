@@ -166,6 +166,8 @@ BAD_FILES = {
     "empty": (b"", "truncated header"),
     "three bytes": (b"\x00\x00\x08", "truncated header"),
     "wrong magic": (b"\x01\x00\x08\x01\x00\x00\x00\x01a", "not an IDX file"),
+    # The magic is two zero bytes: a check of the first alone would let this one through.
+    "wrong second magic byte": (b"\x00\x01\x08\x01\x00\x00\x00\x01a", "0x00 0x01, expected"),
     "text file": (b"hello world, not idx", "not an IDX file"),
     "unknown type code": (idx_bytes(0x0A, (1,), b"a"), "unknown IDX type code 0x0A"),
     "zero dimensions": (b"\x00\x00\x08\x00", "unsupported number of dimensions 0"),
