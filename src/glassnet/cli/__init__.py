@@ -28,6 +28,7 @@ SUBCOMMANDS = (
     "evaluate",
     "predict",
     "gradcheck",
+    "explain",
     "datasets",
     "runs",
     "compare",

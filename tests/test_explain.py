@@ -1,0 +1,316 @@
+"""Tests for ``glassnet explain``: the post's walkthrough with real numbers, on real MNIST.
+
+The walkthrough must print every equation with the shapes it produces, check every gradient
+against central differences (and fail on a broken one), show the softmax identity, and take a
+descent step that lowers the loss as much as the gradient predicts. ``docs/explain.md`` must be
+what the command generates, apart from figures that vary from machine to machine.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from browsers import mnist_folder
+
+from glassnet import reference
+from glassnet.cli import explain as explain_cli
+from glassnet.cli import main
+from glassnet.explain import render_markdown, render_terminal
+from glassnet.explain.document import Equation, Heading, Numbers, Paragraph, Table
+from glassnet.explain.numbers import softmax_identity, sup
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "explain.md"
+ANSI = re.compile(r"\033\[[0-9;]*m")
+
+
+@pytest.fixture(scope="module")
+def data_dir() -> str:
+    folder = mnist_folder()
+    if folder is None:
+        pytest.skip("no MNIST copy (set GLASSNET_TEST_MNIST)")
+    return str(folder)
+
+
+def explain(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    status = main(["explain", *args])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def default_run(data_dir: str) -> tuple[int, str]:
+    """The post's example, printed once for the tests that read it."""
+    out = io.StringIO()
+    saved, sys.stdout = sys.stdout, out
+    try:
+        status = main(["explain", "--data-dir", data_dir])
+    finally:
+        sys.stdout = saved
+    return status, out.getvalue()
+
+
+# ----------------------------------------------------------------------- the post's example
+POST_EQUATIONS = [
+    ("Z⁽¹⁾ = Θ⁽¹⁾ A⁽¹⁾ + b⁽¹⁾", "(3×784)(784×75) + (3×1) → 3×75"),
+    ("A⁽²⁾ = σ(Z⁽¹⁾)", "3×75"),
+    ("Z⁽²⁾ = Θ⁽²⁾ A⁽²⁾ + b⁽²⁾", "(10×3)(3×75) + (10×1) → 10×75"),
+    ("Ŷ = softmax(Z⁽²⁾)", "10×75"),
+    ("C = −(1/m) Σ Y ⊙ log Ŷ", "(10×75) → a number"),
+    ("δ⁽²⁾ = ∇ŶC ⊙ ∇Z⁽²⁾Ŷ = Ŷ − Y", "10×75"),
+    ("∇Θ⁽²⁾C = (1/m) δ⁽²⁾ A⁽²⁾ᵀ", "(10×75)(75×3) → 10×3"),
+    ("∇b⁽²⁾C = (1/m) Σ δ⁽²⁾", "→ 10×1"),
+    ("J = diag(ŷ) − ŷŷᵀ", "10×10, symmetric"),
+    ("δ⁽¹⁾ = Θ⁽²⁾ᵀ δ⁽²⁾ ⊙ σ'(Z⁽¹⁾)", "(3×10)(10×75) ⊙ (3×75) → 3×75"),
+    ("σ'(Z⁽¹⁾) = σ(Z⁽¹⁾) ⊙ (1 − σ(Z⁽¹⁾)) = A⁽²⁾ ⊙ (1 − A⁽²⁾)", "3×75"),
+    ("∇Θ⁽¹⁾C = (1/m) δ⁽¹⁾ A⁽¹⁾ᵀ", "(3×75)(75×784) → 3×784"),
+    ("∇b⁽¹⁾C = (1/m) Σ δ⁽¹⁾", "→ 3×1"),
+    ("Θ ← Θ − α ∇ΘC,   b ← b − α ∇bC", ""),
+]
+
+
+def summary_verdicts(out: str) -> dict[str, str]:
+    """Each gradient's verdict in the summary table: {"∇Θ⁽²⁾C": "pass", ...}."""
+    summary = out[out.index("Every gradient against central differences") :]
+    rows = [line.split() for line in summary.splitlines() if line.strip().startswith("∇")]
+    return {row[0]: row[-1] for row in rows}
+
+
+def equation_line(out: str, formula: str) -> str:
+    lines = [line.strip() for line in out.splitlines() if line.strip().startswith(formula)]
+    assert lines, f"{formula!r} is not printed"
+    return lines[0]
+
+
+def test_every_equation_of_the_post_is_printed_with_its_shapes(
+    default_run: tuple[int, str],
+) -> None:
+    status, out = default_run
+    assert status == 0
+    for formula, shapes in POST_EQUATIONS:
+        assert equation_line(out, formula).endswith(shapes)
+    assert not ANSI.search(out)  # not a terminal: no colour
+
+
+def test_every_gradient_check_passes_and_the_summary_lists_them(
+    default_run: tuple[int, str],
+) -> None:
+    out = default_run[1]
+    summary = out[out.index("Every gradient against central differences") :]
+    rows = {}
+    for name, shape, entries in (
+        ("∇Θ⁽²⁾C", "10×3", "30 of 30"),
+        ("∇b⁽²⁾C", "10×1", "10 of 10"),
+        ("∇Θ⁽¹⁾C", "3×784", "2,352 of 2,352"),
+        ("∇b⁽¹⁾C", "3×1", "3 of 3"),
+    ):
+        line = next(line for line in summary.splitlines() if line.strip().startswith(name))
+        cells = line.split()
+        assert cells[1] == shape and " ".join(cells[2:5]) == entries
+        assert cells[-1] == "pass"
+        rows[name] = float(cells[-3])
+    assert all(error < 1e-7 for error in rows.values())
+    assert "FAIL" not in out
+
+
+def test_the_softmax_identity_and_the_posts_binary_loss(default_run: tuple[int, str]) -> None:
+    out = default_run[1]
+    section = out[out.index("simplifies to Ŷ − Y") : out.index("The hidden layers' gradients")]
+    table = [line.split() for line in section.splitlines() if re.match(r"\s+\d\s+[01]\s", line)]
+    assert len(table) == 10
+    for _k, _y, _y_hat, gap, categorical, numeric_c, binary, numeric_b in table:
+        assert categorical == gap == numeric_c  # Jᵀ∇ŶC = ŷ − y, and central differences agree
+        assert binary == numeric_b  # the binary sum's own gradient, confirmed
+    assert any(row[6] != row[3] for row in table)  # ... which is not ŷ − y
+    assert re.search(r"equals ŷ − y to within \d", section)
+
+
+def test_the_descent_step_lowers_the_loss_as_the_gradient_predicts(
+    default_run: tuple[int, str],
+) -> None:
+    out = default_run[1]
+    figures = {}
+    for name in ("loss before", "loss after", "change", "predicted to first order"):
+        line = next(line for line in out.splitlines() if line.strip().startswith(name))
+        figures[name] = float(line.split()[-1])
+    assert figures["loss after"] < figures["loss before"]
+    assert figures["change"] == pytest.approx(figures["predicted to first order"], rel=0.01)
+    loss = float(re.search(r"C = (\d+\.\d+) on this batch", out).group(1))  # type: ignore[union-attr]
+    assert loss == pytest.approx(figures["loss before"], abs=1e-4)
+
+
+def test_a_broken_gradient_fails_its_check(
+    data_dir: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """σ' written wrong breaks the hidden layer's gradients, not the output layer's."""
+    sigmoid, _ = reference.ACTIVATIONS["sigmoid"]
+    monkeypatch.setitem(reference.ACTIVATIONS, "sigmoid", (sigmoid, lambda a: 1.5 * a * (1 - a)))
+    status, out, err = explain(capsys, "--data-dir", data_dir, "--batch-size", "10")
+    assert status == 1
+    assert "gradient check failed for ∇Θ⁽¹⁾C, ∇b⁽¹⁾C" in err
+    verdicts = summary_verdicts(out)
+    assert verdicts == {"∇Θ⁽²⁾C": "pass", "∇b⁽²⁾C": "pass", "∇Θ⁽¹⁾C": "FAIL", "∇b⁽¹⁾C": "FAIL"}
+
+
+def test_other_networks_and_batches_show_their_own_shapes(
+    data_dir: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, _ = explain(
+        capsys, "--data-dir", data_dir, "--hidden", "5,4", "--activation", "tanh",
+        "--initializer", "glorot", "--batch-size", "20", "--learning-rate", "0.1",
+    )  # fmt: skip
+    assert status == 0
+    assert equation_line(out, "Z⁽¹⁾ = Θ⁽¹⁾ A⁽¹⁾ + b⁽¹⁾").endswith("(5×784)(784×20) + (5×1) → 5×20")
+    assert equation_line(out, "Z⁽³⁾ = Θ⁽³⁾ A⁽³⁾ + b⁽³⁾").endswith("(10×4)(4×20) + (10×1) → 10×20")
+    assert equation_line(out, "δ⁽²⁾ = Θ⁽³⁾ᵀ δ⁽³⁾ ⊙ tanh'(Z⁽²⁾)").endswith(
+        "(4×10)(10×20) ⊙ (4×20) → 4×20"
+    )
+    assert equation_line(out, "∇Θ⁽¹⁾C = (1/m) δ⁽¹⁾ A⁽¹⁾ᵀ").endswith("(5×20)(20×784) → 5×784")
+    assert list(summary_verdicts(out).values()) == ["pass"] * 6 and "FAIL" not in out
+    assert "One step of gradient descent, α = 0.1" in out
+
+
+def test_markdown_goes_to_a_file_and_colour_only_to_terminals(
+    data_dir: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "walk.md"
+    status, out, _ = explain(capsys, "--data-dir", data_dir, "--batch-size", "8",
+                             "--markdown", str(target), "--color", "always")  # fmt: skip
+    assert status == 0 and out == f"wrote {target}: 4 of 4 gradient checks pass\n"
+    text = target.read_text()
+    assert text.startswith("<!-- Generated by `glassnet explain --batch-size 8 --markdown")
+    assert "\n# The post's walkthrough, with real numbers\n" in text
+    assert "| ∇Θ⁽¹⁾C | 3×784 |" in text and not ANSI.search(text)
+    status, out, _ = explain(capsys, "--data-dir", data_dir, "--batch-size", "8",
+                             "--color", "always")  # fmt: skip
+    assert ANSI.search(out) and "\033[32mpass" in out
+
+
+def test_colour_follows_the_terminal_and_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdout", Terminal())
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    assert explain_cli._colour("auto") is True
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert explain_cli._colour("auto") is False
+    assert explain_cli._colour("always") is True
+    monkeypatch.delenv("NO_COLOR")
+    monkeypatch.setenv("TERM", "dumb")
+    assert explain_cli._colour("auto") is False
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    monkeypatch.setenv("TERM", "xterm")
+    assert explain_cli._colour("auto") is False
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--batch-size", "0"], 2, "--batch-size"),
+        (["--learning-rate", "0"], 2, "--learning-rate"),
+        (["--learning-rate", "nan"], 2, "--learning-rate"),
+        (["--activation", "swish"], 2, "--activation"),
+        (["--hidden", "3,x"], 2, "--hidden"),
+        (["--batch-size", "70000"], 1, "more than the 60,000 images"),
+        (["--markdown", "/nonexistent/dir/walk.md", "--batch-size", "5"], 1, "/nonexistent"),
+    ],
+)
+def test_bad_options_are_one_line(
+    data_dir: str, capsys: pytest.CaptureFixture[str], args: list[str], code: int, message: str
+) -> None:
+    try:
+        status = main(["explain", "--data-dir", data_dir, *args])
+    except SystemExit as exit_info:
+        status = int(exit_info.code or 0)
+    err = capsys.readouterr().err
+    assert status == code and message in err and err.count("\n") == 1, err
+    assert "Traceback" not in err
+
+
+def test_a_missing_data_folder_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _, err = explain(capsys, "--data-dir", str(tmp_path))
+    assert status == 1 and err.count("\n") == 1 and "glassnet explain: error:" in err
+
+
+# ------------------------------------------------------------------------------ the docs page
+NUMBER = re.compile(r"[-+−]?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
+def same_apart_from_varying_figures(expected: str, found: str) -> None:
+    """The words must match exactly; the numbers to 1e-3, except tiny ones (roundoff, such as a
+    gradient check's error), which vary with the machine's arithmetic libraries."""
+    words_expected, words_found = NUMBER.split(expected), NUMBER.split(found)
+    assert words_expected == words_found
+    for a, b in zip(NUMBER.findall(expected), NUMBER.findall(found), strict=True):
+        x, y = (float(v.replace(",", "").replace("−", "-")) for v in (a, b))
+        if max(abs(x), abs(y)) < 1e-6:
+            continue
+        assert x == pytest.approx(y, rel=1e-3, abs=1e-9), (a, b)
+
+
+def test_the_docs_page_is_what_the_command_generates(data_dir: str, tmp_path: Path) -> None:
+    committed = DOCS.read_text()
+    command = re.match(r"<!-- Generated by `glassnet explain (.*?)` on mnist", committed)
+    assert command is not None, "docs/explain.md lost its header"
+    args = command.group(1).split()
+    assert args[-2:] == ["--markdown", "docs/explain.md"]
+    target = tmp_path / "explain.md"
+    assert main(["explain", *args[:-2], "--data-dir", data_dir, "--markdown", str(target)]) == 0
+    generated = target.read_text().replace(str(target), "docs/explain.md")
+    same_apart_from_varying_figures(committed, generated)
+
+
+def test_the_comparison_notices_a_changed_word_or_number() -> None:
+    text = "loss 2.8609 after 1.2e-10 steps"
+    same_apart_from_varying_figures(text, "loss 2.8610 after 3.4e-11 steps")
+    with pytest.raises(AssertionError):
+        same_apart_from_varying_figures(text, "loss 2.9609 after 1.2e-10 steps")
+    with pytest.raises(AssertionError):
+        same_apart_from_varying_figures(text, "cost 2.8609 after 1.2e-10 steps")
+
+
+# ------------------------------------------------------------------------------ the pieces
+def test_rendering_blocks_for_a_terminal_and_for_markdown() -> None:
+    blocks = [
+        Heading("Title", 1),
+        Paragraph("Some `code` and words."),
+        Equation("Z = ΘA + b", "3×75"),
+        Numbers("A matrix:", ["1 2", "3 4"]),
+        Table(["name", "value", ""], [["a", "1", "pass"], ["bb", "22", "FAIL"]]),
+    ]
+    plain = render_terminal(blocks)
+    assert "Title\n=====" in plain and "Some code and words." in plain
+    assert "    Z = ΘA + b      3×75" in plain and not ANSI.search(plain)
+    assert "    a         1  pass" in plain and "    bb       22  FAIL" in plain
+    coloured = render_terminal(blocks, colour=True)
+    assert ANSI.sub("", coloured) == plain
+    assert "\033[31m" in coloured and "\033[32m" in coloured
+    markdown = render_markdown(blocks)
+    assert markdown.startswith(
+        "# Title\n\nSome `code` and words.\n\n```text\nZ = ΘA + b      3×75\n```"
+    )
+    assert "| name | value |  |\n| --- | ---: | ---: |\n| a | 1 | pass |" in markdown
+
+
+def test_the_softmax_identity_numerically() -> None:
+    rng = np.random.default_rng(3)
+    z, y = rng.normal(size=7), np.eye(7)[2]
+    found = softmax_identity(z, y)
+    np.testing.assert_allclose(found["jacobian"].sum(axis=0), 0.0, atol=1e-15)
+    np.testing.assert_allclose(found["delta_categorical"], found["y_hat"] - y, atol=1e-15)
+    np.testing.assert_allclose(found["numeric_categorical"], found["y_hat"] - y, atol=1e-8)
+    np.testing.assert_allclose(found["numeric_binary"], found["delta_binary"], atol=1e-8)
+    assert np.max(np.abs(found["delta_binary"] - (found["y_hat"] - y))) > 1e-3
+
+
+def test_superscripts() -> None:
+    assert (sup(1), sup(12), sup("l"), sup("L")) == ("⁽¹⁾", "⁽¹²⁾", "⁽ˡ⁾", "⁽ᴸ⁾")
