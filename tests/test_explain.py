@@ -174,6 +174,22 @@ def test_other_networks_and_batches_show_their_own_shapes(
     assert "One step of gradient descent, α = 0.1" in out
 
 
+def test_clipped_probabilities_are_explained_and_still_checked(
+    data_dir: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No hidden layer and N(0, 1) weights: every sample's own class gets a probability below ε,
+    where glassnet's clipped loss is flat. The checks use the unclipped loss, and pass."""
+    status, out, _ = explain(capsys, "--data-dir", data_dir, "--hidden", "", "--batch-size", "5")
+    assert status == 0, out
+    prose = " ".join(out.split())
+    assert "5 of the 5 samples give their own class a probability below the machine" in prose
+    assert "without the clip it would be" in prose
+    assert list(summary_verdicts(out).values()) == ["pass", "pass"]
+    assert "the derivations the post skips" not in out
+    change = next(line for line in out.splitlines() if line.strip().startswith("change"))
+    assert float(change.split()[-1]) < 0
+
+
 def test_markdown_goes_to_a_file_and_colour_only_to_terminals(
     data_dir: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -12,15 +12,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from glassnet.activations import get_activation
 from glassnet.gradcheck import relative_error
 from glassnet.reference import softmax
-from glassnet.trace import Trace, trace_batch
+from glassnet.trace import Trace
 
 if TYPE_CHECKING:
     from glassnet.network import Network
@@ -32,6 +34,7 @@ __all__ = [
     "StepResult",
     "check_gradient",
     "descent_step",
+    "exact_loss",
     "matrix_lines",
     "shape",
     "softmax_identity",
@@ -42,6 +45,31 @@ __all__ = [
 H = 1e-5
 #: Largest number of entries of one array checked; a larger array is checked on a seeded sample.
 MAX_CHECKED = 3000
+
+
+def exact_loss(
+    weights: Sequence[Array], biases: Sequence[Array], activation: str, X: Array, Y: Array
+) -> float:
+    """The mean categorical cross-entropy of the batch, from the output scores by log-softmax.
+
+    Not :meth:`Network.loss`: that one clips probabilities at the machine epsilon, and where a
+    sample's probability is clipped its slope is 0, which central differences would faithfully
+    report against backprop's ``Ŷ − Y``. This one is never clipped, so its gradient is exactly
+    what backprop computes. It is also written apart from :mod:`glassnet.trace` (rows as samples,
+    the activations of :mod:`glassnet.activations`), so a check shares nothing with the gradient
+    it checks but the parameters.
+    """
+    f = get_activation(activation)
+    A = X
+    last = len(weights) - 1
+    for l, (W, b) in enumerate(zip(weights, biases, strict=True)):
+        Z = A @ W + b
+        if l < last:
+            with np.errstate(over="ignore"):  # a sigmoid's e^-z may overflow; the result is exact
+                A = f.forward(Z)
+    Z = Z - Z.max(axis=1, keepdims=True)
+    log_p = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))  # log-softmax
+    return float(-np.sum(Y * log_p) / X.shape[0])
 
 
 def sup(l: int | str) -> str:
@@ -99,10 +127,13 @@ def check_gradient(
     differences.
 
     Each entry checked is nudged by ``±h`` in place and restored, so the network is unchanged.
-    The loss is the network's own forward pass (its engine), not the trace that gave
-    ``analytic``, so the two sides share nothing but the parameters. ``shown_shape`` is the
-    shape the post gives the gradient (``Θ = Wᵀ``).
+    The loss is :func:`exact_loss`. ``shown_shape`` is the shape the post gives the gradient
+    (``Θ = Wᵀ``).
     """
+
+    def loss() -> float:
+        return exact_loss(network.weights, network.biases, network.activation, X, Y)
+
     total = target.size
     entries = np.arange(total) if total <= MAX_CHECKED else rng.choice(total, MAX_CHECKED, False)
     positions = np.unravel_index(entries, target.shape)
@@ -111,9 +142,9 @@ def check_gradient(
         at = tuple(int(p[k]) for p in positions)
         saved = target[at]
         target[at] = saved + H
-        plus = network.loss(X, Y)
+        plus = loss()
         target[at] = saved - H
-        minus = network.loss(X, Y)
+        minus = loss()
         target[at] = saved
         numeric[k] = (plus - minus) / (2 * H)
     exact = np.asarray(analytic, np.float64)[positions]
@@ -185,20 +216,19 @@ class StepResult:
 def descent_step(
     network: Network, trace: Trace, X: Array, Y: Array, learning_rate: float
 ) -> StepResult:
-    """The loss after ``Θ ← Θ − α ∇Θ C`` and ``b ← b − α ∇b C`` on the batch; ``network`` is
-    left as it was (the step is taken on copies of its parameters)."""
-    weights = [
-        W - learning_rate * g for W, g in zip(network.weights, trace.weight_gradients, strict=True)
-    ]
-    biases = [
-        b - learning_rate * g for b, g in zip(network.biases, trace.bias_gradients, strict=True)
-    ]
-    after = trace_batch(weights, biases, network.activation, X, Y)
+    """The loss (:func:`exact_loss`) before and after ``Θ ← Θ − α ∇Θ C`` and ``b ← b − α ∇b C`` on
+    the batch; ``network`` is left as it was (the step is taken on copies of its parameters)."""
+    pairs = zip(
+        network.weights, network.biases, trace.weight_gradients, trace.bias_gradients, strict=True
+    )
+    stepped = [(W - learning_rate * dW, b - learning_rate * db) for W, b, dW, db in pairs]
+    before = exact_loss(network.weights, network.biases, network.activation, X, Y)
+    after = exact_loss([W for W, _ in stepped], [b for _, b in stepped], network.activation, X, Y)
     squared = sum(float(np.sum(g**2)) for g in trace.weight_gradients + trace.bias_gradients)
     return StepResult(
         learning_rate=learning_rate,
-        loss_before=trace.loss,
-        loss_after=after.loss,
+        loss_before=before,
+        loss_after=after,
         predicted_change=-learning_rate * squared,
         gradient_norm=float(np.sqrt(squared)),
     )

@@ -28,6 +28,7 @@ from glassnet.explain.numbers import (
     GradientCheck,
     check_gradient,
     descent_step,
+    exact_loss,
     matrix_lines,
     shape,
     softmax_identity,
@@ -104,7 +105,8 @@ def _introduction(network: Network, trace: Trace, labels: np.ndarray, about: str
             f"Θ{sup('l')}A{sup('l')} + b{sup('l')}`, and the last, L = {L}, gives "
             f"`Ŷ = softmax(Z{sup('L')})`. Every number below is computed by glassnet "
             "(`Network.trace`, which the tests hold equal to `backprop`), and every gradient is "
-            "checked against central differences of the loss, `(C(θ + h) − C(θ − h)) / 2h`."
+            "checked against central differences of the loss, `(C(θ + h) − C(θ − h)) / 2h`, computed "
+            "apart from the trace."
         ),
         Numbers(
             f"The labels of the first {min(20, len(labels))} samples:",
@@ -139,7 +141,27 @@ def _forward(network: Network, trace: Trace) -> list[Block]:
             f"{np.log(network.n_classes):.4f}."
         ),
     ]
-    return blocks
+    return blocks + _clipping(network, trace)
+
+
+def _clipping(network: Network, trace: Trace) -> list[Block]:
+    """A word on the samples whose own class got a probability below ε, if there are any."""
+    eps = np.finfo(trace.Y_hat.dtype).eps
+    clipped = int(np.sum(np.sum(trace.Y * trace.Y_hat, axis=0) < eps))
+    if not clipped:
+        return []
+    X = trace.layers[0].A.T
+    unclipped = exact_loss(network.weights, network.biases, network.activation, X, trace.Y.T)
+    return [
+        Paragraph(
+            f"{clipped} of the {trace.m} samples give their own class a probability below the "
+            f"machine epsilon, ε = {eps:.1e}. glassnet's loss counts each as ε (−log ε = "
+            f"{-np.log(eps):.2f}), so C above is clipped; without the clip it would be "
+            f"{unclipped:.4f}. Where the clip holds, the clipped loss is flat, so the central "
+            "differences and the descent step below use the unclipped loss, computed from Z by "
+            "log-softmax: its gradient is exactly what backprop computes."
+        )
+    ]
 
 
 def _columns(name: str, a: np.ndarray) -> Numbers:
@@ -268,6 +290,8 @@ def _hidden_layers(
     checks: list[GradientCheck],
 ) -> list[Block]:
     symbol, derivative = DERIVATIVE[network.activation]
+    if len(trace.layers) == 1:
+        return []  # no hidden layer: nothing is left to derive
     blocks: list[Block] = [Heading("The hidden layers' gradients: the derivations the post skips")]
     for l in range(len(trace.layers) - 1, 0, -1):
         layer, above = trace.layers[l - 1], trace.layers[l]
