@@ -166,6 +166,29 @@ def test_rows_keep_only_numbers(tmp_path: Path) -> None:
     assert status["test_accuracy"] is None and status["stopped"] == "done"
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX named pipes")
+def test_a_pipe_in_place_of_a_file_is_refused_not_waited_on(tmp_path: Path) -> None:
+    """Opening a FIFO blocks until someone writes to it: the view must not even try."""
+    (tmp_path / "settings.toml").write_text("epochs = 3\n")
+    for name in (HISTORY_JSON, CHECKPOINT):
+        os.mkfifo(tmp_path / name)
+    view = RunView(tmp_path)
+    started = time.monotonic()
+    status, weights = view.status(), view.weights()
+    assert time.monotonic() - started < 5
+    assert weights == {"units": []}
+    assert RunView(tmp_path).status()["problem"].count("not a regular file") == 1
+    assert "not a regular file" in view.status()["problem"]
+    assert status["rows"] == []
+
+
+def test_the_page_gets_the_last_epochs_of_a_very_long_history(tmp_path: Path) -> None:
+    rows = [{"epoch": k, "train_loss": 1.0 / k} for k in range(1, 25_001)]
+    (tmp_path / HISTORY_JSON).write_text(json.dumps({"rows": rows}))
+    shown = RunView(tmp_path).status()["rows"]
+    assert len(shown) == 20_000 and shown[0]["epoch"] == 5_001 and shown[-1]["epoch"] == 25_000
+
+
 def test_a_forged_checkpoint_header_cannot_make_the_server_allocate(tmp_path: Path) -> None:
     from glassnet.tensorfile import encode
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 import threading
 from itertools import pairwise
 from pathlib import Path
@@ -28,7 +29,9 @@ from glassnet.runs.folder import CHECKPOINT, HISTORY_JSON, MODEL, SETTINGS, read
 __all__ = ["MAX_HISTORY_BYTES", "WEIGHT_UNITS", "RunView", "check_run_folder"]
 
 #: A history holds a row of a few dozen numbers per epoch: 1,000 epochs are about 1 MB.
-MAX_HISTORY_BYTES = 32 << 20
+MAX_HISTORY_BYTES = 16 << 20
+#: The page shows at most this many epochs (the last ones), of at most this many figures each.
+MAX_ROWS, MAX_FIELDS = 20_000, 256
 #: How many of the first layer's units the page shows as images.
 WEIGHT_UNITS = 24
 #: The settings the page shows beside the curves.
@@ -61,6 +64,12 @@ def _stamp(path: Path) -> str | None:
     except OSError:
         return None
     return f"{info.st_mtime_ns}-{info.st_size}-{info.st_ino}"
+
+
+def _check_regular(path: Path) -> None:
+    """Refuse anything but a regular file: opening a FIFO would wait forever for a writer."""
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise ValueError(f"{path}: not a regular file")
 
 
 class RunView:
@@ -128,6 +137,7 @@ class RunView:
     # ------------------------------------------------------------------------------ reading
     def _settings(self) -> dict[str, Any]:
         try:
+            _check_regular(self.folder / SETTINGS)
             settings = read_settings(self.folder / SETTINGS)
         except (ValueError, OSError):
             return {}
@@ -162,6 +172,7 @@ def _empty_history() -> dict[str, Any]:
 
 def _read_history_file(path: Path) -> dict[str, Any]:
     """A history file's rows (numbers only), ``stopped`` and ``test_accuracy``, size bounded."""
+    _check_regular(path)
     with open(path, "rb") as handle:
         data = handle.read(MAX_HISTORY_BYTES + 1)
     if len(data) > MAX_HISTORY_BYTES:
@@ -172,7 +183,7 @@ def _read_history_file(path: Path) -> dict[str, Any]:
         raise ValueError(f"{path}: not valid JSON") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("rows"), list):
         raise ValueError(f"{path}: not a glassnet history (no list of rows)")
-    rows = [_numbers_only(row) for row in doc["rows"] if isinstance(row, dict)]
+    rows = [_numbers_only(row) for row in doc["rows"][-MAX_ROWS:] if isinstance(row, dict)]
     accuracy = doc.get("test_accuracy")
     return {
         "rows": rows,
@@ -183,9 +194,10 @@ def _read_history_file(path: Path) -> dict[str, Any]:
 
 def _numbers_only(row: dict[str, Any]) -> dict[str, float | int | None]:
     """The row's fields whose values are numbers (or ``None``), under short names."""
+    fields = list(row.items())[:MAX_FIELDS]
     return {
         str(k)[:64]: _number(v)
-        for k, v in row.items()
+        for k, v in fields
         if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
     }
 
@@ -209,6 +221,7 @@ def _plain(value: Any) -> Any:
 
 def _first_layer_images(path: Path) -> dict[str, Any]:
     """The first layer's weights in a model file or a checkpoint, as images (checked first)."""
+    _check_regular(path)
     network, epoch, source = _read_network(path)
     W = network.weights[0].astype(np.float64)  # (n_inputs, units): column j is unit j's weights
     side = math.isqrt(W.shape[0])
