@@ -242,6 +242,16 @@ def test_the_api_serves_the_run_and_its_weights(client: TestClient, run_folder: 
         assert response.status_code == 200 and "https://" not in response.text
 
 
+def test_the_rows_come_only_when_the_history_changed(client: TestClient, run_folder: Path) -> None:
+    first = client.get("/api/run").json()
+    again = client.get("/api/run", params={"version": first["version"]}).json()
+    assert "rows" not in again and again["version"] == first["version"]
+    assert client.get("/api/run", params={"version": "old"}).json()["rows"] == first["rows"]
+    write_history(run_folder, History(first["rows"] + [{"epoch": 3, "train_loss": 0.5}]))
+    changed = client.get("/api/run", params={"version": first["version"]}).json()
+    assert changed["version"] != first["version"] and len(changed["rows"]) == 3
+
+
 def test_the_api_obeys_the_pages_rules(client: TestClient) -> None:
     assert client.get("/api/run", headers={"host": "evil.example:8000"}).status_code == 403
     assert client.post("/api/run", content=b"{}").status_code == 405

@@ -88,19 +88,28 @@ class RunView:
         self._weights: tuple[str | None, dict[str, Any]] = (None, {"units": []})
         self._problems: dict[str, str] = {}  # what failed at the last reading, by file
 
-    def status(self) -> dict[str, Any]:
+    def status(self, known: str | None = None) -> dict[str, Any]:
         """What ``GET /api/run`` answers: the settings, the history's rows, and whether it trains.
+
+        Parameters
+        ----------
+        known : str, optional
+            The history ``version`` the page has already; if it is still the current one, the
+            rows are left out (a long run's history is a megabyte, and the page asks every second).
 
         Returns
         -------
         dict
             ``name``, ``settings`` (the few worth showing), ``rows`` (one per epoch, numbers
-            only), ``stopped``, ``test_accuracy``, ``training`` (a process holds the run's lock),
-            ``version`` (changes when the history does), ``weights_version`` (likewise for the
-            weights), ``problem`` (why the last reading failed, or ``None``).
+            only; absent when ``known`` is current), ``stopped``, ``test_accuracy``, ``training``
+            (a process holds the run's lock), ``version`` (changes when the history does),
+            ``weights_version`` (likewise for the weights), ``problem`` (why the last reading
+            failed, or ``None``).
         """
         with self._lock:
             version, history = self._read_history()
+            if known is not None and known == version:
+                history = {k: v for k, v in history.items() if k != "rows"}
             weights_version = _stamp(self._weights_file())
             return {
                 "name": self.folder.resolve().name,

@@ -1,9 +1,10 @@
 """The live page's API: a run folder's state, as the page polls for it.
 
-``GET /api/run``
+``GET /api/run?version=V``
     :meth:`~glassnet.web.runview.RunView.status`: the settings, one row of figures per finished
-    epoch, whether a process still trains the run, and a ``version`` for the history and one for
-    the weights, so the page fetches the weights only when they change.
+    epoch (left out if the page's ``version`` is still current), whether a process still trains
+    the run, and a ``version`` for the history and one for the weights, so the page fetches the
+    rows and the weights only when they change.
 ``GET /api/weights``
     :meth:`~glassnet.web.runview.RunView.weights`: the first layer's weights, an image per unit.
 
@@ -29,7 +30,8 @@ def watch_routes(view: RunView) -> list[BaseRoute]:
     """The live page's API routes for the run ``view`` reads."""
 
     async def run(request: Request) -> Response:
-        status = await run_in_threadpool(view.status)
+        known = request.query_params.get("version")
+        status = await run_in_threadpool(view.status, known)
         return JSONResponse({**status, "poll_seconds": POLL_SECONDS})
 
     async def weights(request: Request) -> Response:

@@ -111,12 +111,14 @@ async function refreshWeights() {
 
 async function poll() {
   try {
-    const run = await getJSON("/api/run");
+    // The rows come only when the history changed since the version this page has.
+    const known = historyVersion ? `?version=${encodeURIComponent(historyVersion)}` : "";
+    const run = await getJSON(`/api/run${known}`);
     pollSeconds = run.poll_seconds || 1;
     title.textContent = run.name;
     document.title = `glassnet · ${run.name}`;
     settingsLine.textContent = describeSettings(run.settings);
-    if (run.version !== historyVersion) {
+    if (run.rows && run.version !== historyVersion) {
       historyVersion = run.version;
       rows = run.rows;
       drawCharts();
