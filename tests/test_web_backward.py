@@ -243,3 +243,47 @@ def test_the_default_bound_follows_the_networks_size(monkeypatch: pytest.MonkeyP
     assert Sessions(net).max_copies == 3
     monkeypatch.setattr(module, "MAX_COPY_BYTES", 10)
     assert Sessions(net).max_copies == 1  # always room for one
+
+
+def test_latency_of_the_backward_view_and_a_step_through_a_real_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Median round trip of 50 requests each, 784-256-10 network (printed, not judged)."""
+    import socket
+    import statistics
+    import time
+
+    httpx = pytest.importorskip("httpx")
+    from subprocesses import start_server
+
+    folder = tmp_path_factory.mktemp("latency")
+    model = Network([784, 256, 10], "relu", seed=0)
+    model.standardizer = Standardizer(np.array([33.3]), np.array([78.6]))
+    server = start_server(model.save(folder / "model.safetensors"), folder)
+    canvas = np.array(canvas_seven())
+    rows, cols = np.nonzero(canvas)
+    part = canvas[rows.min() - 8 : rows.max() + 9, cols.min() - 8 : cols.max() + 9].tolist()
+    nodelay = httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+    try:
+        with httpx.Client(base_url=server.url, timeout=10, transport=nodelay) as c:
+            for path, body in (
+                ("/api/predict", {"pixels": part}),
+                ("/api/backward", {"pixels": part, "label": 3}),
+                ("/api/learn", {"pixels": part, "label": 3, "session": TOKEN}),
+            ):
+                data = json.dumps(body, separators=(",", ":"))
+                headers = {"content-type": "application/json"}
+                for _ in range(5):  # warm up
+                    c.post(path, content=data, headers=headers)
+                times = []
+                for _ in range(50):
+                    started = time.perf_counter()
+                    response = c.post(path, content=data, headers=headers)
+                    times.append((time.perf_counter() - started) * 1000)
+                    assert response.status_code == 200
+                median = statistics.median(times)
+                print(f"\n{path}: median {median:.1f} ms round trip over 50 requests, "
+                      f"answer {len(response.content):,} bytes")  # fmt: skip
+                assert median < 1000  # a sanity bound only; the figure is for the record
+    finally:
+        server.stop()
