@@ -83,6 +83,10 @@ def test_pick_a_label_read_the_gradients_learn_and_reset(browser: Any, server_ur
         norms = [float(v) for v in page.eval_on_selector_all(
             "#gradient-sizes li", "items => items.map(i => i.dataset.norm)")]  # fmt: skip
         assert len(norms) == LAYERS and all(n > 0 for n in norms)
+        weight_norms = page.eval_on_selector_all(
+            "#gradient-sizes li", "items => items.map(i => Number(i.dataset.weightNorm))"
+        )
+        assert len(weight_norms) == LAYERS and all(n > 0 for n in weight_norms)
         assert page.locator("#unit-gradients canvas").count() == 6
         painted = page.evaluate(
             "(() => { const c = document.querySelector('#unit-gradients canvas');"

@@ -91,6 +91,7 @@ def test_the_page_follows_a_run_as_it_trains(browser: Any, tmp_path: Path) -> No
                 points = int(page.locator(chart).get_attribute("data-points") or 0)
                 assert points >= shown, chart  # a point per epoch, at least one line each
             assert page.locator("#gradient-chart").get_attribute("data-layers") == "2"
+            assert page.locator("#gradient-chart").get_attribute("data-figure") == "bias_grad_norm"
             assert page.locator("#weights canvas").count() == 12
             assert "layer 1" in page.locator("#gradient-legend").inner_text()
 

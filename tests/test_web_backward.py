@@ -82,9 +82,12 @@ def test_the_backward_view_is_the_trace_of_the_drawing(
     p = np.array(answer["probabilities"])
     np.testing.assert_allclose(answer["deltas"][-1], p - np.eye(10)[3], atol=1e-5)  # ŷ − y
     assert answer["loss"] == pytest.approx(-np.log(p[3]), rel=1e-4)
-    # The vanishing gradient of a deep sigmoid net, on one drawing: the first layer learns least.
-    norms = answer["gradient_norms"]
-    assert norms[0] < norms[-1]
+    # The vanishing gradient of a deep sigmoid net, on one drawing: ‖∇b⁽ˡ⁾C‖, how fast each
+    # layer's units learn, is smallest in the first hidden layer.
+    speeds = answer["bias_gradient_norms"]
+    expected = [float(np.linalg.norm(layer.nabla_b)) for layer in trace.layers]
+    np.testing.assert_allclose(speeds, expected, rtol=1e-4)
+    assert speeds[0] == min(speeds[:-1]) and speeds[0] < speeds[-2] / 2
 
 
 def test_the_unit_images_are_the_first_layers_largest_gradient_rows(

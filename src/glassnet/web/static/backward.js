@@ -119,23 +119,27 @@ export function createBackward({ session, canvasRows, isInked, refresh, percent 
       const grid = document.getElementById(`delta-${l + 1}`);
       if (grid) paintSigned(grid, values);
     });
-    renderSizes(answer.gradient_norms);
+    renderSizes(answer.bias_gradient_norms, answer.gradient_norms);
     renderUnits(answer.units, answer.image_scale);
   }
 
-  // One bar per layer, its length the gradient's size on a log scale, so that a gradient a
-  // thousand times smaller in the first layer than in the last shows at a glance.
-  function renderSizes(norms) {
-    const logs = norms.map((n) => Math.log10(Math.max(n, 1e-30)));
+  // One bar per layer: how fast its units learn, ‖∇b⁽ˡ⁾C‖ (for one drawing, ‖δ⁽ˡ⁾‖), on a log
+  // scale, so that a first hidden layer learning ten times slower than the last shows at a
+  // glance. The weight gradient ‖∇Θ⁽ˡ⁾C‖ is in the row's tooltip: it also grows with the size of
+  // the layer's input, which is large for the first layer (784 pixels).
+  function renderSizes(biasNorms, weightNorms) {
+    const logs = biasNorms.map((n) => Math.log10(Math.max(n, 1e-30)));
     const hi = Math.max(...logs), lo = Math.min(...logs, hi - 1) - 0.5;
     sizes.replaceChildren();
-    norms.forEach((n, l) => {
+    biasNorms.forEach((n, l) => {
       const item = document.createElement("li");
       item.dataset.layer = String(l + 1);
       item.dataset.norm = String(n);
+      item.dataset.weightNorm = String(weightNorms[l]);
+      item.title = `‖∇Θ⁽${superscript(l + 1)}⁾C‖ = ${shortNumber(weightNorms[l])}`;
       const name = document.createElement("span");
       name.className = "size-label";
-      name.textContent = `‖∇Θ⁽${superscript(l + 1)}⁾C‖`;
+      name.textContent = `‖∇b⁽${superscript(l + 1)}⁾C‖`;
       const track = document.createElement("span");
       track.className = "bar-track";
       const fill = document.createElement("span");

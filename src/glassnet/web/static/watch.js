@@ -26,9 +26,16 @@ function series(name, key, colour) {
   return { name, colour, points: rows.map((r) => [r.epoch, r[key] ?? null]) };
 }
 
-function layerCount() {
+// The figure for each layer's gradient size: how fast its units learn, the bias gradient's norm
+// (the weight gradient's also grows with the layer's input, large for the first layer), or the
+// weight gradient's where a history has no other.
+function gradientKey() {
+  return rows.some((r) => r.bias_grad_norm_1 !== undefined) ? "bias_grad_norm" : "grad_norm";
+}
+
+function layerCount(key) {
   let n = 0;
-  while (rows.some((r) => r[`grad_norm_${n + 1}`] !== undefined)) n += 1;
+  while (rows.some((r) => r[`${key}_${n + 1}`] !== undefined)) n += 1;
   return n;
 }
 
@@ -42,7 +49,9 @@ function drawCharts() {
   drawChart(accuracyChart, accuracies, { format: (v) => `${(100 * v).toFixed(0)}%` });
   legend(document.getElementById("accuracy-legend"), accuracies);
   const gradients = [];
-  for (let l = 1; l <= layerCount(); l++) gradients.push(series(`layer ${l}`, `grad_norm_${l}`));
+  const key = gradientKey();
+  for (let l = 1; l <= layerCount(key); l++) gradients.push(series(`layer ${l}`, `${key}_${l}`));
+  gradientChart.dataset.figure = key;
   drawChart(gradientChart, gradients, { log: true });
   legend(document.getElementById("gradient-legend"), gradients);
   gradientChart.dataset.layers = String(gradients.length);
