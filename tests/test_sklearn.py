@@ -209,7 +209,7 @@ def test_grid_search_on_a_dask_cluster() -> None:
     grid = {"hidden": [(4,), (16,)], "learning_rate": [1e-3, 1e-2]}
     with (
         LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                     dashboard_address=None) as cluster,
+                     dashboard_address=":0") as cluster,
         Client(cluster) as client,
         joblib.parallel_backend("dask"),
         get_task_stream(client) as tasks,

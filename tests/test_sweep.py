@@ -53,7 +53,7 @@ learning_rate = { log_uniform = [0.01, 0.3] }
 
 def write_spec(folder: Path, text: str = GRID_AND_RANGES, name: str = "spec.toml") -> Path:
     path = folder / name
-    path.write_text(text)
+    path.write_bytes(text.encode("utf-8", errors="surrogateescape"))
     return path
 
 
@@ -85,7 +85,12 @@ def spec_with(**tables: str) -> str:
         (spec_with(sweep="samples = 0", ranges="dropout = { uniform = [0, 0.5] }"), "samples must"),
         (spec_with(sweep="rank = 'loss'", grid="epochs = [1]"), "rank must be one of"),
         (spec_with(trials="n = 1"), "unknown table or key 'trials'"),
+        (
+            spec_with(grid=f"seed = {list(range(101))}\nbatch_size = {list(range(1, 101))}"),
+            "make 10,100 trials, more than 10,000",
+        ),
         ("[grid\nhidden = [[8]]", "not valid TOML"),
+        ("[grid]\nhidden = [[8]] # \udcff", "not UTF-8 text"),
     ],
 )
 def test_a_spec_that_cannot_run_is_refused_in_one_line(
@@ -186,6 +191,14 @@ def test_the_folder_records_trials_whole_and_refuses_another_sweep(tmp_path: Pat
     (out / "trials" / ".trial-003.abc.tmp").mkdir()  # left by a sweep killed while recording
     folder.remove_stale()
     assert sorted(p.name for p in (out / "trials").iterdir()) == [trials[0].id, trials[1].id]
+    # A record that is not one glassnet wrote counts as none: that trial runs again.
+    record = folder.trial_dir(trials[1].id) / "trial.json"
+    good = json.loads(record.read_text())
+    for hostile in ({**good, "final_val_accuracy": "0.99"}, {**good, "id": "trial-005"}, [good]):
+        record.write_text(json.dumps(hostile))
+        assert folder.finished() == {trials[0].id}
+    record.write_text("{not json")
+    assert folder.finished() == {trials[0].id}
     other = make_trials(read_spec(write_spec(tmp_path, GRID_AND_RANGES.replace("7", "8"))))
     with pytest.raises(ValueError, match="holds another sweep"):
         SweepFolder.prepare(out, "spec text", other)

@@ -110,7 +110,7 @@ def _local(workers: int) -> Iterator[Cluster]:
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: never "8787 is in use" beside another
             silence_logs=logging.ERROR,
         )
     finally:

@@ -98,9 +98,8 @@ def run_sweep(
         with found.lock():  # nothing to run: no cluster needed
             _say(log, f"glassnet sweep: all {len(trials)} trials finished already in {found.path}")
             return _finish(spec, found, trials, found.records(), 0, len(trials))
-    spec_text = spec.path.read_text(encoding="utf-8")
     with connect(scheduler, workers, wait_seconds=wait_seconds) as cluster:
-        folder = SweepFolder.prepare(out, spec_text, trials)
+        folder = SweepFolder.prepare(out, spec.text, trials)
         with folder.lock():
             result = _sweep(cluster, folder, spec, trials, log, progress)
             result.cluster = cluster.description

@@ -20,6 +20,7 @@ there, and refuses a folder that holds a different sweep.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import uuid
@@ -30,8 +31,9 @@ from typing import Any
 
 from glassnet.atomic import atomic_write_bytes, atomic_write_text
 from glassnet.runs import RunBusyError, RunLock
+from glassnet.sweep.spec import FIGURES
 from glassnet.sweep.trials import Trial
-from glassnet.sweep.worker import DIVERGED, DONE, TrialOutcome
+from glassnet.sweep.worker import DIVERGED, DONE, FAILED, TrialOutcome
 
 SPEC = "sweep.toml"
 TRIALS = "trials.json"
@@ -133,7 +135,7 @@ class SweepFolder:
                 data = json.loads(record.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 continue  # unreadable: as if the trial had not run, so it runs again
-            if isinstance(data, dict):
+            if _valid_record(data, record.parent.name):
                 found[record.parent.name] = data
         return found
 
@@ -171,6 +173,22 @@ class SweepFolder:
         atomic_write_bytes(self.path / BEST_MODEL, model.read_bytes())
         atomic_write_bytes(self.path / BEST_SETTINGS, (source / "settings.toml").read_bytes())
         return self.path / BEST_MODEL
+
+
+def _valid_record(data: Any, trial_id: str) -> bool:
+    """Whether ``data`` is a trial record as :meth:`TrialOutcome.record` writes them; anything
+    else is treated as no record at all, so that trial runs again."""
+    if not isinstance(data, dict) or data.get("id") != trial_id:
+        return False
+    if data.get("status") not in (DONE, DIVERGED, FAILED):
+        return False
+    for name in (*FIGURES, "epochs", "seconds"):
+        value = data.get(name)
+        if value is not None and not (
+            isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        ):
+            return False
+    return all(isinstance(data.get(name, ""), str) for name in ("worker", "error"))
 
 
 def _new_temp_dir(target: Path) -> Path:

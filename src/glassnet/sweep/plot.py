@@ -88,7 +88,7 @@ def _panel(
             label=f"best ({best})",
             zorder=3,
         )
-        axes.legend(loc="lower right", fontsize="small")
+        axes.legend(loc="best", fontsize="small")
     if log and numeric:
         _plain_log_x(axes)
     axes.set_xlabel(name)
@@ -97,16 +97,13 @@ def _panel(
 
 
 def _plain_log_x(axes: Axes) -> None:
-    """A log-scale x axis labelled ``0.03`` rather than ``3×10⁻²``, where matplotlib labels one."""
-    from matplotlib.ticker import FuncFormatter
+    """A log-scale x axis marked at 1, 2 and 5 of each decade, labelled ``0.02`` not ``2×10⁻²``."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     axes.set_xscale("log")
-    for get, set_ in (
-        (axes.xaxis.get_major_formatter, axes.xaxis.set_major_formatter),
-        (axes.xaxis.get_minor_formatter, axes.xaxis.set_minor_formatter),
-    ):
-        inner = get()
-        set_(FuncFormatter(lambda x, pos, inner=inner: f"{x:g}" if inner(x, pos) else ""))
+    axes.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda x, pos: f"{x:g}"))
+    axes.xaxis.set_minor_formatter(NullFormatter())
 
 
 def _log_axis(spec: SweepSpec, name: str, rows: Sequence[Mapping[str, Any]]) -> bool:

@@ -30,6 +30,7 @@ refused before anything is made; each trial's full settings are checked again as
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -48,6 +49,8 @@ else:  # pragma: no cover - Python 3.10
 TABLES = ("sweep", "settings", "grid", "ranges")
 #: The figures a trial records, any of which may rank the trials.
 FIGURES = ("final_val_accuracy", "best_val_accuracy", "final_test_accuracy", "best_test_accuracy")
+#: The most trials a spec may make: a bound on a grid grown by mistake, before it is made.
+MAX_TRIALS = 10_000
 #: How a range draws its values.
 RANGE_KINDS = ("uniform", "log_uniform", "choice")
 #: Keys of ``[sweep]``, and what each must be.
@@ -73,6 +76,7 @@ class SweepSpec:
     """A checked spec: the shared settings, the grid and the ranges, and how to draw and rank."""
 
     path: Path
+    text: str = ""
     settings: dict[str, Any] = field(default_factory=dict)
     grid: dict[str, list[Any]] = field(default_factory=dict)
     ranges: dict[str, Range] = field(default_factory=dict)
@@ -90,15 +94,18 @@ def read_spec(path: str | Path) -> SweepSpec:
     """Read and check a spec file; a ``ValueError`` names the file, the table and the problem."""
     file = Path(path)
     try:
-        with open(file, "rb") as handle:
-            document = tomllib.load(handle)
+        text = file.read_bytes().decode("utf-8")
+        document = tomllib.loads(text)
+    except UnicodeDecodeError:
+        raise ValueError(f"{file}: not a spec file: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{file}: not valid TOML: {exc}") from None
-    return parse_spec(document, file)
+    return parse_spec(document, file, text)
 
 
-def parse_spec(document: Mapping[str, Any], path: Path) -> SweepSpec:
-    """Check a spec's parsed TOML (see the module docstring for its shape)."""
+def parse_spec(document: Mapping[str, Any], path: Path, text: str = "") -> SweepSpec:
+    """Check a spec's parsed TOML (see the module docstring for its shape); ``text`` is the file's
+    own text, which the sweep folder keeps."""
     unknown = [name for name in document if name not in TABLES]
     if unknown:
         raise ValueError(
@@ -125,7 +132,13 @@ def parse_spec(document: Mapping[str, Any], path: Path) -> SweepSpec:
             f"{path} [sweep]: samples draws the [ranges], and there are none; to repeat each "
             "trial, sweep the seed instead: seed = [0, 1, 2] in [grid]"
         )
-    return SweepSpec(path, dict(tables["settings"]), grid, ranges, **options)
+    count = math.prod(len(values) for values in grid.values()) * options["samples"]
+    if count > MAX_TRIALS:
+        raise ValueError(
+            f"{path}: the grid and samples make {count:,} trials, more than {MAX_TRIALS:,}; "
+            "sweep fewer values, or draw them from [ranges]"
+        )
+    return SweepSpec(path, text, dict(tables["settings"]), grid, ranges, **options)
 
 
 def _table(document: Mapping[str, Any], name: str, path: Path) -> dict[str, Any]:
@@ -236,4 +249,13 @@ def _example(name: str) -> str:
     )
 
 
-__all__ = ["FIGURES", "RANGE_KINDS", "TABLES", "Range", "SweepSpec", "parse_spec", "read_spec"]
+__all__ = [
+    "FIGURES",
+    "MAX_TRIALS",
+    "RANGE_KINDS",
+    "TABLES",
+    "Range",
+    "SweepSpec",
+    "parse_spec",
+    "read_spec",
+]
