@@ -56,7 +56,7 @@ def api_routes(network: Network, max_body_bytes: int) -> list[BaseRoute]:
     async def predict(request: Request) -> Response:
         started = time.perf_counter()
         fields = await read_fields(request, max_body_bytes, ("pixels", "session"))
-        canvas, token = _canvas(fields), _token(fields, required=False)
+        canvas, token = _canvas(fields), _token(fields)
         result = await run_in_threadpool(
             sessions.read, token, lambda net: prediction.predict_canvas(net, canvas)
         )
@@ -67,7 +67,7 @@ def api_routes(network: Network, max_body_bytes: int) -> list[BaseRoute]:
     async def backward_pass(request: Request) -> Response:
         started = time.perf_counter()
         fields = await read_fields(request, max_body_bytes, ("pixels", "label", "session"))
-        canvas, token = _canvas(fields), _token(fields, required=False)
+        canvas, token = _canvas(fields), _token(fields)
         label = (
             _checked(backward.check_label, fields["label"], n_classes)
             if "label" in fields
@@ -116,18 +116,15 @@ def _canvas(fields: dict[str, Any]) -> Any:
     return _checked(prediction.parse_pixels, {"pixels": fields.get("pixels")})
 
 
-def _token(fields: dict[str, Any], *, required: bool = False) -> str | None:
-    if "session" not in fields:
-        if required:
-            raise HTTPException(400, '"session" is missing: the page\'s token')
-        return None
-    return str(_checked(check_token, fields["session"]))
+def _token(fields: dict[str, Any]) -> str | None:
+    """The page's token if the request names one (checked), else ``None``."""
+    return _required_token(fields) if "session" in fields else None
 
 
 def _required_token(fields: dict[str, Any]) -> str:
-    token = _token(fields, required=True)
-    assert token is not None
-    return token
+    if "session" not in fields:
+        raise HTTPException(400, '"session" is missing: the page\'s token')
+    return str(_checked(check_token, fields["session"]))
 
 
 def _checked(check: Callable[..., Any], *args: Any) -> Any:

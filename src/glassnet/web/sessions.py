@@ -19,8 +19,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -101,13 +100,21 @@ class Sessions:
 
     def read(self, token: str | None, work: Callable[[Network], T]) -> T:
         """``work(network)`` on the page's copy, or on the original if it has none."""
-        with self._using(token, create=False) as copy:
-            return work(self.original if copy is None else copy.network)
+        with self._lock:
+            copy = self._copies.get(token) if token else None
+            if copy is not None and token:
+                self._copies.move_to_end(token)
+        if copy is None:
+            return work(self.original)  # never changed, so read without a lock
+        with copy.lock:  # one request at a time reads or changes a copy
+            return work(copy.network)
 
     def change(self, token: str, work: Callable[[Network], T]) -> tuple[T, int]:
         """``work(network)`` on the page's copy, made first if need be; and its steps after."""
-        with self._using(token, create=True) as copy:
-            assert copy is not None
+        with self._lock:
+            copy = self._copies.get(token) or self._new_copy(token)
+            self._copies.move_to_end(token)
+        with copy.lock:
             result = work(copy.network)
             copy.steps += 1
             return result, copy.steps
@@ -116,21 +123,6 @@ class Sessions:
         """Drop the page's copy; whether it had one."""
         with self._lock:
             return self._copies.pop(token, None) is not None
-
-    @contextmanager
-    def _using(self, token: str | None, *, create: bool) -> Iterator[_Copy | None]:
-        """The page's copy, locked while in use (one request at a time changes or reads it)."""
-        with self._lock:
-            copy = self._copies.get(token) if token else None
-            if copy is None and create and token:
-                copy = self._new_copy(token)
-            if copy is not None and token:
-                self._copies.move_to_end(token)
-        if copy is None:
-            yield None
-            return
-        with copy.lock:
-            yield copy
 
     def _new_copy(self, token: str) -> _Copy:
         while len(self._copies) >= self.max_copies:
