@@ -68,11 +68,7 @@ def api_routes(network: Network, max_body_bytes: int) -> list[BaseRoute]:
         started = time.perf_counter()
         fields = await read_fields(request, max_body_bytes, ("pixels", "label", "session"))
         canvas, token = _canvas(fields), _token(fields)
-        label = (
-            _checked(backward.check_label, fields["label"], n_classes)
-            if "label" in fields
-            else None
-        )
+        label = _label(fields, n_classes) if "label" in fields else None
         result = await run_in_threadpool(
             sessions.read, token, lambda net: backward.backward_view(net, canvas, label)
         )
@@ -83,10 +79,7 @@ def api_routes(network: Network, max_body_bytes: int) -> list[BaseRoute]:
         fields = await read_fields(
             request, max_body_bytes, ("pixels", "label", "session", "learning_rate")
         )
-        canvas, token = _canvas(fields), _required_token(fields)
-        if "label" not in fields:
-            raise HTTPException(400, '"label" is missing: which class should the drawing be?')
-        label = _checked(backward.check_label, fields["label"], n_classes)
+        canvas, token, label = _canvas(fields), _required_token(fields), _label(fields, n_classes)
         rate = fields.get("learning_rate", backward.DEFAULT_LEARNING_RATE)
         rate = _checked(backward.check_learning_rate, rate)
         if prediction.drawing_image(canvas) is None:  # nothing to learn; no copy made
@@ -114,6 +107,12 @@ def api_routes(network: Network, max_body_bytes: int) -> list[BaseRoute]:
 
 def _canvas(fields: dict[str, Any]) -> Any:
     return _checked(prediction.parse_pixels, {"pixels": fields.get("pixels")})
+
+
+def _label(fields: dict[str, Any], n_classes: int) -> int:
+    if "label" not in fields:
+        raise HTTPException(400, '"label" is missing: which class should the drawing be?')
+    return int(_checked(backward.check_label, fields["label"], n_classes))
 
 
 def _token(fields: dict[str, Any]) -> str | None:
