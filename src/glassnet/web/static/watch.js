@@ -78,8 +78,9 @@ function showStatus(run) {
   } else {
     parts.push(`Epoch ${last.epoch}${planned ? ` of ${planned}` : ""}`);
     if (last.train_loss != null) parts.push(`training loss ${shortNumber(last.train_loss)}`);
-    const accuracy = last.val_accuracy ?? last.test_accuracy ?? last.train_accuracy;
-    if (accuracy != null) parts.push(`accuracy ${(100 * accuracy).toFixed(2)}%`);
+    const which = ["val", "test", "train"].find((k) => last[`${k}_accuracy`] != null);
+    const names = { val: "validation", test: "test", train: "training" };
+    if (which) parts.push(`${names[which]} accuracy ${(100 * last[`${which}_accuracy`]).toFixed(2)}%`);
     if (run.training) parts.push("training…");
     else if (run.test_accuracy != null) parts.push(`finished: test accuracy ${(100 * run.test_accuracy).toFixed(2)}%`);
     else parts.push(run.stopped ? `stopped (${run.stopped})` : "not training now");
