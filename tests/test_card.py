@@ -221,7 +221,7 @@ def test_values_written_to_mislead_are_shown_as_data(tmp_path: Path) -> None:
     ("content", "expected"),
     [
         (None, "No such file"),
-        (b"just some text\n", "not a safetensors file"),
+        (b"just some text\n", "looks like a text file"),
         (b"", "empty"),
         ("pickle", "pickle"),
     ],

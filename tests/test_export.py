@@ -258,7 +258,7 @@ def test_export_command_writes_a_file_onnxruntime_runs(
     ("make", "expected"),
     [
         (lambda d: d / "absent.safetensors", "No such file"),
-        (lambda d: _write(d / "notes.txt", b"just some text\n"), "not a safetensors file"),
+        (lambda d: _write(d / "notes.txt", b"just some text\n"), "looks like a text file"),
         (lambda d: _write(d / "m.pkl", evil_pickle(d / "pwned")), "pickle"),
         (lambda d: _write(d / "m.onnx", b"\x08\x08\x12\x07glassnet" * 20), "not a safetensors"),
         (lambda d: _write(d / "empty.safetensors", b""), "empty"),
