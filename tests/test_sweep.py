@@ -27,6 +27,7 @@ pytest.importorskip("distributed")
 from subprocesses import reaped
 from test_cli import glassnet_command, isolated_env, listing, one_line_error, run_main
 
+from glassnet.errors import GlassnetError
 from glassnet.settings import RunSettings
 from glassnet.sweep import SweepFolder, TrialOutcome, make_trials, read_spec, run_sweep
 from glassnet.sweep.cluster import usable_cores
@@ -266,6 +267,19 @@ def test_an_unreachable_scheduler_is_one_line_and_makes_nothing(
     assert (code, out) == (1, "")
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in one_line_error(err, "sweep")
     assert listing(isolated) == before
+
+
+def test_a_scheduler_without_workers_is_one_line_and_makes_nothing(tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    spec = read_spec(write_spec(tmp_path))
+    with (
+        LocalCluster(n_workers=0, dashboard_address=":0") as empty,
+        pytest.raises(GlassnetError, match="has no workers") as refused,
+    ):
+        run_sweep(spec, tmp_path / "sweep", scheduler=empty.scheduler_address, wait_seconds=1)
+    assert f"dask worker {empty.scheduler_address}" in str(refused.value)
+    assert not (tmp_path / "sweep").exists()
 
 
 def test_dry_run_lists_the_trials_and_makes_nothing(
