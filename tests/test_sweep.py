@@ -29,7 +29,14 @@ from test_cli import glassnet_command, isolated_env, listing, one_line_error, ru
 
 from glassnet.errors import GlassnetError
 from glassnet.settings import RunSettings
-from glassnet.sweep import SweepFolder, TrialOutcome, make_trials, read_spec, run_sweep
+from glassnet.sweep import (
+    SweepFolder,
+    TrialOutcome,
+    make_trials,
+    read_spec,
+    run_sweep,
+    run_trial,
+)
 from glassnet.sweep.cluster import usable_cores
 from glassnet.sweep.results import best_row, rank_figure, result_rows, results_csv
 
@@ -136,6 +143,12 @@ def test_trials_are_the_grid_times_the_draws_each_a_checked_run(tmp_path: Path) 
     assert make_trials(spec, data_dir="relative/mnist") == trials
     reseeded = read_spec(write_spec(tmp_path, GRID_AND_RANGES.replace("seed = 7", "seed = 8")))
     assert [t.swept for t in make_trials(reseeded)] != [t.swept for t in trials]
+
+
+def test_hidden_sizes_may_be_written_as_on_the_command_line(tmp_path: Path) -> None:
+    trials = make_trials(read_spec(write_spec(tmp_path, spec_with(grid='hidden = [[8], "16,8"]'))))
+    assert [t.swept["hidden"] for t in trials] == [[8], [16, 8]]
+    assert [t.settings["hidden"] for t in trials] == [[8], [16, 8]]
 
 
 def test_draws_cover_their_ranges_as_promised(tmp_path: Path) -> None:
@@ -304,6 +317,26 @@ def test_importing_glassnet_loads_neither_dask_nor_scikit_learn() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == ""
+
+
+# ------------------------------------------------------------------------ one trial, alone
+@pytest.mark.mnist
+def test_a_trial_sends_back_its_run_folder_or_why_it_has_none(
+    mnist_dir: Path, tmp_path: Path
+) -> None:
+    text = spec_with(settings="epochs = 2\ntrain_limit = 1000", grid="learning_rate = [0.05, 20.0]")
+    good, bad = make_trials(read_spec(write_spec(tmp_path, text)), str(mnist_dir))
+    done = run_trial(good)
+    assert (done.status, done.error) == ("done", "")
+    assert set(done.files) == {"settings.toml", "history.json", "history.csv", "model.safetensors"}
+    history = json.loads(done.files["history.json"])
+    assert done.figures["final_test_accuracy"] == history["test_accuracy"]
+    assert done.figures["epochs"] == len(history["rows"]) == 2
+    assert done.figures["final_val_accuracy"] is None  # no validation split, no figure
+    diverged = run_trial(bad)
+    assert diverged.status == "diverged" and "diverged" in diverged.error
+    assert "model.safetensors" not in diverged.files
+    assert b"learning_rate = 20.0" in diverged.files["settings.toml"]
 
 
 # ----------------------------------------------------------------- whole sweeps on clusters
@@ -497,7 +530,7 @@ def test_the_default_is_a_local_cluster_sized_to_the_machine(
 ) -> None:
     spec = read_spec(write_spec(tmp_path, GRID_AND_RANGES.replace("samples = 3", "samples = 2")))
     result = run_sweep(spec, tmp_path / "sweep", data_dir=str(mnist_dir))
-    assert result.cluster == f"a local Dask cluster of {usable_cores()} workers"
+    assert result.cluster.startswith(f"a local Dask cluster of {usable_cores()} worker")
     assert (result.ran, result.skipped) == (4, 0)
     rows = check_complete(tmp_path / "sweep", 4)
     assert (

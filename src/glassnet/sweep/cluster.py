@@ -91,7 +91,7 @@ def _existing(address: str, wait_seconds: float) -> Iterator[Cluster]:
                 f"start one with: dask worker {address}"
             ) from None
         count = len(client.scheduler_info(n_workers=-1)["workers"])
-        yield Cluster(client, f"the Dask cluster at {address} ({count} workers now)")
+        yield Cluster(client, f"the Dask cluster at {address} ({_count(count, 'worker')} now)")
     finally:
         client.close()
 
@@ -119,11 +119,15 @@ def _local(workers: int) -> Iterator[Cluster]:
     try:
         client = Client(cluster, set_as_default=False)
         try:
-            yield Cluster(client, f"a local Dask cluster of {workers} workers")
+            yield Cluster(client, f"a local Dask cluster of {_count(workers, 'worker')}")
         finally:
             client.close()
     finally:
         cluster.close()
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 __all__ = [

@@ -101,8 +101,8 @@ def format_table(
         ]
         return "  ".join(padded).rstrip()
 
-    note = f"* best by {figure.replace('_', ' ')}"
-    return "\n".join([line(shown), *(line(c) for c in lines), note]) + "\n"
+    note = [f"* best by {figure.replace('_', ' ')}"] if best is not None else []
+    return "\n".join([line(shown), *(line(c) for c in lines), *note]) + "\n"
 
 
 def _percent(value: Any) -> str:

@@ -179,6 +179,8 @@ def _grid_values(name: str, values: Any, where: str) -> list[Any]:
         )
     for value in values:
         _check_value(name, value, where)
+    if name == "hidden":  # "128,64" as the command line writes it, a list like every other
+        return [parse_sizes(v) if isinstance(v, str) else v for v in values]
     return list(values)
 
 

@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from glassnet.errors import TrainingDivergedError
-from glassnet.runs import HISTORY_CSV, HISTORY_JSON, MODEL, SETTINGS, run, write_history
+from glassnet.runs import (
+    HISTORY_CSV,
+    HISTORY_JSON,
+    MODEL,
+    SETTINGS,
+    run,
+    write_history,
+    write_settings,
+)
 from glassnet.sweep.trials import Trial
 
 #: The files of a finished run that a trial sends back (a checkpoint never outlives a finished run).
@@ -81,10 +89,13 @@ def run_trial(trial: Trial) -> TrialOutcome:
         try:
             result = run(trial.run_settings(), folder, log=None, verbose=0, progress=False)
         except TrainingDivergedError as exc:
-            history = exc.history
-            if history is not None:  # the epochs before it diverged, for the record
-                folder.mkdir(exist_ok=True)
-                write_history(folder, history)
+            # For the record: the settings that diverged, and the epochs before it did (a run
+            # that diverges in its first epoch leaves no folder of its own).
+            folder.mkdir(exist_ok=True)
+            if not (folder / SETTINGS).is_file():
+                write_settings(folder, trial.settings)
+            if exc.history is not None:
+                write_history(folder, exc.history)
             return _outcome(trial, DIVERGED, folder, started, _one_line(exc))
         except Exception as exc:  # any error is this trial's, recorded for the user to read
             return _outcome(trial, FAILED, folder, started, _one_line(exc))
@@ -98,13 +109,13 @@ def _outcome(
 ) -> TrialOutcome:
     """The outcome of a trial whose run (whole or partial) is in ``folder``."""
     files = {name: (folder / name).read_bytes() for name in RUN_FILES if (folder / name).is_file()}
-    history: dict[str, Any] = {}
+    found: dict[str, Any] = {}
     if HISTORY_JSON in files:
-        history = json.loads(files[HISTORY_JSON])
+        found = figures(json.loads(files[HISTORY_JSON]), trial.settings)
     return TrialOutcome(
         trial.id,
         status,
-        figures(history, trial.settings),
+        found,
         time.perf_counter() - started,
         worker_name(),
         error,
