@@ -124,14 +124,14 @@ def _run(args: argparse.Namespace) -> int:
         )
     except sweep.SweepInterrupted as stop:
         done = sum(1 for r in stop.result.rows if r["status"] in ("done", "diverged"))
-        what = "terminated" if isinstance(stop.__context__, _Terminated) else "interrupted"
+        terminated = isinstance(stop.__context__, _Terminated)
         print(
-            f"glassnet: {what}; {done} of {len(stop.result.rows)} trials are recorded in "
-            f"{stop.result.folder}. Finish the rest with: glassnet sweep {args.spec} --out "
-            f"{stop.result.folder}",
+            f"glassnet: {'terminated' if terminated else 'interrupted'}; {done} of "
+            f"{len(stop.result.rows)} trials are recorded in {stop.result.folder}. Run the same "
+            "command again to finish the rest.",
             file=sys.stderr,
         )
-        return 128 + signal.SIGINT
+        return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
     return _report(spec, result, args)
 
 
