@@ -8,6 +8,7 @@ epoch that ``glassnet train`` shows.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -78,7 +79,7 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.state = state
 
 
-def learning_speed_ratio(row: dict[str, Any]) -> float | None:
+def learning_speed_ratio(row: Mapping[str, Any]) -> float | None:
     """How fast the first hidden layer learns against the last hidden layer.
 
     A layer's learning speed is the norm of its bias gradient, ``‖∂C/∂b_l‖`` (Nielsen's measure:
