@@ -37,6 +37,12 @@ def add_parser(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("model", metavar="MODEL", help="a model file written by glassnet train")
+    add_server_options(p)
+    p.set_defaults(func=run)
+
+
+def add_server_options(p: argparse.ArgumentParser) -> None:
+    """--host, --port and --no-browser, as every command that serves a page takes them."""
     p.add_argument(
         "--host",
         default="127.0.0.1",
@@ -46,7 +52,6 @@ def add_parser(subparsers: Any) -> None:
         "--port", type=port_number, default=0, help="port to listen on (default: 0, any free port)"
     )
     p.add_argument("--no-browser", action="store_true", help="do not open the page in a browser")
-    p.set_defaults(func=run)
 
 
 def port_number(text: str) -> int:

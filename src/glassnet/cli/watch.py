@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from glassnet.cli.serve import open_browser, port_number
+from glassnet.cli.serve import add_server_options, open_browser
 
 EPILOG = """\
 examples:
@@ -32,15 +32,7 @@ def add_parser(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("run", metavar="RUN", help="a run folder (glassnet train --out, or runs/<run>)")
-    p.add_argument(
-        "--host",
-        default="127.0.0.1",
-        help="address to listen on (default: 127.0.0.1, this machine only)",
-    )
-    p.add_argument(
-        "--port", type=port_number, default=0, help="port to listen on (default: 0, any free port)"
-    )
-    p.add_argument("--no-browser", action="store_true", help="do not open the page in a browser")
+    add_server_options(p)
     p.set_defaults(func=run)
 
 
