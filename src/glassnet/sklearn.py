@@ -235,9 +235,8 @@ step_epochs, gamma, lr_floor, validation_split, patience, augment_shift, engine
         """Train a new network for ``epochs`` (the ``epochs`` parameter when None)."""
         config = self._config(len(X), epochs, seed=self._seed())
         hidden = _hidden_sizes(self.hidden)
-        network_settings = {"activation": self.activation, "initializer": self.initializer}
-        for name, value in [*network_settings.items(), ("dtype", self.dtype)]:
-            RULES[name].check(name, value)
+        for name in ("activation", "initializer", "dtype"):  # the network's, by the same table
+            RULES[name].check(name, getattr(self, name))
         if len(self.classes_) < 2:
             raise ValueError(
                 f"NetClassifier needs samples of at least 2 classes, got 1 class: {self.classes_}"
