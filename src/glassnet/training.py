@@ -258,7 +258,7 @@ class _Loop:
         )
         error = TrainingDivergedError(
             f"training diverged in {where}: {what} at learning rate {lr:g}; try a smaller "
-            f"--learning-rate (e.g. {lr / 10:g}), --clip-norm, or a warm-up"
+            f"learning rate (e.g. {lr / 10:g}), a clip on the gradient norm, or a warm-up"
         )
         error.history = self.history
         raise error

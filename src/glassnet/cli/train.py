@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from glassnet.cli import options
+from glassnet.errors import TrainingDivergedError
 
 EPILOG = """\
 examples:
@@ -142,6 +143,10 @@ def _run(args: argparse.Namespace) -> int:
             settings = resolve_settings(args)
             root = args.runs_dir or os.environ.get("GLASSNET_RUNS_DIR") or "runs"
             result = runs.run(settings, args.out, runs_dir=root, log=log, verbose=verbose)
+    except TrainingDivergedError as exc:  # the library's advice, in this command's options
+        raise TrainingDivergedError(
+            f"{exc} (--learning-rate, --clip-norm, --warmup-epochs)"
+        ) from None
     except runs.RunInterrupted as stop:
         terminated = _was_terminated(stop)
         what = "terminated" if terminated else "interrupted"
