@@ -20,6 +20,7 @@ import pytest
 import glassnet.engine
 from glassnet import Network, RunSettings, runs
 from glassnet.engine import EngineUnavailable, available_engines, engine_class, select_engine
+from glassnet.engine.base import with_ones
 
 compiled = pytest.mark.skipif(
     "numba" not in available_engines(), reason="the compiled engine needs glassnet[fast]"
@@ -160,3 +161,40 @@ def test_a_warm_start_loads_the_compiled_kernels_from_disk(tmp_path: Path) -> No
     assert runs_[1]["misses"] == 0  # loaded, nothing compiled again
     assert runs_[1]["seconds"] < runs_[0]["seconds"]
     assert any((tmp_path / "cache").rglob("*.nbi"))
+
+
+@compiled
+def test_compiled_steps_leave_python_free_for_the_shuffled_copy() -> None:
+    """While a long run of compiled steps trains, another thread runs Python (the epoch's copy is
+    made by such a thread). A kernel holding the GIL would stop it for the whole call."""
+    import threading
+    import time
+
+    from glassnet.optimizers import SGD
+
+    net = Network([784, 50, 50, 50, 50, 50, 50, 10], "sigmoid", seed=0)
+    engine = net.use_engine("numba")
+    rng = np.random.default_rng(0)
+    steps, batch = 4000, 10
+    X1 = with_ones(rng.normal(size=(steps * batch, 784)).astype(np.float32))
+    Y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, steps * batch)]
+    engine.steps(X1, Y, SGD(0.002), start=0, count=10, batch_size=batch)  # compiled, or loaded
+    inside, seconds = threading.Event(), []
+
+    def train() -> None:
+        inside.set()
+        started = time.perf_counter()
+        engine.steps(X1, Y, SGD(0.002), start=0, count=steps, batch_size=batch)
+        seconds.append(time.perf_counter() - started)
+
+    worker = threading.Thread(target=train)
+    worker.start()
+    inside.wait()
+    spins, longest, last = 0, 0.0, time.perf_counter()
+    while worker.is_alive():
+        now = time.perf_counter()
+        spins, longest, last = spins + 1, max(longest, now - last), now
+    worker.join()
+    # Held, the GIL would stall this loop for the whole call (some 0.2 s for 4,000 steps).
+    assert spins > 1000
+    assert longest < seconds[0] / 2

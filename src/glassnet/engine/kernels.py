@@ -197,7 +197,7 @@ def dropout_masks(draws, keep, A, out):
             out[i, j] = A[i, j] * mask
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def forward(X1, params, sizes, offsets, layout, ws, draws, keep, code, P, scalars):
     """The forward pass of a prepared batch ``X1 = [X, 1]``; the probabilities go into ``P``.
 
@@ -226,7 +226,7 @@ def forward(X1, params, sizes, offsets, layout, ws, draws, keep, code, P, scalar
         A_in, ld_in = out, n + 1  # its last column holds ones from the start
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def backward(
     X1, Y, params, grads, sizes, offsets, layout, ws, draws, keep, code, P, scale, fused, scalars
 ):
@@ -322,7 +322,7 @@ def update(opt, params, grads, decay, first, second, lr, hyper, t):
         params[i] = p
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def train_steps(
     X1,
     Y,
