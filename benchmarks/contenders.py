@@ -344,3 +344,59 @@ def sklearn_contender(clf: Any, X: NDArray[Any], y: NDArray[Any]) -> Timed:
         clf.partial_fit(X[:n], y[:n], classes=classes)
 
     return Timed(run, warmup, -(-len(X) // clf.batch_size))
+
+
+# ---------------------------------------------------------------------------- products alone
+def products_contender(sizes: Sequence[int], rows: int, batch: int, dtype: str) -> Timed:
+    """The compiled engine's matrix products for ``sizes`` (no activation, no softmax, no other
+    elementwise work), called as its kernels call them: the same BLAS, the same ``[A, 1]`` buffers
+    and leading dimensions, the update folded in with ``beta = 1``. Timed in the same rounds as
+    the contenders, this is the floor the compiled engine's epoch reads against."""
+    from numba import njit
+
+    from glassnet.engine import kernels
+
+    f = np.dtype(dtype).type
+    rng = np.random.default_rng(0)
+    L = len(sizes) - 1
+    blocks = [(rng.normal(size=(a + 1, b)) * 0.01).astype(f) for a, b in pairwise(sizes)]
+    outs = [np.ones((batch, n + 1), f) for n in sizes[1:-1]]
+    deltas = [(rng.normal(size=(batch, n)) * 1e-3).astype(f) for n in sizes[1:]]
+    P = np.zeros((batch, sizes[-1]), f)
+    X1 = np.ones((rows, sizes[0] + 1), f)
+    X1[:, :-1] = rng.normal(size=(rows, sizes[0]))
+    scalars = np.empty(2, f)
+    N, T = kernels._N, kernels._T
+    gemm = kernels.gemm
+
+    @njit(nogil=True)
+    def step(x, Ws, As, Ds, P, sizes, scalars):  # type: ignore[no-untyped-def]
+        m = x.shape[0]
+        for l in range(L):  # forward: [A, 1] @ Wb
+            k, n = sizes[l] + 1, sizes[l + 1]
+            A_in = x if l == 0 else As[l - 1]
+            out = P if l == L - 1 else As[l]
+            gemm(N, N, m, n, k, A_in, A_in.shape[1], Ws[l], n, 0.0, out, out.shape[1], scalars)
+        for l in range(L - 1, -1, -1):  # backward: delta @ Wᵀ, then Wb += [A, 1]ᵀ delta
+            k, n = sizes[l] + 1, sizes[l + 1]
+            A_in = x if l == 0 else As[l - 1]
+            if l > 0:
+                gemm(N, T, m, k - 1, n, Ds[l], n, Ws[l], n, 0.0, Ds[l - 1], k - 1, scalars)
+            gemm(T, N, k, n, m, A_in, A_in.shape[1], Ds[l], n, 1.0, Ws[l], n, scalars)
+
+    from numba.typed import List
+
+    Ws, As, Ds = List(blocks), List(outs), List(deltas)
+    sizes_array = np.array(sizes, np.int64)
+    steps = rows // batch
+
+    def epoch() -> None:
+        for s in range(steps):
+            step(X1[s * batch : (s + 1) * batch], Ws, As, Ds, P, sizes_array, scalars)
+
+    def run() -> tuple[float, float]:
+        clock = Clock()
+        epoch()
+        return clock.stop(EPOCH / rows)
+
+    return Timed(run, epoch, steps)

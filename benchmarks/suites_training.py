@@ -15,6 +15,7 @@ from contenders import (
     default_torch_threads,
     glassnet_contender,
     glassnet_network,
+    products_contender,
     reference_contender,
     reference_network,
     restore_torch_threads,
@@ -236,6 +237,8 @@ def wide_contenders(
         contenders.update(
             sgd_torch_contenders(WIDE_SIZES, "relu", dtype, net, X, labels, batch, lr)
         )
+    if "numba" in available_engines():
+        contenders["products"] = products_contender(WIDE_SIZES, len(rows), batch, dtype)
     clf = None
     if have("sklearn"):
         clf = sklearn_classifier(WIDE_SIZES[1:-1], "relu", "sgd", lr, batch, {})
