@@ -382,6 +382,47 @@ def test_guard_is_a_plain_asgi_middleware() -> None:
     assert RequestGuard(app=lambda *a: None).max_body_bytes == MAX_BODY_BYTES  # type: ignore[arg-type]
 
 
+def test_the_guard_alone_stops_a_streamed_body_at_its_limit() -> None:
+    """No declared length, and an app that reads without a limit of its own: the guard's count of
+    what arrives is what stops it, one chunk past the limit, with the rest never read."""
+    import asyncio
+
+    from glassnet.web.guard import BodyTooLarge
+
+    limit, chunk, read = 1000, 300, []
+
+    async def greedy_app(scope: Any, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            read.append(len(message["body"]))
+            if not message.get("more_body"):
+                return
+
+    calls = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        return {"type": "http.request", "body": b" " * chunk, "more_body": calls < 100}
+
+    async def send(message: dict[str, Any]) -> None:
+        raise AssertionError("nothing is sent by the guard once the app has the request")
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/",
+        "headers": [(b"host", b"127.0.0.1:8000"), (b"transfer-encoding", b"chunked")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    guard = RequestGuard(greedy_app, max_body_bytes=limit)
+    with pytest.raises(BodyTooLarge):
+        asyncio.run(guard(scope, receive, send))
+    assert sum(read) <= limit  # the app never saw a byte past the limit
+    assert calls == limit // chunk + 1  # and the stream was not read on
+
+
 def test_a_network_not_taking_784_inputs_is_refused() -> None:
     with pytest.raises(ValueError, match="784"):
         create_app(Network([64, 10], seed=0))
