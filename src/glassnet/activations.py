@@ -25,7 +25,12 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
+from glassnet.errors import InputError
+
 Array = NDArray[np.floating]
+
+#: The slope of the leaky ReLU below zero, for every engine, the reference and exports.
+LEAKY_SLOPE = 0.01
 
 
 class Activation:
@@ -133,7 +138,7 @@ class LeakyReLU(Activation):
     """ReLU with a small slope ``alpha`` for negative inputs, so no unit can die completely."""
 
     name = "leaky_relu"
-    alpha: ClassVar[float] = 0.01
+    alpha: ClassVar[float] = LEAKY_SLOPE
 
     def forward(self, Z: Array, out: Array | None = None) -> Array:
         # For 0 < alpha < 1, max(z, alpha z) is z for z > 0 and alpha z otherwise.
@@ -161,4 +166,4 @@ def get_activation(name: str) -> Activation:
         return ACTIVATIONS[name]()
     except (KeyError, TypeError):
         choices = ", ".join(ACTIVATIONS)
-        raise ValueError(f"unknown activation {name!r}; choose one of {choices}") from None
+        raise InputError(f"unknown activation {name!r}; choose one of {choices}") from None

@@ -33,6 +33,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from glassnet.errors import InputError
+
 __all__ = [
     "atomic_write",
     "atomic_write_bytes",
@@ -143,7 +145,7 @@ def atomic_write(
     target = os.fspath(path)
     directory, basename = os.path.split(os.path.abspath(target))
     if not basename:
-        raise ValueError(f"atomic_write: {target!r} names a directory, not a file")
+        raise InputError(f"atomic_write: {target!r} names a directory, not a file")
     file_mode = _mode_for(target)
     file, temp_path = _open_temp_file(directory, basename, mode, encoding, newline)
     try:
@@ -167,11 +169,11 @@ def atomic_write(
 def _open_mode(mode: str, encoding: str | None, newline: str | None) -> tuple[str, str | None]:
     """The canonical ``open`` mode for ``mode``, and the encoding (UTF-8 for text by default)."""
     if mode not in _WRITE_MODES:
-        raise ValueError(f"atomic_write mode must be one of {sorted(_WRITE_MODES)}, got {mode!r}")
+        raise InputError(f"atomic_write mode must be one of {sorted(_WRITE_MODES)}, got {mode!r}")
     mode = _WRITE_MODES[mode]
     binary = "b" in mode
     if binary and (encoding is not None or newline is not None):
-        raise ValueError("atomic_write: encoding and newline apply to text modes only")
+        raise InputError("atomic_write: encoding and newline apply to text modes only")
     if not binary and encoding is None:
         encoding = "utf-8"
     return mode, encoding

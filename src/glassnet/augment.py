@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from glassnet.errors import InputError
+
 
 def random_shift(
     X: NDArray[np.floating],
@@ -39,16 +41,16 @@ def random_shift(
         return X
     height, width = image_shape
     if max_shift >= min(height, width):
-        raise ValueError(
+        raise InputError(
             f"a shift of up to {max_shift} pixels is too large for {height}x{width} "
             f"images; use fewer than {min(height, width)}"
         )
     if X.ndim != 2 or X.shape[1] != height * width:
-        raise ValueError(f"cannot shift rows of {X.shape[1]} features as {height}x{width} images")
+        raise InputError(f"cannot shift rows of {X.shape[1]} features as {height}x{width} images")
     offsets = rng.integers(-max_shift, max_shift + 1, size=(X.shape[0], 2))
     images = X.reshape(-1, height, width)
     if not np.shares_memory(images, X):  # reshape had to copy: shifting it would change nothing
-        raise ValueError("random_shift needs rows whose pixels are contiguous in memory")
+        raise InputError("random_shift needs rows whose pixels are contiguous in memory")
     codes = (offsets[:, 0] + max_shift) * (2 * max_shift + 1) + (offsets[:, 1] + max_shift)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange((2 * max_shift + 1) ** 2 + 1))

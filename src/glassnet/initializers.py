@@ -16,6 +16,8 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import NDArray
 
+from glassnet.errors import InputError
+
 Initializer = Callable[
     [int, int, np.random.Generator], tuple[NDArray[np.float64], NDArray[np.float64]]
 ]
@@ -67,4 +69,4 @@ def get_initializer(name: str) -> Initializer:
         return INITIALIZERS[name]
     except (KeyError, TypeError):
         choices = ", ".join(INITIALIZERS)
-        raise ValueError(f"unknown initializer {name!r}; choose one of {choices}") from None
+        raise InputError(f"unknown initializer {name!r}; choose one of {choices}") from None

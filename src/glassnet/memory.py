@@ -12,6 +12,8 @@ import os
 from collections.abc import Sequence
 from itertools import pairwise
 
+from glassnet.errors import InputError
+
 #: Copies of the parameters a training run holds: the parameters, their gradient and decay mask,
 #: the last good epoch's and the snapshot's copies, the best so far, and one while a checkpoint is
 #: written; the optimizer's state comes on top.
@@ -26,7 +28,7 @@ OPTIMIZER_STATE_ARRAYS = {
 }
 
 
-class NotEnoughMemory(ValueError):
+class NotEnoughMemory(InputError):
     """What was asked for would not fit in the memory this machine has available."""
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from glassnet.errors import InputError
 from glassnet.losses import cross_entropy
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, n_classes: int) -> ND
     """``C[i, j]`` counts samples of true class ``i`` predicted as class ``j``; shape ``(k, k)``."""
     t, p = _pair(y_true, y_pred)
     if t.size and (min(t.min(), p.min()) < 0 or max(t.max(), p.max()) >= n_classes):
-        raise ValueError(f"labels and predictions must lie in [0, {n_classes - 1}]")
+        raise InputError(f"labels and predictions must lie in [0, {n_classes - 1}]")
     counts = np.bincount(t.astype(np.int64) * n_classes + p, minlength=n_classes * n_classes)
     return counts.reshape(n_classes, n_classes)
 
@@ -56,7 +57,7 @@ def format_confusion(confusion: NDArray[np.int64], class_names: Sequence[str]) -
 def _pair(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     t, p = np.asarray(y_true), np.asarray(y_pred)
     if t.shape != p.shape or t.ndim != 1:
-        raise ValueError(f"labels {t.shape} and predictions {p.shape} must be equal 1-D shapes")
+        raise InputError(f"labels {t.shape} and predictions {p.shape} must be equal 1-D shapes")
     return t.astype(np.int64), p.astype(np.int64)
 
 

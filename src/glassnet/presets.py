@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from glassnet.errors import InputError
+
 PRESETS: dict[str, dict[str, Any]] = {
     "default": {
         "hidden": [256],
@@ -61,4 +63,4 @@ def get_preset(name: str) -> dict[str, Any]:
     try:
         return {k: (list(v) if isinstance(v, list) else v) for k, v in PRESETS[name].items()}
     except KeyError:
-        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None
+        raise InputError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None

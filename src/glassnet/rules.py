@@ -16,11 +16,7 @@ from typing import Any
 
 import numpy as np
 
-
-def short(value: object, limit: int = 40) -> str:
-    """``repr(value)`` on one line, cut to ``limit`` characters."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+from glassnet.errors import InputError, short
 
 
 @dataclass(frozen=True)
@@ -85,7 +81,7 @@ class Rule:
         if ok and self.kind in ("whole", "number"):
             ok = self._in_range(float(value))
         if not ok:
-            raise ValueError(f"{name} must be {self.allowed()}, got {short(value)}")
+            raise InputError(f"{name} must be {self.allowed()}, got {short(value)}")
         if self.kind == "sizes":
             return [int(n) for n in value]
         if self.kind == "whole":
@@ -109,11 +105,11 @@ class Rule:
             value: float = int(text) if self.kind == "whole" else float(text)
         except ValueError:
             noun = "a whole number" if self.kind == "whole" else "a number"
-            raise ValueError(f"must be {noun}, got {text!r}") from None
+            raise InputError(f"must be {noun}, got {text!r}") from None
         if not math.isfinite(value):
-            raise ValueError(f"must be a finite number, got {text!r}")
+            raise InputError(f"must be a finite number, got {text!r}")
         if not self._in_range(float(value)):
-            raise ValueError(f"must be {self.allowed()}, got {text!r}")
+            raise InputError(f"must be {self.allowed()}, got {text!r}")
         return value
 
 
@@ -142,12 +138,12 @@ def parse_sizes(text: str) -> list[int]:
         try:
             size = int(part.strip())
         except ValueError:
-            raise ValueError(
+            raise InputError(
                 f"hidden layer sizes must be comma-separated whole numbers like 128,64; "
                 f"{part.strip()!r} in {text!r} is not one"
             ) from None
         if size < 1:
-            raise ValueError(f"every hidden layer needs at least 1 unit, got {size}")
+            raise InputError(f"every hidden layer needs at least 1 unit, got {size}")
         sizes.append(size)
     return sizes
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from glassnet.errors import InputError
 from glassnet.rules import Rule
 
 
@@ -79,7 +80,7 @@ class Cosine(Schedule):
 
     def __post_init__(self) -> None:
         if not self.epochs > 0:
-            raise ValueError(f"cosine decay needs epochs > 0, got {self.epochs!r}")
+            raise InputError(f"cosine decay needs epochs > 0, got {self.epochs!r}")
         SETTINGS["lr_floor"].check("cosine decay's floor", self.floor)
 
     def __call__(self, t: float) -> float:
@@ -101,7 +102,7 @@ class Warmup(Schedule):
 
     def __post_init__(self) -> None:
         if self.epochs <= 0:
-            raise ValueError("warm-up needs epochs > 0")
+            raise InputError("warm-up needs epochs > 0")
 
     def __call__(self, t: float) -> float:
         if t < self.epochs:
@@ -156,7 +157,7 @@ def make_schedule(
     elif name == "cosine":
         schedule = Cosine(decay_epochs, floor)
     else:
-        raise ValueError(f"unknown schedule {name!r}; choose one of {', '.join(SCHEDULES)}")
+        raise InputError(f"unknown schedule {name!r}; choose one of {', '.join(SCHEDULES)}")
     SETTINGS["warmup_epochs"].check("warm-up epochs", warmup_epochs)
     if warmup_epochs > 0:
         schedule = Warmup(warmup_epochs, schedule, steps_per_epoch)

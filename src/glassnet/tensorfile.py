@@ -31,6 +31,8 @@ import numpy as np
 import safetensors
 from numpy.typing import NDArray
 
+from glassnet.errors import InputError, short
+
 #: The one safetensors metadata key glassnet uses; its value is a JSON document.
 METADATA_KEY = "glassnet"
 #: The JSON header of a glassnet file is a few kilobytes; this bounds what a hostile one costs.
@@ -78,12 +80,6 @@ Array = NDArray[np.floating[Any]]
 
 
 # ---------------------------------------------------------------------------------------- messages
-def short(value: object, limit: int = 60) -> str:
-    """``repr(value)`` on one line, cut to ``limit`` characters."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def size_text(n: int) -> str:
     return f"{n} bytes" if n < 1024 * 1024 else f"{n / (1024 * 1024):.1f} MiB ({n} bytes)"
 
@@ -102,14 +98,14 @@ def is_int(value: object) -> bool:
 
 
 def _reject_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not valid JSON")
+    raise InputError(f"{name} is not valid JSON")
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise ValueError(f"duplicate key {short(key)}")
+            raise InputError(f"duplicate key {short(key)}")
         result[key] = value
     return result
 

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from glassnet.datasets.preprocess import Standardizer, flatten_images, one_hot
+from glassnet.errors import InputError
 
 if TYPE_CHECKING:
     from glassnet.history import TrainingState
@@ -55,7 +56,7 @@ def prepare(
     if image_shape is None:
         image_shape = _image_shape(np.shape(X), network.n_inputs)
     if config.augment_shift and image_shape is None:
-        raise ValueError("shift augmentation needs square images or an image_shape")
+        raise InputError("shift augmentation needs square images or an image_shape")
     if validation_data is None and config.validation_split > 0:
         order = np.random.default_rng(config.seed + 1).permutation(len(rows))
         n_val = max(1, round(len(rows) * config.validation_split))
@@ -63,7 +64,7 @@ def prepare(
         validation_data = (rows[val_idx], labels[val_idx])
         rows, labels = rows[train_idx], labels[train_idx]
     if len(rows) == 0:
-        raise ValueError(
+        raise InputError(
             "no training samples"
             + (" left after the validation split" if config.validation_split else "")
         )
@@ -79,7 +80,7 @@ def prepare(
             return None
         held_rows, held_labels = _check_data(network, *pair, what)
         if len(held_rows) == 0:
-            raise ValueError(f"{what} data has no samples")
+            raise InputError(f"{what} data has no samples")
         return with_ones_standardized(network, held_rows), held_labels
 
     return TrainingData(
@@ -116,22 +117,22 @@ def _check_data(
     rows = flatten_images(X)
     labels = np.asarray(y)
     if labels.ndim != 1:
-        raise ValueError(f"{what} labels must be a 1-D array, got shape {labels.shape}")
+        raise InputError(f"{what} labels must be a 1-D array, got shape {labels.shape}")
     if len(rows) != len(labels):
-        raise ValueError(f"{what} data has {len(rows)} samples but {len(labels)} labels")
+        raise InputError(f"{what} data has {len(rows)} samples but {len(labels)} labels")
     if rows.ndim != 2 or rows.shape[1] != network.n_inputs:
-        raise ValueError(
+        raise InputError(
             f"{what} inputs must have {network.n_inputs} features, got shape {np.shape(X)}"
         )
     if not (np.issubdtype(rows.dtype, np.number) or rows.dtype == np.bool_):
-        raise ValueError(f"{what} inputs must be numbers, got dtype {rows.dtype}")
+        raise InputError(f"{what} inputs must be numbers, got dtype {rows.dtype}")
     if not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"{what} labels must be integers, got dtype {labels.dtype}")
+        raise InputError(f"{what} labels must be integers, got dtype {labels.dtype}")
     if len(labels) and (labels.min() < 0 or labels.max() >= network.n_classes):
-        raise ValueError(
+        raise InputError(
             f"{what} labels must lie in 0..{network.n_classes - 1}, found "
             f"{int(labels.min())}..{int(labels.max())}"
         )
     if not np.issubdtype(rows.dtype, np.integer) and not np.all(np.isfinite(rows)):
-        raise ValueError(f"{what} inputs contain NaN or infinite values")
+        raise InputError(f"{what} inputs contain NaN or infinite values")
     return rows, labels.astype(np.int64)

@@ -7,7 +7,13 @@ corrupt file) reach the terminal as one line on standard error, never as a trace
     exit 0  success
     exit 1  an error in the input or the data (the message says which)
     exit 2  a command-line usage error
+    exit 70  a bug in glassnet: one line says so; ``--debug`` (or ``GLASSNET_DEBUG=1``) shows the
+             traceback
     exit 130  interrupted with Ctrl-C
+
+Only glassnet's own errors (:class:`~glassnet.errors.GlassnetError`) and the operating system's
+(``OSError``: a missing file, a full disk) are the user's to fix. Anything else that escapes a
+command, a ``ValueError`` from deep inside NumPy say, is glassnet's mistake, and is shown as one.
 """
 
 from __future__ import annotations
@@ -15,12 +21,14 @@ from __future__ import annotations
 import argparse
 import difflib
 import importlib
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from glassnet import __version__
-from glassnet.errors import GlassnetError
+from glassnet.errors import GlassnetError, one_line
 
 #: Subcommand modules, in the order ``glassnet --help`` lists them.
 SUBCOMMANDS = (
@@ -92,6 +100,11 @@ def build_parser() -> Parser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"glassnet {__version__}")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the traceback of an internal error (also: GLASSNET_DEBUG=1)",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in SUBCOMMANDS:
         try:
@@ -101,6 +114,10 @@ def build_parser() -> Parser:
                 raise
             continue
         module.add_parser(subparsers)
+    for subparser in subparsers.choices.values():  # --debug after the command works too
+        subparser.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+        )
     return parser
 
 
@@ -119,15 +136,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into a command that stopped reading, like head
         sys.stderr.close()
         return 0
-    except (GlassnetError, ValueError, OSError) as exc:
-        print(f"glassnet {args.command}: error: {_one_line(exc)}", file=sys.stderr)
-        return 1
+    except (GlassnetError, OSError) as exc:
+        print(f"glassnet {args.command}: error: {one_line(exc)}", file=sys.stderr)
+        return EXIT_INPUT
+    except Exception as exc:
+        return _bug(args, exc)
 
 
-def _one_line(exc: BaseException) -> str:
-    """The error as one printable line of at most 400 characters, whatever it quotes."""
-    from glassnet.cli.options import printable
+#: The exit status for bad input (the message says what), and for a bug in glassnet.
+EXIT_INPUT = 1
+EXIT_BUG = 70
 
-    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
-        return printable(f"{exc.filename}: {exc.strerror}")
-    return printable(" ".join(str(exc).split()) or type(exc).__name__)
+
+def _bug(args: argparse.Namespace, exc: Exception) -> int:
+    """Say that glassnet failed (not the user), with the traceback under --debug."""
+    if args.debug or os.environ.get("GLASSNET_DEBUG", "") not in ("", "0"):
+        traceback.print_exc(file=sys.stderr)
+    else:
+        print(
+            f"glassnet {args.command}: internal error, a bug in glassnet: "
+            f"{type(exc).__name__}: {one_line(exc, 300)} "
+            "(run again with --debug, or GLASSNET_DEBUG=1, for the traceback)",
+            file=sys.stderr,
+        )
+    return EXIT_BUG

@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from glassnet.cli.export import usage_error
+from glassnet.errors import InputError
 
 if TYPE_CHECKING:
     from glassnet.export.card import Measured
@@ -87,7 +88,7 @@ def measure(args: argparse.Namespace) -> Measured:
     X, y = data.test_images, data.test_labels
     n_inputs = int(np.prod(X.shape[1:]))
     if n_inputs != network.n_inputs or len(data.class_names) != network.n_classes:
-        raise ValueError(
+        raise InputError(
             f"{args.model} takes {network.n_inputs} inputs and {network.n_classes} classes; "
             f"{name} has {n_inputs} and {len(data.class_names)}"
         )

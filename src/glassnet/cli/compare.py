@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from glassnet.errors import InputError
+
 EPILOG = """\
 examples:
   glassnet compare runs/<seed run> runs/<fast run>
@@ -38,6 +40,6 @@ def run(args: argparse.Namespace) -> int:
     from glassnet.plots import plot_compare
 
     if not args.out.lower().endswith(".png"):
-        raise ValueError(f"--out must name a .png file, got {args.out!r}")
+        raise InputError(f"--out must name a .png file, got {args.out!r}")
     print(plot_compare(args.runs, args.out))
     return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from glassnet.errors import InputError
+
 EPILOG = """\
 examples:
   glassnet datasets list
@@ -106,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         return _fetch(args.name, args.data_dir, progressbar=not args.quiet)
     if args.action == "verify":
         return _verify(args.name, args.data_dir)
-    raise ValueError(f"unknown datasets action {args.action!r}")
+    raise InputError(f"unknown datasets action {args.action!r}")
 
 
 def _list() -> int:

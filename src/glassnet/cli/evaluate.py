@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from glassnet.errors import InputError
+
 EPILOG = """\
 examples:
   glassnet evaluate runs/<run>/model.safetensors
@@ -108,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     X, y = _part(data, args.split)
     n_inputs = int(np.prod(X.shape[1:]))
     if n_inputs != network.n_inputs or len(data.class_names) != network.n_classes:
-        raise ValueError(
+        raise InputError(
             f"{args.model} takes {network.n_inputs} inputs and {network.n_classes} classes; "
             f"{name} has {n_inputs} and {len(data.class_names)}"
         )
@@ -156,7 +158,7 @@ def _model_path(path: Path) -> Path:
         if (path / runs.MODEL).is_file():
             return path / runs.MODEL
         has_checkpoint = (path / runs.CHECKPOINT).is_file()
-        raise ValueError(
+        raise InputError(
             f"{path}: a folder without a trained model ({runs.MODEL})"
             + (
                 "; its run is unfinished: glassnet train --resume continues it"

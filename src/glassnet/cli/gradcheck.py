@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from glassnet.cli import options
+from glassnet.errors import InputError
 
 EPILOG = """\
 examples:
@@ -58,7 +59,7 @@ def _check_size(layer_sizes: list[int], batch_size: int) -> None:
     # small products) plus ~30 µs of calls.
     seconds = 2 * n * (30e-6 + 2 * batch_size * n / 1e9)
     if seconds > MAX_SECONDS:
-        raise ValueError(
+        raise InputError(
             f"a gradient check of {n:,} parameters (--inputs, --hidden, --classes) at batch "
             f"{batch_size:,} (--batch-size) evaluates the "
             f"loss twice per parameter: about {seconds / 3600:,.0f} hours; check a smaller network"
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from glassnet.gradcheck import gradcheck_network
 
     if args.classes < 2:
-        raise ValueError("--classes must be at least 2 for a softmax output")
+        raise InputError("--classes must be at least 2 for a softmax output")
     _check_size([args.inputs, *args.hidden, args.classes], args.batch_size)
     names = list(TOLERANCE) if args.activation == "all" else [args.activation]
     sizes = "-".join(map(str, [args.inputs, *args.hidden, args.classes]))

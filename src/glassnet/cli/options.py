@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import unicodedata
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from glassnet.errors import InputError
 from glassnet.rules import Rule
 
 if TYPE_CHECKING:
     from glassnet.settings import TrainConfig
-
-
-def printable(text: object, limit: int = 400) -> str:
-    """``text`` fit to print on a terminal: control characters (escape sequences, newlines) shown
-    as ``\\x1b``-style escapes, and at most ``limit`` characters."""
-    shown = "".join(
-        c if unicodedata.category(c) not in ("Cc", "Cf") else repr(c)[1:-1] for c in str(text)
-    )
-    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
 def positive_int(text: str) -> int:
@@ -69,4 +60,4 @@ def refuse_inapplicable(given: Mapping[str, Any], config: TrainConfig) -> None:
     unused = config.unused(given)
     if unused:
         name, why = unused[0].split(" ", 1)
-        raise ValueError(f"--{name.replace('_', '-')} {why}")
+        raise InputError(f"--{name.replace('_', '-')} {why}")

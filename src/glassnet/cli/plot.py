@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from glassnet.errors import InputError
+
 EPILOG = """\
 examples:
   glassnet plot runs/<run>                 curves, gradients, weights, confusion matrix, mistakes
@@ -54,7 +56,7 @@ def _run_folder(path: Path) -> Path:
             f"glassnet: plotting the run folder {folder}, which holds {path.name}", file=sys.stderr
         )
         return folder
-    raise ValueError(
+    raise InputError(
         f"{path}: a file; glassnet plot draws a run folder (the folder 'glassnet train' made), "
         "and 'glassnet evaluate' takes a model file"
     )

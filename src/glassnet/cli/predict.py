@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from glassnet.cli import options
+from glassnet.errors import InputError
 
 EPILOG = """\
 examples:
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     if settings.get("dataset") == "table":
         return _predict_table(network, args)
     if args.out:
-        raise ValueError("--out is for a model trained on a table; pictures are printed")
+        raise InputError("--out is for a model trained on a table; pictures are printed")
     return _predict_pictures(network, args)
 
 
@@ -89,7 +90,7 @@ def _refuse_swapped(model: str, inputs: list[str]) -> None:
     looks_like_input = Path(model).suffix.lower() in (".png", ".jpg", ".jpeg") or is_table(model)
     models = [name for name in inputs if name.endswith(".safetensors")]
     if looks_like_input and models:
-        raise ValueError(
+        raise InputError(
             f"{model} is not a model: the model comes first, as in "
             f"glassnet predict {models[0]} {model}"
         )
@@ -106,10 +107,10 @@ def _predict_table(network: Any, args: argparse.Namespace) -> int:
     from glassnet.datasets.table import read_feature_rows
 
     if len(args.images) != 1:
-        raise ValueError(f"a model trained on a table predicts one table; got {len(args.images)}")
+        raise InputError(f"a model trained on a table predicts one table; got {len(args.images)}")
     features = feature_list(network.training_settings.get("features"))
     if not features or len(features) != network.n_inputs:
-        raise ValueError(f"{args.model} does not record the feature columns it was trained on")
+        raise InputError(f"{args.model} does not record the feature columns it was trained on")
     X = read_feature_rows(args.images[0], features)
     probabilities = np.concatenate(
         [network.predict_proba(X[i : i + 8192]) for i in range(0, len(X), 8192)]
@@ -143,7 +144,7 @@ def _picture_reader(network: Any, args: argparse.Namespace) -> tuple[Any, str]:
         size, color = int(settings.get("image_size") or 28), settings.get("color") or "gray"
         expected = int(np.prod(picture_shape(size, color, prep)))
         if network.n_inputs != expected:
-            raise ValueError(f"{args.model} takes {network.n_inputs} inputs, not {expected}")
+            raise InputError(f"{args.model} takes {network.n_inputs} inputs, not {expected}")
 
         def resized(name: str) -> tuple[Any, Any]:
             picture = load_picture(name, size=size, color=color, prep="resize")
@@ -151,7 +152,7 @@ def _picture_reader(network: Any, args: argparse.Namespace) -> tuple[Any, str]:
 
         return resized, "resize"
     if network.n_inputs != FIELD_SIZE * FIELD_SIZE:
-        raise ValueError(
+        raise InputError(
             f"{args.model} takes {network.n_inputs} inputs; images are prepared as "
             f"{FIELD_SIZE}x{FIELD_SIZE} = {FIELD_SIZE * FIELD_SIZE} pixels"
         )

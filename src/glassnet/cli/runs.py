@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from glassnet.errors import InputError, one_line, printable
+
 EPILOG = """\
 examples:
   glassnet runs                            the runs under $GLASSNET_RUNS_DIR, or ./runs
@@ -78,13 +80,12 @@ def _label(settings: dict[str, Any]) -> str:
 def describe(folder: Path) -> list[str]:
     """One table row for a run folder; an unreadable folder says why in its note."""
     from glassnet import runs
-    from glassnet.cli.options import printable
     from glassnet.plots import describe_network
 
     try:
         summary = runs.summarize(folder)
     except (ValueError, OSError) as exc:
-        problem = printable(" ".join(str(exc).split()), 200)
+        problem = one_line(exc, 200)
         return [printable(folder.name, 60), "", "", "", "", "", "", f"unreadable: {problem}"]
     settings = summary.settings
     planned = settings.get("epochs")
@@ -120,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     root = Path(args.runs_dir or os.environ.get("GLASSNET_RUNS_DIR") or "runs")
     if not root.is_dir():
         if args.runs_dir:
-            raise ValueError(f"{root}: no such folder")
+            raise InputError(f"{root}: no such folder")
         print(f"glassnet: no runs yet in {root}; 'glassnet train' makes one", file=sys.stderr)
         return 0
     # Each folder is read on its own, so one damaged run does not hide the others.

@@ -13,7 +13,7 @@ from typing import Any
 
 from glassnet.datasets.dataset import Dataset
 from glassnet.datasets.table import is_table
-from glassnet.rules import short
+from glassnet.errors import InputError, short
 
 __all__ = ["feature_list", "load_for_settings"]
 
@@ -24,7 +24,7 @@ def feature_list(text: str | None) -> list[str] | None:
         return None
     names = [name.strip() for name in text.split(",")]
     if not all(names):
-        raise ValueError(f"features must be comma-separated column names, got {short(text)}")
+        raise InputError(f"features must be comma-separated column names, got {short(text)}")
     return names
 
 

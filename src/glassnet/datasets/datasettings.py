@@ -23,7 +23,8 @@ from typing import Any
 
 from glassnet.datasets.sources import check_dataset_name, known_names
 from glassnet.datasets.table import is_table
-from glassnet.rules import Rule, short
+from glassnet.errors import InputError, short
+from glassnet.rules import Rule
 
 __all__ = ["DATA_KINDS", "DATA_SETTINGS", "SCALINGS", "DatasetRule", "check_data_source"]
 
@@ -46,11 +47,11 @@ class DatasetRule(Rule):
         if isinstance(value, str) and value in (*DATA_KINDS, "idx"):
             return value  # how a run's settings record its own data (see RunSettings)
         if not isinstance(value, str):
-            raise ValueError(f"{name} must be {self.allowed()}, got {short(value)}")
+            raise InputError(f"{name} must be {self.allowed()}, got {short(value)}")
         try:
             return check_dataset_name(value)
         except ValueError as exc:
-            raise ValueError(f"{name}: {exc}") from None
+            raise InputError(f"{name}: {exc}") from None
 
     def allowed(self) -> str:
         return "one of " + known_names()
@@ -149,24 +150,24 @@ def check_data_source(settings: Any) -> None:
     if settings.data_sha256 is not None:
         digest = settings.data_sha256.strip().lower()
         if digest and (len(digest) != 64 or set(digest) - set("0123456789abcdef")):
-            raise ValueError(f"data sha256 must be 64 hex digits, got {short(digest)}")
+            raise InputError(f"data sha256 must be 64 hex digits, got {short(digest)}")
         settings.data_sha256 = digest or None  # "": train on the data as it is now
     if settings.dataset.startswith("idx:"):
         folder = settings.dataset[len("idx:") :]
         if settings.data_dir not in (None, folder):
-            raise ValueError(f"dataset idx:{folder} and data_dir {settings.data_dir} disagree")
+            raise InputError(f"dataset idx:{folder} and data_dir {settings.data_dir} disagree")
         settings.dataset, settings.data_dir = "idx", folder
     if settings.data is not None:
         kind = "table" if is_table(settings.data) else "pictures"
         if settings.dataset not in ("mnist", kind):
-            raise ValueError(
+            raise InputError(
                 f"dataset {settings.dataset} and data {settings.data} name two sources; give one"
             )
         settings.dataset = kind
     elif settings.dataset in DATA_KINDS:
-        raise ValueError(f"dataset {settings.dataset} needs data = PATH (--data PATH)")
+        raise InputError(f"dataset {settings.dataset} needs data = PATH (--data PATH)")
     if settings.dataset == "idx" and settings.data_dir is None:
-        raise ValueError("dataset idx needs a folder: --dataset idx:DIR")
+        raise InputError("dataset idx needs a folder: --dataset idx:DIR")
     unused = {
         "table": ("image_size", "color", "image_prep", "data_dir"),
         "pictures": ("target", "features", "data_dir"),
@@ -175,16 +176,16 @@ def check_data_source(settings: Any) -> None:
     )
     given = [name for name in unused if getattr(settings, name) is not None]
     if given:
-        raise ValueError(
+        raise InputError(
             f"{given[0].replace('_', ' ')} does not apply to {_source_words(settings)}"
         )
     if settings.dataset == "table" and settings.target is None:
-        raise ValueError(
+        raise InputError(
             f"a table needs the column of its classes: --target COLUMN ({settings.data})"
         )
     size, color = settings.image_size or 28, settings.color or "gray"
     if settings.image_prep == "mnist" and (size, color) != (28, "gray"):
-        raise ValueError(
+        raise InputError(
             "image prep mnist makes 28x28 gray pictures; leave out image size and color"
         )
 

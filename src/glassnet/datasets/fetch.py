@@ -37,7 +37,7 @@ from glassnet.datasets.local import (
     verify,
 )
 from glassnet.datasets.sources import SOURCES, Archive, DatasetSource, IdxFile, get_source
-from glassnet.errors import DownloadError, FormatError
+from glassnet.errors import DownloadError, FormatError, InputError
 
 __all__ = [
     "ENV_VAR",
@@ -280,7 +280,7 @@ def _fetch_from_archive(
 ) -> Location:
     """The source's files in ``target``, unpacked from its archive unless already there."""
     if source.archive is None:
-        raise ValueError(f"{source.name} comes as separate files, not in an archive")
+        raise InputError(f"{source.name} comes as separate files, not in an archive")
     present = [
         next((target / name for name in file.names if (target / name).is_file()), None)
         for file in source.files

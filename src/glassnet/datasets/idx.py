@@ -38,7 +38,7 @@ from numpy.typing import ArrayLike
 
 from glassnet.atomic import atomic_write
 from glassnet.datasets.streams import CHUNK, GunzipReader, Stream, fill, read_up_to
-from glassnet.errors import FormatError
+from glassnet.errors import FormatError, InputError
 
 __all__ = ["DEFAULT_MAX_BYTES", "IDX_TYPE_CODES", "read_idx", "read_idx_bytes", "write_idx"]
 
@@ -317,7 +317,7 @@ def _type_code(dtype: np.dtype) -> int:
         if stored.kind == dtype.kind and stored.itemsize == dtype.itemsize:
             return code
     names = ", ".join(stored.name for stored in IDX_TYPE_CODES.values())
-    raise ValueError(f"IDX cannot store dtype {dtype.name} (it stores {names})")
+    raise InputError(f"IDX cannot store dtype {dtype.name} (it stores {names})")
 
 
 def write_idx(path: PathLike, array: ArrayLike, *, compresslevel: int = 9) -> None:
@@ -345,9 +345,9 @@ def write_idx(path: PathLike, array: ArrayLike, *, compresslevel: int = 9) -> No
     values = np.asarray(array)
     code = _type_code(values.dtype)
     if not 1 <= values.ndim <= _MAX_NDIM:
-        raise ValueError(f"IDX stores arrays of 1 to {_MAX_NDIM} dimensions, got {values.ndim}")
+        raise InputError(f"IDX stores arrays of 1 to {_MAX_NDIM} dimensions, got {values.ndim}")
     if any(size > 0xFFFFFFFF for size in values.shape):
-        raise ValueError(f"IDX sizes must be below 2**32, got shape {values.shape}")
+        raise InputError(f"IDX sizes must be below 2**32, got shape {values.shape}")
     header = bytes([0, 0, code, values.ndim]) + struct.pack(f">{values.ndim}I", *values.shape)
     flat = values.reshape(-1)
     big_endian = IDX_TYPE_CODES[code]

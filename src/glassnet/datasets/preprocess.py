@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
+from glassnet.errors import InputError
+
 
 @dataclass(frozen=True)
 class Standardizer:
@@ -38,12 +40,12 @@ class Standardizer:
         mean = np.asarray(self.mean, dtype=np.float64).reshape(-1)
         scale = np.asarray(self.scale, dtype=np.float64).reshape(-1)
         if mean.shape != scale.shape or mean.size == 0:
-            raise ValueError(
+            raise InputError(
                 f"standardizer mean and scale must have one equal, non-empty shape, got "
                 f"{mean.shape} and {scale.shape}"
             )
         if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(scale)) and np.all(scale > 0)):
-            raise ValueError("standardizer statistics must be finite, with every scale positive")
+            raise InputError("standardizer statistics must be finite, with every scale positive")
         object.__setattr__(self, "mean", mean)
         object.__setattr__(self, "scale", scale)
 
@@ -59,7 +61,7 @@ class Standardizer:
         """
         data = np.asarray(X)
         if data.ndim != 2 or data.shape[0] == 0:
-            raise ValueError(
+            raise InputError(
                 f"expected a non-empty (n_samples, n_features) array, got {data.shape}"
             )
         axis, count = (0, data.shape[0]) if per_feature else (None, data.size)
@@ -126,7 +128,7 @@ def input_scaling(
         return Standardizer(low, np.where(spread > 0, spread, 1.0))
     if scaling == "standardize":
         return Standardizer.fit(rows, per_feature=True) if standardize else None
-    raise ValueError(f"scaling must be standardize, unit or none, got {scaling!r}")
+    raise InputError(f"scaling must be standardize, unit or none, got {scaling!r}")
 
 
 def one_hot(
@@ -135,13 +137,13 @@ def one_hot(
     """Labels ``(n,)`` of integers in ``[0, n_classes)`` to one-hot rows ``(n, n_classes)``."""
     y = np.asarray(labels)
     if y.ndim != 1:
-        raise ValueError(f"labels must be a 1-D array, got shape {y.shape}")
+        raise InputError(f"labels must be a 1-D array, got shape {y.shape}")
     if y.size and not np.issubdtype(y.dtype, np.integer):
         if not np.all(np.isfinite(y)) or not np.all(np.equal(np.mod(y, 1), 0)):
-            raise ValueError("labels must be whole numbers")
+            raise InputError("labels must be whole numbers")
         y = y.astype(np.int64)
     if y.size and (y.min() < 0 or y.max() >= n_classes):
-        raise ValueError(
+        raise InputError(
             f"labels must lie in [0, {n_classes - 1}], found {int(y.min())}..{int(y.max())}"
         )
     out = np.zeros((y.size, n_classes), dtype=dtype)
@@ -155,5 +157,5 @@ def flatten_images(images: ArrayLike) -> NDArray[np.generic]:
     if data.ndim == 2:
         return data
     if data.ndim < 2:
-        raise ValueError(f"expected images (n, h, w) or rows (n, features), got shape {data.shape}")
+        raise InputError(f"expected images (n, h, w) or rows (n, features), got shape {data.shape}")
     return data.reshape(data.shape[0], math.prod(data.shape[1:]))  # -1 fails for an empty batch

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
+from glassnet.errors import InputError
+
 __all__ = [
     "EMNIST_ARCHIVE",
     "EMNIST_SPLITS",
@@ -368,7 +370,7 @@ def get_source(name: str) -> DatasetSource:
     try:
         return SOURCES[key]
     except KeyError:
-        raise ValueError(f"unknown dataset {name!r} (known: {known_names()})") from None
+        raise InputError(f"unknown dataset {name!r} (known: {known_names()})") from None
 
 
 def known_names() -> str:
@@ -387,6 +389,6 @@ def check_dataset_name(name: str) -> str:
     if name.strip().lower().startswith(IDX_PREFIX):
         folder = name.strip()[len(IDX_PREFIX) :].strip()
         if not folder:
-            raise ValueError("idx: needs a folder, as in idx:DIR")
+            raise InputError("idx: needs a folder, as in idx:DIR")
         return IDX_PREFIX + folder
     return get_source(name).name

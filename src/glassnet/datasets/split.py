@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from glassnet.errors import InputError
+
 __all__ = ["stratified_split"]
 
 
@@ -39,7 +41,7 @@ def stratified_split(
         If no class has two samples, so nothing can be held out.
     """
     if not 0.0 < fraction < 1.0:
-        raise ValueError(f"the test split must lie between 0 and 1, got {fraction}")
+        raise InputError(f"the test split must lie between 0 and 1, got {fraction}")
     rng = np.random.default_rng([seed, 2])  # a stream of its own, apart from the training draws
     order = np.argsort(labels, kind="stable")
     classes, starts = np.unique(labels[order], return_index=True)
@@ -50,7 +52,7 @@ def stratified_split(
         n_test = min(max(round(len(members) * fraction), 1), len(members) - 1)
         held.append(rng.permutation(members)[:n_test])
     if not held:
-        raise ValueError(
+        raise InputError(
             f"cannot hold out a test part: none of the {len(classes)} classes has two samples"
         )
     test = np.sort(np.concatenate(held))

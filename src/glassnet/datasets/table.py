@@ -34,7 +34,7 @@ from numpy.typing import NDArray
 from glassnet.datasets.dataset import Dataset
 from glassnet.datasets.idx import DEFAULT_MAX_BYTES
 from glassnet.datasets.split import stratified_split
-from glassnet.errors import DatasetNotFoundError, FormatError, GlassnetError
+from glassnet.errors import DatasetNotFoundError, FormatError, GlassnetError, InputError
 
 __all__ = [
     "MAX_CLASSES",
@@ -262,7 +262,7 @@ def _features(table: _Table, target: str | None, features: Sequence[str] | None)
                 f"{table.path}: no column {unknown[0]!r} (its columns: {_names(table.columns)})"
             )
         if target in chosen:
-            raise ValueError(f"column {target!r} is the target; it cannot be a feature too")
+            raise InputError(f"column {target!r} is the target; it cannot be a feature too")
     if not chosen:
         raise FormatError(f"{table.path}: no feature columns besides the target {target!r}")
     return chosen

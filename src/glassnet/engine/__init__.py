@@ -32,6 +32,7 @@ from typing import Any
 
 from glassnet.engine.base import Engine, Parameters, with_ones
 from glassnet.engine.numpy import NumpyEngine
+from glassnet.errors import InputError
 
 #: Each engine's module and class; an engine's module is imported when it is first asked for.
 _WHERE = {
@@ -44,7 +45,7 @@ ENGINE_CHOICES = ("auto", *_WHERE)
 INSTALL = {"numba": "pip install 'glassnet[fast]'"}
 
 
-class EngineUnavailable(ValueError):
+class EngineUnavailable(InputError):
     """The engine asked for is not installed here, or does not work here; the message says why."""
 
 
@@ -52,7 +53,7 @@ class EngineUnavailable(ValueError):
 def engine_class(name: str) -> type[Engine]:
     """The class of the engine called ``name``; :class:`EngineUnavailable` where it cannot run."""
     if name not in _WHERE:
-        raise ValueError(f"unknown engine {name!r}; choose one of {', '.join(ENGINE_CHOICES)}")
+        raise InputError(f"unknown engine {name!r}; choose one of {', '.join(ENGINE_CHOICES)}")
     module, cls = _WHERE[name]
     try:
         found: type[Engine] = getattr(importlib.import_module(module), cls)
@@ -101,7 +102,7 @@ def select_engine(name: str, settings: Any = None) -> Choice:
     if name != "auto":
         declined = engine_class(name).declines(settings)
         if declined:
-            raise ValueError(f"the {name} engine cannot train these settings: {declined}")
+            raise InputError(f"the {name} engine cannot train these settings: {declined}")
         return Choice(name)
     try:
         declined = engine_class("numba").declines(settings)

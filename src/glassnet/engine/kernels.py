@@ -25,12 +25,13 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
+from glassnet.activations import LEAKY_SLOPE
+
 #: Rewrites allowed: reassociation (vectorized sums), fused multiply-add, signed zeros. Not the
 #: finite-math ones: a sigmoid's e^-z overflows to infinity on purpose.
 FASTMATH = {"reassoc", "contract", "nsz"}
 ACTIVATION_CODES = {"sigmoid": 0, "tanh": 1, "relu": 2, "leaky_relu": 3}
 OPTIMIZER_CODES = {"sgd": 0, "momentum": 1, "nesterov": 2, "rmsprop": 3, "adam": 4, "adamw": 5}
-LEAKY_SLOPE = 0.01
 OUTS, ACTS, DELTAS = 0, 1, 2
 
 # BLAS's gemm, reached through the helper Numba itself uses for np.dot (SciPy's BLAS underneath).

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from glassnet.errors import FormatError
+from glassnet.errors import FormatError, InputError, one_line
 from glassnet.images.pillow import require_pillow
 from glassnet.images.prepare import MIN_CONTRAST
 
@@ -136,7 +136,9 @@ def _open_png_or_jpeg(Image: Any, data: bytes, name: str, max_pixels: int) -> PI
             f"{name}: not a PNG or JPEG image (found {_found_format(data[:16])})"
         ) from None
     except Exception as exc:  # any failure to parse the header of untrusted bytes
-        raise FormatError(f"{name}: not a readable PNG or JPEG image ({_one_line(exc)})") from None
+        raise FormatError(
+            f"{name}: not a readable PNG or JPEG image ({one_line(exc, 200)})"
+        ) from None
 
 
 def _check_opened(image: PILImage.Image, name: str, max_pixels: int) -> None:
@@ -160,7 +162,7 @@ def _decode_guarded(image: PILImage.Image, name: str) -> NDArray[np.float32]:
         raise FormatError(f"{name}: not enough memory to decode a {width}x{height} image") from None
     except Exception as exc:  # truncated data, bad chunks, zlib errors, bad Huffman tables...
         raise FormatError(
-            f"{name}: corrupt or truncated {image.format} image ({_one_line(exc)})"
+            f"{name}: corrupt or truncated {image.format} image ({one_line(exc, 200)})"
         ) from None
 
 
@@ -227,10 +229,6 @@ def _found_format(head: bytes) -> str:
     return "an unknown format"
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:200] or type(exc).__name__
-
-
 def save_png(path: str | os.PathLike[str], image: ArrayLike, *, scale: int = 8) -> Path:
     """Write an image in ``[0, 1]`` as a PNG, each pixel a ``scale x scale`` square.
 
@@ -253,11 +251,11 @@ def save_png(path: str | os.PathLike[str], image: ArrayLike, *, scale: int = 8) 
     Image = require_pillow()
     array = np.asarray(image, dtype=np.float64)
     if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] == 3)) or array.size == 0:
-        raise ValueError(f"expected a grayscale or RGB image, got shape {array.shape}")
+        raise InputError(f"expected a grayscale or RGB image, got shape {array.shape}")
     if not np.all(np.isfinite(array)):
-        raise ValueError("the image contains NaN or infinite values")
+        raise InputError("the image contains NaN or infinite values")
     if not isinstance(scale, int) or not 1 <= scale <= 64:
-        raise ValueError(f"scale must be a whole number from 1 to 64, got {scale!r}")
+        raise InputError(f"scale must be a whole number from 1 to 64, got {scale!r}")
     pixels = np.round(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
     pixels = np.repeat(np.repeat(pixels, scale, axis=0), scale, axis=1)
     buffer = io.BytesIO()

@@ -13,7 +13,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from glassnet.errors import GlassnetError
+from glassnet.errors import GlassnetError, InputError
 from glassnet.images.pillow import require_pillow
 
 __all__ = [
@@ -88,20 +88,20 @@ def to_mnist(gray: ArrayLike, *, invert: bool | None = None) -> NDArray[np.float
 def _check_gray(gray: ArrayLike) -> NDArray[np.float32]:
     array = np.asarray(gray)
     if array.ndim != 2 or array.shape[0] < 1 or array.shape[1] < 1:
-        raise ValueError(f"expected a 2-D grayscale picture, got an array of shape {array.shape}")
+        raise InputError(f"expected a 2-D grayscale picture, got an array of shape {array.shape}")
     if array.dtype == np.bool_:
         return array.astype(np.float32)
     if np.issubdtype(array.dtype, np.integer):
         if array.min() < 0 or array.max() > 255:
-            raise ValueError("integer pixels must lie in 0..255")
+            raise InputError("integer pixels must lie in 0..255")
         return array.astype(np.float32) / np.float32(255.0)
     if not np.issubdtype(array.dtype, np.floating):
-        raise ValueError(f"pixels must be numbers, got dtype {array.dtype}")
+        raise InputError(f"pixels must be numbers, got dtype {array.dtype}")
     pixels = array.astype(np.float32)  # a copy: the caller's array is never changed
     if not np.all(np.isfinite(pixels)):
-        raise ValueError("pixels contain NaN or infinite values")
+        raise InputError("pixels contain NaN or infinite values")
     if pixels.min() < 0.0 or pixels.max() > 1.0:
-        raise ValueError("float pixels must lie in [0, 1]")
+        raise InputError("float pixels must lie in [0, 1]")
     return pixels
 
 
@@ -172,5 +172,5 @@ def mnist_pixels(image: ArrayLike) -> NDArray[np.float32]:
     """
     array = np.asarray(image, dtype=np.float32)
     if array.shape[-2:] != (FIELD_SIZE, FIELD_SIZE) or array.ndim not in (2, 3):
-        raise ValueError(f"expected (28, 28) or (n, 28, 28) images, got shape {array.shape}")
+        raise InputError(f"expected (28, 28) or (n, 28, 28) images, got shape {array.shape}")
     return np.ascontiguousarray(array.reshape(-1, FIELD_SIZE * FIELD_SIZE) * np.float32(255.0))

@@ -22,7 +22,7 @@ import os
 import numpy as np
 from numpy.typing import NDArray
 
-from glassnet.errors import FormatError
+from glassnet.errors import FormatError, InputError
 from glassnet.images.files import (
     MAX_FILE_BYTES,
     MAX_PIXELS,
@@ -111,13 +111,13 @@ def load_picture(
 
 def _check_choices(size: int, color: str, prep: str) -> None:
     if prep not in PREPARATIONS:
-        raise ValueError(f"prep must be one of {', '.join(PREPARATIONS)}, got {prep!r}")
+        raise InputError(f"prep must be one of {', '.join(PREPARATIONS)}, got {prep!r}")
     if color not in COLORS:
-        raise ValueError(f"color must be one of {', '.join(COLORS)}, got {color!r}")
+        raise InputError(f"color must be one of {', '.join(COLORS)}, got {color!r}")
     if not isinstance(size, int) or not 1 <= size <= 1024:
-        raise ValueError(f"size must be a whole number from 1 to 1024, got {size!r}")
+        raise InputError(f"size must be a whole number from 1 to 1024, got {size!r}")
     if prep == "mnist" and (size != FIELD_SIZE or color != "gray"):
-        raise ValueError(
+        raise InputError(
             f"MNIST's steps make {FIELD_SIZE}x{FIELD_SIZE} grayscale pictures; "
             f"got size {size} and color {color}"
         )

@@ -26,7 +26,7 @@ import numpy as np
 
 from glassnet import __version__, tensorfile
 from glassnet.atomic import atomic_write_bytes, remove_stale_temp_files
-from glassnet.errors import FormatError
+from glassnet.errors import FormatError, InputError
 from glassnet.modelfile.checks import check, check_header, check_tensor_table, check_values
 from glassnet.modelfile.layout import (
     DTYPES,
@@ -193,7 +193,7 @@ def encode_model_file(tensors: Mapping[str, Array], header: Mapping[str, Any]) -
         check_values(arrays)
         return tensorfile.encode(arrays, doc)
     except Invalid as exc:
-        raise ValueError(f"cannot write model file: {exc}") from None
+        raise InputError(f"cannot write model file: {exc}") from None
 
 
 def write_model_file(

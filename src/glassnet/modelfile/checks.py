@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from glassnet.errors import short
 from glassnet.modelfile.layout import (
     DTYPES,
     FORMAT,
@@ -31,7 +32,7 @@ from glassnet.modelfile.layout import (
 )
 from glassnet.rules import Rule
 from glassnet.settings import RULES
-from glassnet.tensorfile import Array, Table, invalid, is_int, names, short
+from glassnet.tensorfile import Array, Table, invalid, is_int, names
 
 
 def check_header(doc: Mapping[str, Any]) -> None:

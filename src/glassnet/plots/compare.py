@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from glassnet.errors import InputError
 from glassnet.plots.canvas import (
     SPLITS,
     _colormap,
@@ -57,12 +58,12 @@ def _read_runs(run_dirs: Sequence[str | Path]) -> list[tuple[Path, dict[str, Any
     from glassnet import runs
 
     if not run_dirs:
-        raise ValueError("compare needs at least one run folder")
+        raise InputError("compare needs at least one run folder")
     loaded = []
     for run_dir in run_dirs:
         folder = _run_folder(run_dir)
         if not (folder / runs.HISTORY_JSON).is_file():
-            raise ValueError(f"{folder}: not a run folder with a history (no {runs.HISTORY_JSON})")
+            raise InputError(f"{folder}: not a run folder with a history (no {runs.HISTORY_JSON})")
         loaded.append((folder, _read_settings(folder), runs.read_history(folder)["rows"]))
     return loaded
 

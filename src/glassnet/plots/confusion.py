@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from glassnet.errors import InputError
 from glassnet.plots.canvas import _figure, save_figure
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def confusion_figure(confusion: ArrayLike, class_names: Sequence[str]) -> Figure
     C = np.asarray(confusion)
     k = len(class_names)
     if C.shape != (k, k):
-        raise ValueError(f"confusion matrix of shape {C.shape} for {k} class names")
+        raise InputError(f"confusion matrix of shape {C.shape} for {k} class names")
     side = max(6.0, 0.62 * k + 2.5)
     figure = _figure(side + 1.0, side)
     axes = figure.subplots()

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from glassnet.errors import InputError
 from glassnet.plots.canvas import _figure, _no_data, save_figure
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def worst_mistakes(labels: ArrayLike, probabilities: ArrayLike, n: int) -> NDArr
     """
     y, P = np.asarray(labels), np.asarray(probabilities)
     if P.ndim != 2 or y.shape != (P.shape[0],):
-        raise ValueError(f"labels of shape {y.shape} do not match probabilities of shape {P.shape}")
+        raise InputError(f"labels of shape {y.shape} do not match probabilities of shape {P.shape}")
     predicted = np.argmax(P, axis=1)
     wrong = np.flatnonzero(predicted != y)
     return wrong[np.argsort(-P[wrong, predicted[wrong]], kind="stable")[: max(n, 0)]]
@@ -102,11 +103,11 @@ def _as_images(
     """``images`` as ``(m, height, width)``: flat rows reshaped to ``image_shape``, else square."""
     pictures = np.asarray(images)
     if len(pictures) != n_labels:
-        raise ValueError(f"{len(pictures)} images but {n_labels} labels")
+        raise InputError(f"{len(pictures)} images but {n_labels} labels")
     if pictures.ndim == 2:
         side = math.isqrt(pictures.shape[1])
         if image_shape is None and side * side != pictures.shape[1]:
-            raise ValueError(f"images of {pictures.shape[1]} pixels need an image_shape")
+            raise InputError(f"images of {pictures.shape[1]} pixels need an image_shape")
         pictures = pictures.reshape(len(pictures), *(image_shape or (side, side)))
     return pictures
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
-from glassnet.errors import GlassnetError
+from glassnet.errors import GlassnetError, InputError
 from glassnet.plots.canvas import _figure
 from glassnet.plots.confusion import plot_confusion
 from glassnet.plots.curves import plot_curves, plot_learning_rate
@@ -69,7 +69,7 @@ def _run_folder(run_dir: str | Path) -> Path:
     """``run_dir`` as a path, after checking that it is a folder."""
     folder = Path(run_dir)
     if not folder.is_dir():
-        raise ValueError(f"{folder}: no such run folder")
+        raise InputError(f"{folder}: no such run folder")
     return folder
 
 
@@ -152,7 +152,7 @@ def _read_run(folder: Path) -> _Run:
     has_history = (folder / runs.HISTORY_JSON).is_file()
     has_model = (folder / runs.MODEL).is_file()
     if not (has_history or has_model or (folder / runs.SETTINGS).is_file()):
-        raise ValueError(
+        raise InputError(
             f"{folder}: not a run folder (no {runs.SETTINGS}, {runs.HISTORY_JSON} or {runs.MODEL})"
         )
     network = load(folder / runs.MODEL) if has_model else None

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from glassnet.errors import InputError
 from glassnet.plots.canvas import _colormap, _figure, save_figure
 
 if TYPE_CHECKING:
@@ -103,13 +104,13 @@ def _first_layer_units(
     if initial is not None:
         start = np.asarray(initial, dtype=np.float64)
         if start.shape != W.shape:
-            raise ValueError(f"initial weights of shape {start.shape}, expected {W.shape}")
+            raise InputError(f"initial weights of shape {start.shape}, expected {W.shape}")
         W = W - start
     height, width = image_shape
     if height * width != W.shape[0]:
-        raise ValueError(f"the first layer has {W.shape[0]} inputs, not {height}x{width} pixels")
+        raise InputError(f"the first layer has {W.shape[0]} inputs, not {height}x{width} pixels")
     if max_units < 1:
-        raise ValueError(f"max_units must be at least 1, got {max_units}")
+        raise InputError(f"max_units must be at least 1, got {max_units}")
     n_units = W.shape[1]
     k = min(n_units, max_units)
     return W[:, :k].T.reshape(k, height, width), n_units

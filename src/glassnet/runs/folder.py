@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from glassnet.atomic import atomic_write_text
+from glassnet.errors import InputError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -73,7 +74,7 @@ def _toml_value(value: Any, key: str) -> str:
         return str(value)
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ValueError(f"setting {key} is not a finite number: {value}")
+            raise InputError(f"setting {key} is not a finite number: {value}")
         return repr(value)
     if isinstance(value, str):
         return json.dumps(value)  # a JSON string is a valid TOML basic string
@@ -104,15 +105,15 @@ def read_settings(path: str | Path) -> dict[str, Any]:
     with open(file, "rb") as handle:
         data = handle.read(MAX_SETTINGS_BYTES + 1)
     if len(data) > MAX_SETTINGS_BYTES:
-        raise ValueError(
+        raise InputError(
             f"{file}: larger than any settings file ({MAX_SETTINGS_BYTES // 1024} KiB at most)"
         )
     try:
         return tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
-        raise ValueError(f"{file}: not a settings file (not UTF-8 text)") from None
+        raise InputError(f"{file}: not a settings file (not UTF-8 text)") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{file}: not valid TOML: {' '.join(str(exc).split())[:200]}") from None
+        raise InputError(f"{file}: not valid TOML: {' '.join(str(exc).split())[:200]}") from None
 
 
 def write_history(run_dir: Path, history: Any) -> None:
@@ -141,30 +142,30 @@ def read_history(run_dir: str | Path) -> dict[str, Any]:
     with open(path, "rb") as handle:
         raw = handle.read(MAX_HISTORY_BYTES + 1)
     if len(raw) > MAX_HISTORY_BYTES:
-        raise ValueError(f"{path}: larger than any glassnet history ({MAX_HISTORY_BYTES:,} bytes)")
+        raise InputError(f"{path}: larger than any glassnet history ({MAX_HISTORY_BYTES:,} bytes)")
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise ValueError(f"{path}: not valid JSON: {type(exc).__name__}") from None
+        raise InputError(f"{path}: not valid JSON: {type(exc).__name__}") from None
     if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
-        raise ValueError(f"{path}: not a glassnet history (no list of rows)")
+        raise InputError(f"{path}: not a glassnet history (no list of rows)")
     for i, row in enumerate(data["rows"], start=1):
         _check_row(row, f"{path}: row {i}")
     for key in ("stopped",):
         if not isinstance(data.get(key, ""), str):
-            raise ValueError(f"{path}: {key} must be text")
+            raise InputError(f"{path}: {key} must be text")
     return data
 
 
 def _check_row(row: Any, where: str) -> None:
     if not isinstance(row, dict):
-        raise ValueError(f"{where} is not an object")
+        raise InputError(f"{where} is not an object")
     for key, value in row.items():
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
         if key == "epoch" and not (isinstance(value, int) and not isinstance(value, bool)):
-            raise ValueError(f"{where}: epoch must be a whole number, got {value!r:.40}")
+            raise InputError(f"{where}: epoch must be a whole number, got {value!r:.40}")
         if not (number and math.isfinite(value)) and value is not None:
-            raise ValueError(f"{where}: {key!r:.40} must be a number or null, got {value!r:.40}")
+            raise InputError(f"{where}: {key!r:.40} must be a number or null, got {value!r:.40}")
 
 
 @dataclass(frozen=True)
@@ -248,7 +249,7 @@ class RunLock:
             self.handle = None
 
 
-class RunBusyError(ValueError):
+class RunBusyError(InputError):
     """Another process is training in the run folder."""
 
 

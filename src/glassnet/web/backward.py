@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from glassnet.errors import InputError
 from glassnet.images import mnist_pixels
 from glassnet.web.prediction import FIELD_SIZE, drawing_image
 
@@ -53,16 +54,16 @@ TOP_UNITS = 6
 def check_label(value: Any, n_classes: int) -> int:
     """The class a drawing should be: a whole number in ``0 .. n_classes − 1``, else ``ValueError``."""
     if type(value) is not int or not 0 <= value < n_classes:
-        raise ValueError(f'"label" must be a whole number from 0 to {n_classes - 1}')
+        raise InputError(f'"label" must be a whole number from 0 to {n_classes - 1}')
     return value
 
 
 def check_learning_rate(value: Any) -> float:
     """A step size ``α``: a number with ``0 < α ≤`` :data:`MAX_LEARNING_RATE`, else ``ValueError``."""
     if type(value) not in (int, float) or not math.isfinite(value):
-        raise ValueError('"learning_rate" must be a number')
+        raise InputError('"learning_rate" must be a number')
     if not 0 < value <= MAX_LEARNING_RATE:
-        raise ValueError(f'"learning_rate" must be above 0 and at most {MAX_LEARNING_RATE:g}')
+        raise InputError(f'"learning_rate" must be above 0 and at most {MAX_LEARNING_RATE:g}')
     return float(value)
 
 

@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
+from glassnet.errors import InputError, one_line
 from glassnet.web.guard import BodyTooLarge
 from glassnet.web.limits import RESOURCE_ERRNOS, SHORTAGES
 
@@ -94,15 +95,11 @@ def _decode_json(body: bytearray) -> Any:
     try:
         return json.loads(body, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as exc:
-        raise HTTPException(400, f"malformed JSON: {_one_line(exc)}") from None
+        raise HTTPException(400, f"malformed JSON: {one_line(exc, 200)}") from None
 
 
 def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:200] or type(exc).__name__
+    raise InputError(f"{name} is not a JSON number")
 
 
 # ---------------------------------------------------------------------------------- the errors

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from glassnet.errors import InputError
 from glassnet.images import FIELD_SIZE, NoInkError, mnist_pixels, to_mnist
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ def check_network(network: Network) -> None:
         If the network does not take ``28 * 28 = 784`` inputs.
     """
     if network.n_inputs != FIELD_SIZE * FIELD_SIZE:
-        raise ValueError(
+        raise InputError(
             f"the network takes {network.n_inputs} inputs; drawings are "
             f"{FIELD_SIZE}x{FIELD_SIZE} = {FIELD_SIZE * FIELD_SIZE} pixels"
         )
@@ -75,37 +76,37 @@ def parse_pixels(payload: Any, also: Collection[str] = ()) -> NDArray[np.float32
         not finite or outside 0..255.
     """
     if not isinstance(payload, dict):
-        raise ValueError('the body must be a JSON object {"pixels": [[...], ...]}')
+        raise InputError('the body must be a JSON object {"pixels": [[...], ...]}')
     unknown = sorted(set(payload) - {"pixels", *also})
     if unknown:
         allowed = ", ".join(f'"{name}"' for name in ("pixels", *also))
-        raise ValueError(f"unknown field {unknown[0]!r}; the body holds only {allowed}")
+        raise InputError(f"unknown field {unknown[0]!r}; the body holds only {allowed}")
     rows = payload.get("pixels")
     if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-        raise ValueError('"pixels" must be a list of rows, each a list of numbers')
+        raise InputError('"pixels" must be a list of rows, each a list of numbers')
     height = len(rows)
     width = len(rows[0]) if rows else 0
     for side, name in ((height, "rows"), (width, "columns")):
         if not MIN_CANVAS_SIDE <= side <= MAX_CANVAS_SIDE:
-            raise ValueError(
+            raise InputError(
                 f'"pixels" has {side} {name}; expected {MIN_CANVAS_SIDE} to {MAX_CANVAS_SIDE}'
             )
     if any(len(row) != width for row in rows):
-        raise ValueError(f'"pixels" rows differ in length; expected {width} numbers in every row')
+        raise InputError(f'"pixels" rows differ in length; expected {width} numbers in every row')
     # Exact types, not isinstance: bool is a subclass of int, and NumPy would take True as 1.
     # set(map(type, row)) runs in C; a Python loop over 78,400 values would cost milliseconds.
     kinds: set[type] = set().union(*(set(map(type, row)) for row in rows))
     if not kinds <= {int, float}:
         bad = sorted(k.__name__ for k in kinds - {int, float})
-        raise ValueError(f'"pixels" must hold numbers only, found {", ".join(bad)}')
+        raise InputError(f'"pixels" must hold numbers only, found {", ".join(bad)}')
     try:
         canvas = np.array(rows, dtype=np.float64)
     except (OverflowError, ValueError):
-        raise ValueError('"pixels" holds a number too large to represent') from None
+        raise InputError('"pixels" holds a number too large to represent') from None
     if not np.all(np.isfinite(canvas)):
-        raise ValueError('"pixels" holds a value that is not finite')
+        raise InputError('"pixels" holds a value that is not finite')
     if canvas.min() < 0.0 or canvas.max() > 255.0:
-        raise ValueError('"pixels" values must lie in 0..255')
+        raise InputError('"pixels" values must lie in 0..255')
     return canvas.astype(np.float32)
 
 

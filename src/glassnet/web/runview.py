@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from glassnet.errors import InputError, one_line
 from glassnet.runs.folder import CHECKPOINT, HISTORY_JSON, MODEL, SETTINGS, read_settings, running
 
 __all__ = ["MAX_HISTORY_BYTES", "WEIGHT_UNITS", "RunView", "check_run_folder"]
@@ -51,9 +52,9 @@ def check_run_folder(folder: str | os.PathLike[str]) -> Path:
     """
     path = Path(folder)
     if not path.is_dir():
-        raise ValueError(f"{path}: no such run folder")
+        raise InputError(f"{path}: no such run folder")
     if not (path / SETTINGS).is_file() and not (path / HISTORY_JSON).is_file():
-        raise ValueError(f"{path}: not a run folder (no {SETTINGS} or {HISTORY_JSON} in it)")
+        raise InputError(f"{path}: not a run folder (no {SETTINGS} or {HISTORY_JSON} in it)")
     return path
 
 
@@ -69,7 +70,7 @@ def _stamp(path: Path) -> str | None:
 def _check_regular(path: Path) -> None:
     """Refuse anything but a regular file: opening a FIFO would wait forever for a writer."""
     if not stat.S_ISREG(path.stat().st_mode):
-        raise ValueError(f"{path}: not a regular file")
+        raise InputError(f"{path}: not a regular file")
 
 
 class RunView:
@@ -140,7 +141,7 @@ class RunView:
                     self._weights = (stamp, {**_first_layer_images(path), "version": stamp})
                     self._problems.pop("weights", None)
                 except (ValueError, OSError) as exc:  # FormatError is a ValueError
-                    self._problems["weights"] = _one_line(exc)
+                    self._problems["weights"] = one_line(exc, 300)
             return self._weights[1]
 
     # ------------------------------------------------------------------------------ reading
@@ -160,7 +161,7 @@ class RunView:
                 self._history = (stamp, _read_history_file(path))
                 self._problems.pop("history", None)
             except (ValueError, OSError) as exc:
-                self._problems["history"] = _one_line(exc)
+                self._problems["history"] = one_line(exc, 300)
         return self._history
 
     def _weights_file(self) -> Path:
@@ -169,10 +170,6 @@ class RunView:
         if checkpoint.is_file() and not model.is_file():
             return checkpoint
         return model if model.is_file() else checkpoint
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:300]
 
 
 def _empty_history() -> dict[str, Any]:
@@ -185,13 +182,13 @@ def _read_history_file(path: Path) -> dict[str, Any]:
     with open(path, "rb") as handle:
         data = handle.read(MAX_HISTORY_BYTES + 1)
     if len(data) > MAX_HISTORY_BYTES:
-        raise ValueError(f"{path}: larger than any history ({MAX_HISTORY_BYTES >> 20} MiB at most)")
+        raise InputError(f"{path}: larger than any history ({MAX_HISTORY_BYTES >> 20} MiB at most)")
     try:
         doc = json.loads(data, parse_constant=lambda name: None)
     except (ValueError, RecursionError):
-        raise ValueError(f"{path}: not valid JSON") from None
+        raise InputError(f"{path}: not valid JSON") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("rows"), list):
-        raise ValueError(f"{path}: not a glassnet history (no list of rows)")
+        raise InputError(f"{path}: not a glassnet history (no list of rows)")
     rows = [_numbers_only(row) for row in doc["rows"][-MAX_ROWS:] if isinstance(row, dict)]
     accuracy = doc.get("test_accuracy")
     return {
@@ -264,12 +261,12 @@ def _read_network(path: Path) -> tuple[Any, int | None, str]:
         # The network is built before the file is checked against it: let the file's own table
         # vouch for its size first, so a forged header cannot make it allocate more than the file.
         if table.get("parameters") != (doc["dtype"], (count,)):
-            raise ValueError("its parameters do not fit its layer sizes")
+            raise InputError("its parameters do not fit its layer sizes")
         if count * np.dtype(doc["dtype"]).itemsize > path.stat().st_size:
-            raise ValueError("the file is too small for the parameters it lists")
+            raise InputError("the file is too small for the parameters it lists")
         network = Network(sizes, doc["activation"], seed=0, dtype=doc["dtype"])
     except (Invalid, KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: not a usable glassnet checkpoint ({exc})") from None
+        raise InputError(f"{path}: not a usable glassnet checkpoint ({exc})") from None
     state = load_checkpoint(path, network)  # checks the whole file against that network
     network.set_flat_parameters(state.parameters)
     return network, state.epoch, "checkpoint"

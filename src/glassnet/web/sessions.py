@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from glassnet.errors import InputError
+
 if TYPE_CHECKING:
     from glassnet.network import Network
 
@@ -40,7 +42,7 @@ T = TypeVar("T")
 def check_token(value: Any) -> str:
     """A page's session token, checked: 32 lowercase hex digits, else a ``ValueError``."""
     if not isinstance(value, str) or not _TOKEN.fullmatch(value):
-        raise ValueError('"session" must be 32 hexadecimal digits (0-9, a-f)')
+        raise InputError('"session" must be 32 hexadecimal digits (0-9, a-f)')
     return value
 
 
