@@ -43,7 +43,7 @@ BATCH, LEARNING_RATE = 10, 0.002
 class UnfoldedSGD(SGD):
     """Plain SGD that never takes the folded route: gradients first, then ``θ ← θ − η g``."""
 
-    def folded_factor(self) -> float | None:
+    def folded_factor(self, learning_rate: float | None = None) -> float | None:
         return None
 
 
@@ -88,7 +88,7 @@ def variants(dtype: str, X: np.ndarray, labels: np.ndarray) -> dict[str, Callabl
 
         def step(i: int, engine=engine, optimizer=optimizer) -> None:  # type: ignore[no-untyped-def]
             rows = slice((i % batches) * BATCH, (i % batches + 1) * BATCH)
-            engine.step(X1[rows], Y[rows], optimizer)
+            engine.step(X1[rows], Y[rows], optimizer, LEARNING_RATE)
 
         step.network = net  # type: ignore[attr-defined]
         steps[label] = step

@@ -108,9 +108,9 @@ def test_a_run_names_its_engine_and_continues_on_the_other_one(
     straight = runs.run(settings, tmp_path / "straight", log=log)
     assert "numba engine" in log.getvalue().splitlines()[0]
 
-    real_fit = Network.fit
+    real_train = runs.execute.train
 
-    def fit_then_stop(self: Network, *args: object, **kwargs: object) -> object:
+    def train_then_stop(*args: object, **kwargs: object) -> object:
         keep = list(kwargs.pop("callbacks"))  # type: ignore[call-overload]
 
         def stop_after_two(row: dict[str, object], state: object) -> None:
@@ -119,11 +119,11 @@ def test_a_run_names_its_engine_and_continues_on_the_other_one(
             if row["epoch"] == 2:
                 raise KeyboardInterrupt
 
-        return real_fit(self, *args, callbacks=[stop_after_two], **kwargs)  # type: ignore[arg-type]
+        return real_train(*args, callbacks=[stop_after_two], **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(runs.execute, "CHECKPOINT_SECONDS", 0.0)
     with monkeypatch.context() as patch:
-        patch.setattr(Network, "fit", fit_then_stop)
+        patch.setattr(runs.execute, "train", train_then_stop)
         with pytest.raises(runs.RunInterrupted):
             runs.run(settings, tmp_path / "cut")
     log = io.StringIO()
@@ -178,13 +178,13 @@ def test_compiled_steps_leave_python_free_for_the_shuffled_copy() -> None:
     steps, batch = 4000, 10
     X1 = with_ones(rng.normal(size=(steps * batch, 784)).astype(np.float32))
     Y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, steps * batch)]
-    engine.steps(X1, Y, SGD(0.002), start=0, count=10, batch_size=batch)  # compiled, or loaded
+    engine.steps(X1, Y, SGD(), 0.002, start=0, count=10, batch_size=batch)  # compiled, or loaded
     inside, seconds = threading.Event(), []
 
     def train() -> None:
         inside.set()
         started = time.perf_counter()
-        engine.steps(X1, Y, SGD(0.002), start=0, count=steps, batch_size=batch)
+        engine.steps(X1, Y, SGD(), 0.002, start=0, count=steps, batch_size=batch)
         seconds.append(time.perf_counter() - started)
 
     worker = threading.Thread(target=train)

@@ -94,10 +94,9 @@ def run_both(case: Case, seed: int = 0) -> Outcome:
             sync(ref, textbook, net, optimizer)
         rows = slice(k * BATCH, (k + 1) * BATCH)
         eta = lr * (1.0 - 0.2 * k)  # a learning rate that changes, as a schedule's does
-        optimizer.learning_rate = eta
         with np.errstate(over="ignore"):
             engine.step(
-                with_ones(X[rows]), Y[rows], optimizer, dropout=case.dropout, rng=engine_rng,
+                with_ones(X[rows]), Y[rows], optimizer, eta, dropout=case.dropout, rng=engine_rng,
                 clip_norm=case.clip_norm,
             )  # fmt: skip
         ref.update_mini_batch(

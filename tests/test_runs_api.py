@@ -68,9 +68,9 @@ def test_an_interrupted_run_resumes_to_the_same_bits(
 ) -> None:
     straight = runs.run(small(mnist_dir, epochs=3), tmp_path / "straight")
 
-    real_fit = Network.fit
+    real_train = runs.execute.train
 
-    def fit_then_stop(self: Network, *args: object, **kwargs: object) -> object:
+    def train_then_stop(*args: object, **kwargs: object) -> object:
         callbacks = list(kwargs.pop("callbacks"))  # type: ignore[call-overload]
 
         def stop_after_two(row: dict[str, object], state: object) -> None:
@@ -79,11 +79,11 @@ def test_an_interrupted_run_resumes_to_the_same_bits(
             if row["epoch"] == 2:
                 raise KeyboardInterrupt  # as Ctrl-C would, after the epoch was kept
 
-        return real_fit(self, *args, callbacks=[stop_after_two], **kwargs)  # type: ignore[arg-type]
+        return real_train(*args, callbacks=[stop_after_two], **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(runs.execute, "CHECKPOINT_SECONDS", 0.0)  # a checkpoint every epoch
     with monkeypatch.context() as patch:
-        patch.setattr(Network, "fit", fit_then_stop)
+        patch.setattr(runs.execute, "train", train_then_stop)
         with pytest.raises(runs.RunInterrupted) as info:
             runs.run(small(mnist_dir, epochs=3), tmp_path / "cut")
     assert info.value.epoch == 2 and info.value.folder == tmp_path / "cut"

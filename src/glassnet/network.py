@@ -41,7 +41,7 @@ from numpy.typing import ArrayLike, DTypeLike, NDArray
 from glassnet.activations import ACTIVATIONS, get_activation
 from glassnet.datasets.preprocess import Standardizer, flatten_images, one_hot
 from glassnet.engine import Engine, Parameters, make_engine, select_engine, with_ones
-from glassnet.errors import FormatError, GlassnetError
+from glassnet.errors import FormatError, GlassnetError, InputError
 from glassnet.initializers import DEFAULT_INITIALIZER, get_initializer
 from glassnet.losses import cross_entropy
 from glassnet.modelfile import (
@@ -53,7 +53,9 @@ from glassnet.modelfile import (
     save_model,
     weight_name,
 )
-from glassnet.trace import Trace, trace_batch
+from glassnet.reference import ReferenceNetwork
+from glassnet.settings import TrainConfig
+from glassnet.trace import Trace
 from glassnet.training import History, train
 
 Array = NDArray[np.floating[Any]]
@@ -105,11 +107,11 @@ class Network:
         if len(sizes) < 2 or not all(
             isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0 for n in sizes
         ):
-            raise ValueError(
+            raise InputError(
                 f"layer_sizes must be at least two positive whole numbers, got {layer_sizes!r}"
             )
         if sizes[-1] < 2:
-            raise ValueError("a softmax output needs at least 2 classes")
+            raise InputError("a softmax output needs at least 2 classes")
         self.layer_sizes: list[int] = [int(n) for n in sizes]
         get_activation(activation)  # a clear error for an unknown name
         self.activation: str = activation
@@ -119,7 +121,7 @@ class Network:
         n_classes = self.layer_sizes[-1]
         names = [str(i) for i in range(n_classes)] if class_names is None else list(class_names)
         if len(names) != n_classes:
-            raise ValueError(f"class_names has {len(names)} names for {n_classes} classes")
+            raise InputError(f"class_names has {len(names)} names for {n_classes} classes")
         self.class_names: list[str] = names
         self.standardizer: Standardizer | None = None
         self.training_settings: dict[str, Any] = {}
@@ -165,20 +167,20 @@ class Network:
         values = np.asarray(flat)
         target = self.engine.params.flat
         if values.shape != target.shape:
-            raise ValueError(f"expected {target.size} parameters, got shape {values.shape}")
+            raise InputError(f"expected {target.size} parameters, got shape {values.shape}")
         target[...] = values
 
     def set_parameters(self, weights: Sequence[ArrayLike], biases: Sequence[ArrayLike]) -> None:
         """Copy in new weights and biases after checking every shape against ``layer_sizes``."""
         if len(weights) != len(self.weights) or len(biases) != len(self.biases):
-            raise ValueError(
+            raise InputError(
                 f"expected {len(self.weights)} weight and bias arrays, got "
                 f"{len(weights)} and {len(biases)}"
             )
         arrays = [(np.asarray(W), np.asarray(b)) for W, b in zip(weights, biases, strict=True)]
         for i, (W, b) in enumerate(arrays):
             if W.shape != self.weights[i].shape or b.shape != self.biases[i].shape:
-                raise ValueError(
+                raise InputError(
                     f"layer {i + 1}: expected weights {self.weights[i].shape} and biases "
                     f"{self.biases[i].shape}, got {W.shape} and {b.shape}"
                 )
@@ -236,7 +238,8 @@ class Network:
 
     def trace(self, X: ArrayLike, Y: ArrayLike) -> Trace:
         """Every quantity of the post's equations for a batch: ``Z``, ``A``, ``Ŷ``, ``δ``, the
-        gradients and the loss, layer by layer, samples as columns (see :mod:`glassnet.trace`).
+        gradients and the loss, layer by layer, samples as columns: the reference network
+        (:meth:`glassnet.reference.ReferenceNetwork.trace`) run on this network's numbers.
 
         Parameters
         ----------
@@ -253,7 +256,7 @@ class Network:
         """
         data = self._check_inputs(X)
         targets = self._check_targets(Y, data.shape[0])
-        return trace_batch(self.weights, self.biases, self.activation, data, targets)
+        return ReferenceNetwork.from_network(self).trace(data.T, targets.T)
 
     # ------------------------------------------------------------------ raw inputs
     def prepare(self, X: ArrayLike) -> Array:
@@ -262,7 +265,7 @@ class Network:
         data = self._check_inputs(rows, copy=self.standardizer is None)
         if self.standardizer is not None:
             if self.standardizer.n_features not in (None, self.n_inputs):
-                raise ValueError("the standardizer was fitted on a different number of features")
+                raise InputError("the standardizer was fitted on a different number of features")
             data = self.standardizer.transform(data, self.dtype)
         return data
 
@@ -279,13 +282,13 @@ class Network:
         labels = np.asarray(y)
         data = self.prepare(X)
         if labels.shape != (data.shape[0],):
-            raise ValueError(f"{data.shape[0]} inputs but labels of shape {labels.shape}")
+            raise InputError(f"{data.shape[0]} inputs but labels of shape {labels.shape}")
         if not len(labels):
-            raise ValueError("cannot score an empty set of inputs")
+            raise InputError("cannot score an empty set of inputs")
         if not np.issubdtype(labels.dtype, np.integer) or not (
             labels.min() >= 0 and labels.max() < self.n_classes
         ):
-            raise ValueError(f"labels must be whole numbers in 0..{self.n_classes - 1}")
+            raise InputError(f"labels must be whole numbers in 0..{self.n_classes - 1}")
         chunk = 8192  # bounds the memory of the layer outputs
         predictions = np.concatenate(
             [
@@ -296,7 +299,9 @@ class Network:
         return float(np.mean(predictions == labels))
 
     # ------------------------------------------------------------------ training and files
-    def fit(self, X: ArrayLike, y: ArrayLike, **settings: Any) -> History:
+    def fit(
+        self, X: ArrayLike, y: ArrayLike, config: TrainConfig | None = None, **settings: Any
+    ) -> History:
         """Train on raw inputs ``X`` ``(n, n_inputs)`` and integer labels ``y`` ``(n,)``.
 
         Keyword arguments are the fields of :class:`glassnet.settings.TrainConfig` (``epochs``,
@@ -304,7 +309,7 @@ class Network:
         ``validation_data=(X_val, y_val)``, ``verbose`` and ``callbacks``; see
         :func:`glassnet.training.train`.
         """
-        return train(self, X, y, **settings)
+        return train(self, X, y, config, **settings)
 
     def save(self, path: str | os.PathLike[str], **metadata: Any) -> Path:
         """Write the network to a safe model file (see :mod:`glassnet.modelfile`), atomically.
@@ -373,26 +378,26 @@ class Network:
         rows = np.array([np.zeros(n), np.full(n, 3.0), np.full(n, -3.0)], self.dtype)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if not np.isfinite(self.forward(rows)).all():
-                raise ValueError(
+                raise InputError(
                     "its weights give NaN or infinite probabilities for ordinary inputs"
                 )
             if self.standardizer is not None:
                 mean = np.broadcast_to(self.standardizer.mean, (n,))
                 raw = np.array([mean - 1.0, mean, mean + 1.0])
                 if not np.isfinite(self.standardizer.transform(raw, self.dtype)).all():
-                    raise ValueError(
+                    raise InputError(
                         "its standardizer turns ordinary inputs into infinity (a scale too small)"
                     )
 
     def _check_inputs(self, X: ArrayLike, copy: bool = False) -> Array:
         data = np.asarray(X)
         if data.ndim != 2 or data.shape[1] != self.n_inputs:
-            raise ValueError(f"expected inputs of shape (n, {self.n_inputs}), got {data.shape}")
+            raise InputError(f"expected inputs of shape (n, {self.n_inputs}), got {data.shape}")
         if not (np.issubdtype(data.dtype, np.number) or data.dtype == np.bool_):
-            raise ValueError(f"inputs must be numbers, got dtype {data.dtype}")
+            raise InputError(f"inputs must be numbers, got dtype {data.dtype}")
         data = np.array(data, dtype=self.dtype, order="C", copy=copy or None)
         if not np.all(np.isfinite(data)):
-            raise ValueError("inputs contain NaN or infinite values")
+            raise InputError("inputs contain NaN or infinite values")
         return data
 
     def _check_targets(self, Y: ArrayLike, m: int) -> Array:
@@ -400,7 +405,7 @@ class Network:
         if targets.ndim == 1:
             targets = one_hot(targets, self.n_classes, self.dtype)
         if targets.shape != (m, self.n_classes):
-            raise ValueError(
+            raise InputError(
                 f"expected one-hot targets of shape ({m}, {self.n_classes}), got {targets.shape}"
             )
         return np.ascontiguousarray(targets, dtype=self.dtype)
@@ -420,7 +425,7 @@ def _float_dtype(dtype: DTypeLike) -> np.dtype[Any]:
     except TypeError:
         name = str(dtype)
     if name not in SUPPORTED_DTYPES:
-        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+        raise InputError(f"dtype must be float32 or float64, got {dtype!r}")
     return np.dtype(name)
 
 

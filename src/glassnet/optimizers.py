@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
+from glassnet.errors import InputError
 from glassnet.rules import FRACTION, Rule
 
 Array = NDArray[np.floating]
@@ -62,13 +63,20 @@ class Optimizer:
         params: Sequence[Array],
         grads: Sequence[Array],
         decay: Sequence[bool | Array] | None = None,
+        *,
+        learning_rate: float | None = None,
     ) -> None:
-        """Update every array in ``params`` in place from the matching array in ``grads``."""
+        """Update every array in ``params`` in place from the matching array in ``grads``.
+
+        ``learning_rate`` is this step's ``η`` (a schedule's); by default the optimizer's own. The
+        optimizer counts its steps (``iterations``, Adam's ``t``).
+        """
+        eta = self.learning_rate if learning_rate is None else learning_rate
         self.prepare(params)
         self.iterations += 1
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
             decays = True if decay is None else decay[i]
-            self._update(p, g, self.state[i], self._scratch[i], decays)
+            self._update(p, g, self.state[i], self._scratch[i], decays, eta)
 
     def prepare(self, params: Sequence[Array]) -> None:
         """Make the state (velocities, moments) for parameters shaped like ``params``, unless made.
@@ -79,7 +87,7 @@ class Optimizer:
             self.state = [self._init_state(p) for p in params]
             self._scratch = [np.empty_like(p) for p in params]
 
-    def folded_factor(self) -> float | None:
+    def folded_factor(self, learning_rate: float | None = None) -> float | None:
         """The factor a caller may fold into the gradients for :meth:`step_folded`, or None.
 
         A factor folded into the network's output delta rides, by linearity, through every product
@@ -96,7 +104,13 @@ class Optimizer:
         return {}
 
     def _update(
-        self, p: Array, g: Array, state: dict[str, Array], tmp: Array, decays: bool | Array
+        self,
+        p: Array,
+        g: Array,
+        state: dict[str, Array],
+        tmp: Array,
+        decays: bool | Array,
+        eta: float,
     ) -> None:
         raise NotImplementedError
 
@@ -130,13 +144,13 @@ class Optimizer:
         """
         name = state.get("name")
         if name is not None and name != self.name:
-            raise ValueError(f"the saved state is optimizer {name}'s, not {self.name}'s")
+            raise InputError(f"the saved state is optimizer {name}'s, not {self.name}'s")
         self.iterations = int(state["iterations"])
         self.state = [self._init_state(p) for p in params]
         self._scratch = [np.empty_like(p) for p in params]
         expected = {f"{i}.{k}" for i, s in enumerate(self.state) for k in s}
         if self.iterations > 0 and set(state["arrays"]) != expected:
-            raise ValueError(
+            raise InputError(
                 f"the saved state holds {sorted(state['arrays']) or 'no arrays'}; optimizer "
                 f"{self.name} keeps {sorted(expected) or 'none'}"
             )
@@ -144,7 +158,7 @@ class Optimizer:
             index, name = key.split(".", 1)
             target = self.state[int(index)][name]
             if target.shape != np.shape(value):
-                raise ValueError(
+                raise InputError(
                     f"optimizer state {key}: shape {np.shape(value)}, expected {target.shape}"
                 )
             target[...] = value
@@ -162,16 +176,24 @@ class SGD(Optimizer):
     name = "sgd"
 
     def _update(
-        self, p: Array, g: Array, state: dict[str, Array], tmp: Array, decays: bool | Array
+        self,
+        p: Array,
+        g: Array,
+        state: dict[str, Array],
+        tmp: Array,
+        decays: bool | Array,
+        eta: float,
     ) -> None:
         if self.weight_decay:
             g = self._coupled_gradient(p, g, tmp, decays)
-        np.multiply(g, self.learning_rate, out=tmp)
+        np.multiply(g, eta, out=tmp)
         np.subtract(p, tmp, out=p)
 
-    def folded_factor(self) -> float | None:
+    def folded_factor(self, learning_rate: float | None = None) -> float | None:
         """``−η``: the update ``θ ← θ − η g`` is then one addition (not with weight decay)."""
-        return None if self.weight_decay else -self.learning_rate
+        if self.weight_decay:
+            return None
+        return -(self.learning_rate if learning_rate is None else learning_rate)
 
     def step_folded(self, params: Sequence[Array], scaled_grads: Sequence[Array]) -> None:
         """``θ ← θ + g'`` for ``g' = −η g``, the gradient the network computed with ``−η`` in it.
@@ -180,7 +202,7 @@ class SGD(Optimizer):
         the update touches every parameter once per step, as much memory as the whole backward pass.
         """
         if self.weight_decay:
-            raise ValueError("weight decay needs the plain gradient: use step()")
+            raise InputError("weight decay needs the plain gradient: use step()")
         self.iterations += 1
         for p, g in zip(params, scaled_grads, strict=True):
             p += g
@@ -210,12 +232,18 @@ class Momentum(Optimizer):
         return {"velocity": np.zeros_like(param)}
 
     def _update(
-        self, p: Array, g: Array, state: dict[str, Array], tmp: Array, decays: bool | Array
+        self,
+        p: Array,
+        g: Array,
+        state: dict[str, Array],
+        tmp: Array,
+        decays: bool | Array,
+        eta: float,
     ) -> None:
         g = self._coupled_gradient(p, g, tmp, decays)
         v = state["velocity"]
         v *= self.momentum
-        np.multiply(g, self.learning_rate, out=tmp)  # tmp may hold g: read it before overwriting
+        np.multiply(g, eta, out=tmp)  # tmp may hold g: read it before overwriting
         v -= tmp
         if self.nesterov:  # θ ← θ + μ v − η g: look ahead along the new velocity
             p -= tmp
@@ -256,7 +284,13 @@ class RMSprop(Optimizer):
         return {"square_average": np.zeros_like(param)}
 
     def _update(
-        self, p: Array, g: Array, state: dict[str, Array], tmp: Array, decays: bool | Array
+        self,
+        p: Array,
+        g: Array,
+        state: dict[str, Array],
+        tmp: Array,
+        decays: bool | Array,
+        eta: float,
     ) -> None:
         g = self._coupled_gradient(p, g, tmp, decays)
         s = state["square_average"]
@@ -265,7 +299,7 @@ class RMSprop(Optimizer):
         denom = np.sqrt(s)
         denom += self.eps
         np.divide(g, denom, out=denom)
-        denom *= self.learning_rate
+        denom *= eta
         p -= denom
 
 
@@ -297,10 +331,16 @@ class Adam(Optimizer):
         return {"m": np.zeros_like(param), "v": np.zeros_like(param)}
 
     def _update(
-        self, p: Array, g: Array, state: dict[str, Array], tmp: Array, decays: bool | Array
+        self,
+        p: Array,
+        g: Array,
+        state: dict[str, Array],
+        tmp: Array,
+        decays: bool | Array,
+        eta: float,
     ) -> None:
         if self.decoupled:
-            if self._decay_term(p, decays, self.learning_rate, tmp):
+            if self._decay_term(p, decays, eta, tmp):
                 p -= tmp  # θ ← θ − ηλθ, apart from the adaptive step
         else:
             g = self._coupled_gradient(p, g, tmp, decays)
@@ -312,7 +352,7 @@ class Adam(Optimizer):
         tmp *= 1.0 - self.beta2
         v += tmp
         # θ ← θ − η m̂ / (√v̂ + ε), with the bias corrections folded into scalars.
-        step_size = self.learning_rate / (1.0 - self.beta1**t)
+        step_size = eta / (1.0 - self.beta1**t)
         np.sqrt(v, out=tmp)
         tmp *= 1.0 / np.sqrt(1.0 - self.beta2**t)
         tmp += self.eps
@@ -339,13 +379,13 @@ def make_optimizer(name: str, learning_rate: float, **options: Any) -> Optimizer
     try:
         cls = OPTIMIZERS[name]
     except (KeyError, TypeError):
-        raise ValueError(
+        raise InputError(
             f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}"
         ) from None
     takes = (*cls.settings, "weight_decay")
     wrong = [key for key in options if key not in takes]
     if wrong:
-        raise ValueError(f"optimizer {name} takes no {wrong[0]} (its options: {', '.join(takes)})")
+        raise InputError(f"optimizer {name} takes no {wrong[0]} (its options: {', '.join(takes)})")
     return cls(learning_rate, **options)
 
 

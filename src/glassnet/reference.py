@@ -1,32 +1,35 @@
 """The post's network, written the post's way: the code to read, and the oracle every engine must equal.
 
-Samples are columns. A mini-batch ``x`` is ``(n_inputs, m)`` and its one-hot labels ``y`` are
-``(n_classes, m)``. Layer ``l`` holds a weight matrix ``Θ_l`` of shape ``(fan_out, fan_in)`` and a bias
-column ``b_l`` of shape ``(fan_out, 1)``. The forward pass, for ``l = 1 .. L``::
+Samples are columns and layers count from 1, as in the post. A mini-batch ``X`` is ``(n_inputs, m)``
+and its one-hot labels ``Y`` are ``(n_classes, m)``. A network of ``L`` weight layers holds, for
+``l = 1 .. L``, a weight matrix ``Θ⁽ˡ⁾`` of shape ``(fan_out, fan_in)`` and a bias column ``b⁽ˡ⁾`` of
+shape ``(fan_out, 1)``. The forward pass::
 
-    z_l = Θ_l a_{l-1} + b_l                      a_0 = x
-    a_l = f(z_l)                                 hidden layers: sigmoid, tanh, relu or leaky relu
-    ŷ   = softmax(z_L)                           the output layer: class probabilities
+    A⁽¹⁾ = X                                    the inputs are the first layer's activations
+    Z⁽ˡ⁾ = Θ⁽ˡ⁾ A⁽ˡ⁾ + b⁽ˡ⁾                        (fan_out, m)
+    A⁽ˡ⁺¹⁾ = f(Z⁽ˡ⁾)                              hidden layers: sigmoid, tanh, relu or leaky relu
+    Ŷ = softmax(Z⁽ᴸ⁾)                            the output layer: class probabilities
 
-the cost, categorical cross-entropy averaged over the batch::
+the cost, categorical cross-entropy averaged over the batch's ``m`` columns::
 
-    C = -(1/m) Σ_columns Σ_k y_k log ŷ_k
+    C = −(1/m) Σ Y ⊙ log Ŷ
 
-and backpropagation, the chain rule in matrix form::
+and backpropagation, the chain rule in matrix form, with ``δ⁽ˡ⁾ = m ∂C/∂Z⁽ˡ⁾`` (the post leaves the
+``1/m`` to the gradients)::
 
-    δ_L     = ŷ − y                              softmax and cross-entropy, multiplied out
-    ∇Θ_l C  = (1/m) δ_l a_{l-1}ᵀ                 (fan_out, fan_in), like Θ_l
-    ∇b_l C  = (1/m) Σ_columns δ_l                (fan_out, 1), like b_l
-    δ_{l-1} = (Θ_lᵀ δ_l) ⊙ f'(z_{l-1})           one layer back; f' is written through a = f(z)
+    δ⁽ᴸ⁾ = Ŷ − Y                                 softmax and cross-entropy, multiplied out
+    δ⁽ˡ⁾ = Θ⁽ˡ⁺¹⁾ᵀ δ⁽ˡ⁺¹⁾ ⊙ f'(Z⁽ˡ⁾)                one layer back; f' written through A⁽ˡ⁺¹⁾ = f(Z⁽ˡ⁾)
+    ∇Θ⁽ˡ⁾C = (1/m) δ⁽ˡ⁾ A⁽ˡ⁾ᵀ                       (fan_out, fan_in), like Θ⁽ˡ⁾
+    ∇b⁽ˡ⁾C = (1/m) Σ δ⁽ˡ⁾                          summed over the columns: (fan_out, 1), like b⁽ˡ⁾
 
-and gradient descent, ``Θ_l ← Θ_l − η ∇Θ_l C``, ``b_l ← b_l − η ∇b_l C``, or the update rule of another
-optimizer (see :class:`Optimizer`).
+and gradient descent, ``Θ⁽ˡ⁾ ← Θ⁽ˡ⁾ − η ∇Θ⁽ˡ⁾C`` and ``b⁽ˡ⁾ ← b⁽ˡ⁾ − η ∇b⁽ˡ⁾C``, or the update rule of
+another optimizer (see :class:`Optimizer`).
 
-Each formula is one NumPy expression with the equation beside it. Nothing is fused, nothing is
+Each formula is one NumPy expression with the equation above it. Nothing is fused, nothing is
 reused, every result is a fresh array: this module is never tuned for speed. It is the definition.
 The engines that train (:mod:`glassnet.engine`) lay the same numbers out differently, rows as samples
-and weights and biases in one block, and tests prove, activation by activation and optimizer by
-optimizer, that a few steps of every engine give the parameters these formulas give.
+and weights and biases in one block (``W⁽ˡ⁾ = Θ⁽ˡ⁾ᵀ``), and tests prove, activation by activation and
+optimizer by optimizer, that a few steps of every engine give the parameters these formulas give.
 """
 
 from __future__ import annotations
@@ -38,12 +41,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
+from glassnet.activations import LEAKY_SLOPE
+from glassnet.errors import InputError
 from glassnet.initializers import DEFAULT_INITIALIZER, get_initializer
+from glassnet.trace import LayerTrace, Trace
 
 Array = NDArray[np.floating[Any]]
-
-#: The slope of the leaky ReLU below zero (the same as glassnet.activations.LeakyReLU.alpha).
-LEAKY_SLOPE = 0.01
 
 
 # -- activations: f(z), and f'(z) written through the output a = f(z), which the forward pass keeps
@@ -106,7 +109,8 @@ class Optimizer:
                    Θ ← Θ − η m̂ / (√v̂ + ε),   m̂ = m / (1 − β₁ᵗ),   v̂ = v / (1 − β₂ᵗ)
         adamw      adam on g alone, and Θ ← Θ − η λ Θ beside it
 
-    ``η`` is given to every step, so a schedule can change it; the rest is fixed here.
+    ``η`` is given to every step, so a schedule can change it; the rest is fixed here. The optimizer
+    counts its own steps (``t``, which Adam's bias corrections use).
     """
 
     NAMES = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw")
@@ -123,14 +127,30 @@ class Optimizer:
         weight_decay: float = 0.0,
     ) -> None:
         if name not in self.NAMES:
-            raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(self.NAMES)}")
+            raise InputError(f"unknown optimizer {name!r}; choose one of {', '.join(self.NAMES)}")
         self.name, self.momentum, self.rho = name, momentum, rho
         self.beta1, self.beta2, self.eps, self.weight_decay = beta1, beta2, eps, weight_decay
         self.t = 0  # steps taken
         self.state: dict[tuple[str, int], dict[str, Array]] = {}
 
+    def step(
+        self,
+        thetas: list[Array],
+        biases: list[Array],
+        nabla_theta: list[Array],
+        nabla_b: list[Array],
+        eta: float,
+    ) -> tuple[list[Array], list[Array]]:
+        """One step for every layer: the new ``Θ⁽ˡ⁾`` and ``b⁽ˡ⁾``, from their gradients."""
+        self.t += 1
+        L = len(thetas)
+        new_thetas = [self.update(("theta", l), thetas[l], nabla_theta[l], eta) for l in range(L)]
+        new_biases = [self.update(("b", l), biases[l], nabla_b[l], eta) for l in range(L)]
+        return new_thetas, new_biases
+
     def update(self, key: tuple[str, int], theta: Array, g: Array, eta: float) -> Array:
-        """The new value of one parameter array ``theta`` (``key``: ``("theta", l)`` or ``("b", l)``)."""
+        """The new value of one parameter array ``theta`` (``key``: ``("theta", l)`` or ``("b", l)``)
+        at step ``t``; :meth:`step` counts the steps."""
         if key not in self.state:  # velocities and moments start at zero
             self.state[key] = {"v": np.zeros_like(theta), "m": np.zeros_like(theta)}
         s = self.state[key]
@@ -178,14 +198,16 @@ class ReferenceNetwork:
     initializer : {"normal", "glorot", "he"}, optional
         How to draw the first weights (:mod:`glassnet.initializers`); by default Glorot for sigmoid and
         tanh, He for the ReLUs. ``"normal"`` is the post's standard normal. With the same ``seed`` a
-        :class:`glassnet.Network` starts from the same numbers, with ``W_l = Θ_lᵀ``.
+        :class:`glassnet.Network` starts from the same numbers, with ``W⁽ˡ⁾ = Θ⁽ˡ⁾ᵀ``.
     seed : int or numpy.random.Generator
     dtype : {"float32", "float64"}
 
     Attributes
     ----------
     thetas : list of (fan_out, fan_in) arrays
+        ``thetas[l]`` is the post's ``Θ⁽ˡ⁺¹⁾``: Python counts from 0 (see :meth:`backprop`).
     biases : list of (fan_out, 1) arrays
+        ``biases[l]`` is ``b⁽ˡ⁺¹⁾``.
     """
 
     def __init__(
@@ -197,13 +219,7 @@ class ReferenceNetwork:
         seed: int | np.random.Generator = 0,
         dtype: DTypeLike = "float64",
     ) -> None:
-        if activation not in ACTIVATIONS:
-            raise ValueError(
-                f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}"
-            )
-        self.sizes = [int(n) for n in sizes]
-        self.dtype: np.dtype[Any] = np.dtype(dtype)
-        self.f, self.f_prime = ACTIVATIONS[activation]
+        self._set_up(sizes, activation, dtype)
         init = get_initializer(initializer or DEFAULT_INITIALIZER[activation])
         rng = np.random.default_rng(seed)
         self.thetas: list[Array] = []
@@ -213,40 +229,72 @@ class ReferenceNetwork:
             self.thetas.append(W.T.astype(self.dtype))
             self.biases.append(b.reshape(fan_out, 1).astype(self.dtype))
 
+    def _set_up(self, sizes: Sequence[int], activation: str, dtype: DTypeLike) -> None:
+        if activation not in ACTIVATIONS:
+            raise InputError(
+                f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}"
+            )
+        self.sizes = [int(n) for n in sizes]
+        self.activation = activation
+        self.dtype: np.dtype[Any] = np.dtype(dtype)
+        self.f, self.f_prime = ACTIVATIONS[activation]
+
+    @classmethod
+    def from_arrays(
+        cls, weights: Sequence[Array], biases: Sequence[Array], activation: str
+    ) -> ReferenceNetwork:
+        """The reference with a :class:`glassnet.Network`'s numbers: ``Θ⁽ˡ⁾ = W⁽ˡ⁾ᵀ``.
+
+        Parameters
+        ----------
+        weights : sequence of (fan_in, fan_out) arrays
+            A network's ``weights``, rows as samples. The reference holds views of them: it never
+            writes into an array (every step makes new ones), so the network stays as it is.
+        biases : sequence of (fan_out,) arrays
+        activation : str
+        """
+        ref = cls.__new__(cls)
+        ref._set_up(
+            [weights[0].shape[0], *(W.shape[1] for W in weights)], activation, weights[0].dtype
+        )
+        ref.thetas = [W.T for W in weights]  # views: the reference never writes into an array
+        ref.biases = [b.reshape(-1, 1) for b in biases]
+        return ref
+
+    @classmethod
+    def from_network(cls, network: Any) -> ReferenceNetwork:
+        """The reference with the numbers of a :class:`glassnet.Network` (see :meth:`from_arrays`)."""
+        return cls.from_arrays(network.weights, network.biases, network.activation)
+
     def feedforward(self, x: Array) -> list[Array]:
-        """Every layer's output ``[a_0 = x, a_1, ..., a_L = ŷ]`` for inputs ``x`` ``(n_inputs, m)``."""
-        return self._feedforward(x, 0.0, None)[0]
+        """Every layer's activations ``[A⁽¹⁾ = X, A⁽²⁾, ..., Ŷ]`` for inputs ``x`` ``(n_inputs, m)``."""
+        return self._feedforward(x)[0]
 
     def _feedforward(
-        self, x: Array, dropout: float, rng: np.random.Generator | None
-    ) -> tuple[list[Array], list[Array | None]]:
-        """The outputs ``a_l``, and with ``dropout`` each hidden layer's mask (else ``None``).
+        self, x: Array, dropout: float = 0.0, rng: np.random.Generator | None = None
+    ) -> tuple[list[Array], list[Array], list[Array | None]]:
+        """The activations ``A`` (the last is ``Ŷ``), the ``Z`` of every layer, and with ``dropout``
+        each hidden layer's mask (else ``None``; see :meth:`_mask`).
 
-        Inverted dropout keeps each hidden unit with probability ``1 − p`` and scales what it passes
-        on by ``1 / (1 − p)``: the next layer multiplies ``a_l ⊙ mask_l``.
+        Python counts from 0, the post from 1: ``A[l]``, ``Z[l]``, ``thetas[l]`` and ``biases[l]`` are
+        the post's ``A⁽ˡ⁺¹⁾``, ``Z⁽ˡ⁺¹⁾``, ``Θ⁽ˡ⁺¹⁾`` and ``b⁽ˡ⁺¹⁾``. Every list is shifted alike, so
+        each line reads as its formula.
         """
-        activations: list[Array] = [x]
-        masks: list[Array | None] = [None]  # the inputs a_0 are never dropped
-        last = len(self.thetas) - 1
-        for l, (theta, b) in enumerate(zip(self.thetas, self.biases, strict=True)):
-            z = theta @ _kept(activations[l], masks[l]) + b  # z_l = Θ_l a_{l-1} + b_l
-            if l == last:
-                activations.append(softmax(z))  # ŷ = softmax(z_L)
+        A: list[Array] = [x]  # A⁽¹⁾ = X
+        Z: list[Array] = []
+        masks: list[Array | None] = [None]  # the inputs are never dropped
+        L = len(self.thetas)
+        for l in range(L):
+            # Z⁽ˡ⁾ = Θ⁽ˡ⁾ A⁽ˡ⁾ + b⁽ˡ⁾
+            Z.append(self.thetas[l] @ _kept(A[l], masks[l]) + self.biases[l])
+            if l < L - 1:
+                # A⁽ˡ⁺¹⁾ = f(Z⁽ˡ⁾)
+                A.append(self.f(Z[l]))
+                masks.append(self._mask(Z[l].shape, dropout, rng) if dropout > 0.0 else None)
             else:
-                activations.append(self.f(z))  # a_l = f(z_l)
-                masks.append(self._mask(z.shape, dropout, rng) if dropout > 0.0 else None)
-        return activations, masks
-
-    def _mask(self, shape: tuple[int, ...], p: float, rng: np.random.Generator | None) -> Array:
-        """``1/(1 − p)`` with probability ``1 − p``, else 0, for every unit of every column.
-
-        Drawn as a ``(m, units)`` block and transposed: every glassnet engine draws its masks with
-        samples as rows, so one generator gives the engines and this reference the same masks.
-        """
-        if rng is None:
-            raise ValueError("dropout needs a random generator")
-        draw = rng.random(shape[::-1], dtype=self.dtype).T
-        return (draw >= p).astype(self.dtype) / (1.0 - p)
+                # Ŷ = softmax(Z⁽ᴸ⁾)
+                A.append(softmax(Z[l]))
+        return A, Z, masks
 
     def backprop(
         self,
@@ -255,21 +303,69 @@ class ReferenceNetwork:
         dropout: float = 0.0,
         rng: np.random.Generator | None = None,
     ) -> tuple[list[Array], list[Array]]:
-        """The gradients ``(∇Θ C, ∇b C)`` of the mean cost over the batch's columns, layer by layer."""
-        m = x.shape[1]
-        activations, masks = self._feedforward(x, dropout, rng)
-        weight_gradients: list[Array] = [np.empty(0)] * len(self.thetas)
-        bias_gradients: list[Array] = [np.empty(0)] * len(self.thetas)
-        delta = activations[-1] - y  # δ_L = ŷ − y
-        for l in range(
-            len(self.thetas) - 1, -1, -1
-        ):  # the post's layer l + 1: Python counts from 0
-            weight_gradients[l] = delta @ _kept(activations[l], masks[l]).T / m  # (1/m) δ aᵀ
-            bias_gradients[l] = delta.sum(axis=1, keepdims=True) / m  # ∇b C = (1/m) Σ δ
+        """The gradients ``(∇Θ C, ∇b C)`` of the batch's mean cost, layer by layer, like ``thetas``
+        and ``biases``."""
+        A, _, masks = self._feedforward(x, dropout, rng)
+        _, nabla_theta, nabla_b = self._backward(A, masks, y)
+        return nabla_theta, nabla_b
+
+    def _backward(
+        self, A: list[Array], masks: list[Array | None], y: Array
+    ) -> tuple[list[Array], list[Array], list[Array]]:
+        """``δ``, ``∇Θ C`` and ``∇b C`` of every layer, from the last back to the first.
+
+        As in the forward pass, list index ``l`` holds the post's layer ``l + 1``.
+        """
+        L, m = len(self.thetas), y.shape[1]
+        delta: list[Array] = [np.empty(0)] * L
+        nabla_theta: list[Array] = [np.empty(0)] * L
+        nabla_b: list[Array] = [np.empty(0)] * L
+        # δ⁽ᴸ⁾ = Ŷ − Y: softmax and cross-entropy multiplied out (glassnet.losses says why)
+        delta[L - 1] = A[L] - y
+        for l in reversed(range(L)):
+            # ∇Θ⁽ˡ⁾C = (1/m) δ⁽ˡ⁾ A⁽ˡ⁾ᵀ, with A⁽ˡ⁾ as dropout passed it on
+            nabla_theta[l] = delta[l] @ _kept(A[l], masks[l]).T / m
+            # ∇b⁽ˡ⁾C = (1/m) Σ δ⁽ˡ⁾, summed over the columns
+            nabla_b[l] = delta[l].sum(axis=1, keepdims=True) / m
             if l > 0:
-                back = _kept(self.thetas[l].T @ delta, masks[l])  # Θᵀ δ (through the mask)
-                delta = back * self.f_prime(activations[l])  # δ = (Θᵀ δ) ⊙ f'(z)
-        return weight_gradients, bias_gradients
+                # δ⁽ˡ⁻¹⁾ = Θ⁽ˡ⁾ᵀ δ⁽ˡ⁾ ⊙ f'(Z⁽ˡ⁻¹⁾), f' written through A⁽ˡ⁾ = f(Z⁽ˡ⁻¹⁾)
+                delta[l - 1] = _kept(self.thetas[l].T @ delta[l], masks[l]) * self.f_prime(A[l])
+        return delta, nabla_theta, nabla_b
+
+    def trace(self, x: Array, y: Array) -> Trace:
+        """Every quantity of the equations above for one batch, layer by layer (no dropout).
+
+        Parameters
+        ----------
+        x : (n_inputs, m) array
+        y : (n_classes, m) array
+            One-hot labels.
+
+        Returns
+        -------
+        glassnet.trace.Trace
+            ``trace.layers[l - 1]`` is the post's layer ``l``.
+        """
+        A, Z, masks = self._feedforward(x)
+        delta, nabla_theta, nabla_b = self._backward(A, masks, y)
+        layers = [
+            LayerTrace(l + 1, self.thetas[l], self.biases[l], A[l], Z[l], A[l + 1], delta[l],
+                       nabla_theta[l], nabla_b[l])
+            for l in range(len(self.thetas))
+        ]  # fmt: skip
+        return Trace(layers, y, A[-1], _cross_entropy(A[-1], y), self.activation)
+
+    def _mask(self, shape: tuple[int, ...], p: float, rng: np.random.Generator | None) -> Array:
+        """Inverted dropout: ``1/(1 − p)`` with probability ``1 − p``, else 0, for every unit of
+        every column; the next layer reads ``A ⊙ mask``.
+
+        Drawn as a ``(m, units)`` block and transposed: every glassnet engine draws its masks with
+        samples as rows, so one generator gives the engines and this reference the same masks.
+        """
+        if rng is None:
+            raise InputError("dropout needs a random generator")
+        draw = rng.random(shape[::-1], dtype=self.dtype).T
+        return (draw >= p).astype(self.dtype) / (1.0 - p)
 
     def update_mini_batch(
         self,
@@ -286,7 +382,7 @@ class ReferenceNetwork:
         ``optimizer``'s rule.
 
         With ``clip_norm > 0`` the gradients are first scaled down, all together, so that their
-        global norm ``√(Σ‖∇Θ_l C‖² + Σ‖∇b_l C‖²)`` is at most ``clip_norm``.
+        global norm ``√(Σ‖∇Θ⁽ˡ⁾C‖² + Σ‖∇b⁽ˡ⁾C‖²)`` is at most ``clip_norm``.
         """
         nabla_theta, nabla_b = self.backprop(x, y, dropout, rng)
         if clip_norm > 0.0:
@@ -294,15 +390,16 @@ class ReferenceNetwork:
             if norm > clip_norm:
                 nabla_theta = [g * (clip_norm / norm) for g in nabla_theta]
                 nabla_b = [g * (clip_norm / norm) for g in nabla_b]
-        if optimizer is None:  # the post's gradient descent
-            for l in range(len(self.thetas)):
-                self.thetas[l] = self.thetas[l] - eta * nabla_theta[l]  # Θ ← Θ − η ∇Θ C
-                self.biases[l] = self.biases[l] - eta * nabla_b[l]  # b ← b − η ∇b C
+        if optimizer is not None:
+            self.thetas, self.biases = optimizer.step(
+                self.thetas, self.biases, nabla_theta, nabla_b, eta
+            )
             return
-        optimizer.t += 1
         for l in range(len(self.thetas)):
-            self.thetas[l] = optimizer.update(("theta", l), self.thetas[l], nabla_theta[l], eta)
-            self.biases[l] = optimizer.update(("b", l), self.biases[l], nabla_b[l], eta)
+            # Θ⁽ˡ⁾ ← Θ⁽ˡ⁾ − η ∇Θ⁽ˡ⁾C, the post's gradient descent
+            self.thetas[l] = self.thetas[l] - eta * nabla_theta[l]
+            # b⁽ˡ⁾ ← b⁽ˡ⁾ − η ∇b⁽ˡ⁾C
+            self.biases[l] = self.biases[l] - eta * nabla_b[l]
 
     def train_epoch(
         self,
@@ -328,24 +425,23 @@ class ReferenceNetwork:
         for k in range(n_batches if max_batches is None else min(n_batches, max_batches)):
             batch = slice(k * batch_size, (k + 1) * batch_size)
             self.update_mini_batch(
-                x[:, batch],
-                y[:, batch],
-                eta,
-                optimizer,
-                dropout=dropout,
-                clip_norm=clip_norm,
+                x[:, batch], y[:, batch], eta, optimizer, dropout=dropout, clip_norm=clip_norm,
                 rng=rng,
-            )
+            )  # fmt: skip
 
     def cost(self, x: Array, y: Array) -> float:
-        """The mean categorical cross-entropy ``-(1/m) Σ y log ŷ`` (``ŷ`` clipped at the dtype's ε)."""
-        y_hat = self.feedforward(x)[-1]
-        eps = np.finfo(self.dtype).eps
-        return float(-np.sum(y * np.log(np.clip(y_hat, eps, 1.0))) / x.shape[1])
+        """The mean categorical cross-entropy ``C = −(1/m) Σ Y ⊙ log Ŷ``."""
+        return _cross_entropy(self.feedforward(x)[-1], y)
 
     def predict(self, x: Array) -> NDArray[np.intp]:
         """The most probable class of each column of ``x``."""
         return np.argmax(self.feedforward(x)[-1], axis=0)
+
+
+def _cross_entropy(y_hat: Array, y: Array) -> float:
+    """``−(1/m) Σ Y ⊙ log Ŷ``, ``Ŷ`` clipped at its dtype's machine epsilon so it stays finite."""
+    eps = np.finfo(y_hat.dtype).eps
+    return float(-np.sum(y * np.log(np.clip(y_hat, eps, 1.0))) / y.shape[1])
 
 
 def _kept(a: Array, mask: Array | None) -> Array:

@@ -28,10 +28,11 @@ from glassnet import schedules
 from glassnet.activations import ACTIVATIONS
 from glassnet.datasets.datasettings import DATA_SETTINGS, SCALINGS, check_data_source
 from glassnet.engine import ENGINE_CHOICES
+from glassnet.errors import InputError, short
 from glassnet.initializers import INITIALIZERS
 from glassnet.optimizers import OPTIMIZERS, Optimizer, make_optimizer
 from glassnet.presets import PRESETS, get_preset
-from glassnet.rules import Rule, parse_sizes, short
+from glassnet.rules import Rule, parse_sizes
 
 DTYPES = ("float32", "float64")
 
@@ -153,7 +154,7 @@ class TrainConfig:
         for t in np.linspace(0.0, float(self.epochs), 33):
             factor = schedule(float(t))
             if not (math.isfinite(factor) and 0.0 <= factor <= 1.0):
-                raise ValueError(
+                raise InputError(
                     f"the {self.schedule} schedule's learning rate at epoch {t:g} is "
                     f"{short(factor)} times the rate: check its settings"
                 )
@@ -161,6 +162,17 @@ class TrainConfig:
     @classmethod
     def field_names(cls) -> list[str]:
         return [f.name for f in fields(cls)]
+
+    @classmethod
+    def from_keywords(cls, settings: Mapping[str, Any]) -> TrainConfig:
+        """The settings given as keywords; an unknown name is refused, naming the known ones."""
+        unknown = sorted(set(settings) - set(cls.field_names()))
+        if unknown:
+            raise InputError(
+                f"unknown training setting {unknown[0]!r}; the settings are "
+                f"{', '.join(cls.field_names())}"
+            )
+        return cls(**settings)
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> TrainConfig:
@@ -262,7 +274,7 @@ class RunSettings:
         unknown = sorted(set(settings) - set(RUN_FIELDS) - set(TrainConfig.field_names()))
         if unknown:
             known = ", ".join(sorted([*RUN_FIELDS, *TrainConfig.field_names()]))
-            raise ValueError(
+            raise InputError(
                 f"{source}: unknown setting {short(unknown[0])}; known settings are {known}"
             )
         values = dict(settings)
@@ -270,12 +282,12 @@ class RunSettings:
             try:
                 values["hidden"] = parse_sizes(values["hidden"])
             except ValueError as exc:
-                raise ValueError(f"{source}: setting hidden: {exc}") from None
+                raise InputError(f"{source}: setting hidden: {exc}") from None
         try:
             training = TrainConfig.from_settings(values)
             return cls(**{k: v for k, v in values.items() if k in RUN_FIELDS}, training=training)
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"{source}: setting {exc}") from None
+            raise InputError(f"{source}: setting {exc}") from None
 
     @classmethod
     def resolve(
@@ -290,7 +302,7 @@ class RunSettings:
         file = dict(file or {})
         name = preset or file.get("preset") or "default"
         if not isinstance(name, str) or name not in PRESETS:
-            raise ValueError(f"{source}: setting preset must be one of {', '.join(PRESETS)}")
+            raise InputError(f"{source}: setting preset must be one of {', '.join(PRESETS)}")
         merged: dict[str, Any] = {"validation_split": 0.0, **get_preset(name), **file}
         merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
         merged["preset"] = name

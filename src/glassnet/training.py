@@ -30,9 +30,9 @@ from tqdm.auto import tqdm
 
 from glassnet import trainingdata
 from glassnet.augment import random_shift
-from glassnet.engine import Engine, select_engine
+from glassnet.engine import Choice, Engine, select_engine
 from glassnet.engine.prefetch import HELPER_BYTES, ShuffledCopy, cores
-from glassnet.errors import TrainingDivergedError
+from glassnet.errors import InputError, TrainingDivergedError
 from glassnet.history import EpochPrinter, History, TrainingInterrupted, TrainingState
 from glassnet.losses import cross_entropy
 from glassnet.metrics import correct_count, evaluate, layer_statistics
@@ -53,6 +53,7 @@ def train(
     network: Network,
     X: ArrayLike,
     y: ArrayLike,
+    config: TrainConfig | None = None,
     *,
     validation_data: tuple[ArrayLike, ArrayLike] | None = None,
     test_data: tuple[ArrayLike, ArrayLike] | None = None,
@@ -62,6 +63,7 @@ def train(
     log: TextIO | None = None,
     resume: TrainingState | None = None,
     image_shape: tuple[int, int] | None = None,
+    engine_choice: Choice | None = None,
     **settings: Any,
 ) -> History:
     """Train ``network`` in place and return its :class:`History`.
@@ -74,6 +76,8 @@ def train(
         network already carries a standardizer).
     y : (n,) array of int
         Class labels.
+    config : TrainConfig, optional
+        The settings, checked when it was made; or give them as keywords (``**settings``).
     validation_data : (X_val, y_val), optional
         Held-out data evaluated after every epoch; otherwise ``validation_split`` of the training
         rows is held out (never the test set). Early stopping watches its loss.
@@ -90,17 +94,20 @@ def train(
         Continue from a snapshot taken by an earlier call with the same data and settings.
     image_shape : (height, width), optional
         Needed for shift augmentation when ``X`` is given as rows; inferred for square inputs.
+    engine_choice : glassnet.engine.Choice, optional
+        The engine already chosen for ``config`` (:func:`glassnet.engine.select_engine`), by a
+        caller that said which; chosen here otherwise.
     **settings
         Fields of :class:`~glassnet.settings.TrainConfig`.
     """
-    unknown = sorted(set(settings) - set(TrainConfig.field_names()))
-    if unknown:
-        raise ValueError(
-            f"unknown training setting {unknown[0]!r}; the settings are "
-            f"{', '.join(TrainConfig.field_names())}"
+    if config is None:
+        config = TrainConfig.from_keywords(settings)
+    elif settings:
+        raise InputError(
+            f"give the training settings as a TrainConfig or as keywords, not both "
+            f"(config= and {', '.join(sorted(settings))})"
         )
-    config = TrainConfig(**settings)
-    engine = network.use_engine(select_engine(config.engine, config).name)
+    engine = network.use_engine((engine_choice or select_engine(config.engine, config)).name)
     data = trainingdata.prepare(
         network, config, X, y, validation_data, test_data, resume, image_shape
     )
@@ -108,32 +115,24 @@ def train(
     if resume is not None:
         loop.restore(resume)
     printer = EpochPrinter(log or sys.stderr, config.epochs, verbose >= 2) if verbose else None
-    with threadpool_limits(limits=engine.blas_threads(config.batch_size)):
-        _epochs(loop, progress, printer, callbacks)
-    loop.finish()
-    network.training_settings = config.to_dict()
-    return loop.history
-
-
-def _epochs(
-    loop: _Loop, progress: bool | None, printer: EpochPrinter | None, callbacks: Sequence[Callback]
-) -> None:
-    """Run epochs until the last, or until training stops early; report each as it ends."""
     try:
-        while loop.epoch < loop.config.epochs and not loop.history.stopped:
-            row = loop.run_epoch(progress)
-            if printer:
-                printer(row, loop.history)
-            for callback in callbacks:
-                callback(row, loop.last_state)
+        with threadpool_limits(limits=engine.blas_threads(config.batch_size)):
+            while loop.epoch < config.epochs and not loop.history.stopped:
+                row = loop.run_epoch(progress)
+                if printer:
+                    printer(row, loop.history)
+                for callback in callbacks:
+                    callback(row, loop.last_state)
     except KeyboardInterrupt:
         # Wherever Ctrl-C lands, the snapshot after the last completed epoch is consistent.
         raise TrainingInterrupted(loop.last_state) from None
     finally:
         loop.shuffle.close()
     if not loop.history.stopped:
-        epochs = loop.config.epochs
-        loop.history.stopped = f"completed {epochs} epoch{'s' if epochs != 1 else ''}"
+        loop.history.stopped = f"completed {config.epochs} epoch{'s' if config.epochs != 1 else ''}"
+    loop.finish()
+    network.training_settings = config.to_dict()
+    return loop.history
 
 
 class _Loop:
@@ -148,6 +147,7 @@ class _Loop:
         self.rng = np.random.default_rng(config.seed)
         self.optimizer = config.make_optimizer()
         self.schedule = config.make_schedule(self.steps)
+        self.rate = config.learning_rate  # the last step's learning rate
         # The shuffled epoch, so that each mini-batch is a contiguous slice; and the probabilities
         # of every training sample, which the steps write for the epoch's loss and accuracy.
         self.X_epoch, self.Y_epoch = np.empty_like(data.X), np.empty_like(data.Y)
@@ -179,8 +179,16 @@ class _Loop:
 
     # -- one epoch
     def run_epoch(self, progress: bool | None) -> dict[str, Any]:
-        start = time.perf_counter()
+        """Shuffle, take every step of the epoch, and record how it went.
+
+        The steps go to the engine a run at a time (see ``self.runs``). After each run the progress
+        bar moves and the run's probabilities are checked for being finite: weights that overflowed
+        make the next forward pass NaN, and checking the probabilities costs a fraction of checking
+        every weight (600,000 of them in the wide network). The weights are checked at the end.
+        """
+        started = time.perf_counter()
         labels = self._begin_epoch()
+        engine, shuffle, bs = self.engine, self.shuffle, self.config.batch_size
         bar = tqdm(
             total=self.steps,
             disable=None if progress is None else not progress,
@@ -190,12 +198,34 @@ class _Loop:
             file=sys.stderr,
             mininterval=0.5,
         )
-        try:
-            self._steps(bar)
-        finally:
-            bar.close()
+        # Overflow is how divergence begins; it is caught by the finiteness checks, with a message
+        # saying what to do, rather than as a stream of NumPy warnings.
+        with bar, np.errstate(over="ignore", invalid="ignore"):
+            for start, stop in self.runs:
+                if start == shuffle.next_step:
+                    shuffle.advance()  # this part of the copy is ready; start the next
+                engine.steps(
+                    self.X_epoch, self.Y_epoch, self.optimizer, self._rates(start, stop),
+                    start=start, count=stop - start, batch_size=bs, dropout=self.config.dropout,
+                    rng=self.rng, clip_norm=self.config.clip_norm, out=self.P_epoch,
+                )  # fmt: skip
+                bar.update(stop - start)
+                if not np.isfinite(self.P_epoch[start * bs : stop * bs]).all():
+                    self._diverged(stop - 1)
+            if not np.isfinite(engine.params.flat).all():
+                self._diverged(self.steps - 1)
         self.epoch += 1
-        return self._end_of_epoch(labels, time.perf_counter() - start)
+        return self._end_of_epoch(labels, time.perf_counter() - started)
+
+    def _rates(self, start: int, stop: int) -> float | list[float]:
+        """The learning rates of steps ``start .. stop − 1`` of this epoch: one number when the
+        schedule keeps it constant, else one per step."""
+        if isinstance(self.schedule, Constant):
+            return self.rate
+        rate, epoch, steps = self.config.learning_rate, self.epoch, self.steps
+        rates = [rate * self.schedule(epoch + s / steps) for s in range(start, stop)]
+        self.rate = rates[-1]
+        return rates
 
     def _begin_epoch(self) -> Labels:
         """Shuffle (the first part of the copy now, the rest as training goes) and augment."""
@@ -207,36 +237,6 @@ class _Loop:
             random_shift(inputs, shape, shift, self.rng, self.data.fill)
         return self.data.labels[order]
 
-    def _steps(self, bar: Any) -> None:
-        """Every step of the epoch, a run of steps at a time (see ``self.runs``). After each run
-        the progress bar moves and the run's probabilities are checked for being finite: weights
-        that overflowed make the next forward pass NaN, and checking the probabilities costs a
-        fraction of checking every weight (600,000 of them in the wide network). The weights
-        themselves are checked once, at the end."""
-        cfg, engine, optimizer, shuffle = self.config, self.engine, self.optimizer, self.shuffle
-        params, bs = engine.params.flat, cfg.batch_size
-        constant_rate = isinstance(self.schedule, Constant)
-        # Overflow is how divergence begins; it is caught below by the finiteness checks, with a
-        # message saying what to do, rather than as a stream of NumPy warnings.
-        with np.errstate(over="ignore", invalid="ignore"):
-            for start, stop in self.runs:
-                if start == shuffle.next_step:
-                    shuffle.advance()  # this part of the copy is ready; start the next
-                rates = None
-                if not constant_rate:
-                    epoch, steps, rate = self.epoch, self.steps, cfg.learning_rate
-                    rates = [rate * self.schedule(epoch + s / steps) for s in range(start, stop)]
-                engine.steps(
-                    self.X_epoch, self.Y_epoch, optimizer, start=start, count=stop - start,
-                    batch_size=cfg.batch_size, learning_rates=rates, dropout=cfg.dropout,
-                    rng=self.rng, clip_norm=cfg.clip_norm, out=self.P_epoch,
-                )  # fmt: skip
-                bar.update(stop - start)
-                if not np.isfinite(self.P_epoch[start * bs : stop * bs]).all():
-                    self._diverged(stop - 1)
-        if not np.isfinite(params).all():
-            self._diverged(self.steps - 1)
-
     def _end_of_epoch(self, labels: Labels, seconds: float) -> dict[str, Any]:
         row = self._epoch_row(labels, seconds)
         self._early_stopping(row)
@@ -246,7 +246,7 @@ class _Loop:
 
     def _diverged(self, step: int | None, loss: float | None = None) -> None:
         """Restore the last good epoch's weights and stop with a message saying what to try."""
-        lr = self.optimizer.learning_rate
+        lr = self.rate
         self.network.set_flat_parameters(self.last_good)
         self.history.stopped = "diverged"
         epoch = self.epoch + 1 if step is not None else self.epoch  # counted already at epoch end
@@ -272,7 +272,7 @@ class _Loop:
             "val_accuracy": None,
             "test_loss": None,
             "test_accuracy": None,
-            "learning_rate": self.optimizer.learning_rate,
+            "learning_rate": self.rate,
             "seconds": seconds,
         }
         if not math.isfinite(row["train_loss"]) or row["train_loss"] > self.divergence_loss:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from glassnet.cli import options
-from glassnet.errors import TrainingDivergedError
+from glassnet.errors import InputError, TrainingDivergedError
 
 EPILOG = """\
 examples:
@@ -113,19 +115,18 @@ def _was_terminated(error: BaseException) -> bool:
     return False
 
 
-def run(args: argparse.Namespace) -> int:
-    """Train as the options say; SIGTERM stops the run as Ctrl-C does, with a checkpoint."""
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM stops training as Ctrl-C does: the run keeps its last epoch and can resume."""
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        return _run(args)
-    except _Terminated:  # before training began, or after it ended
-        print("glassnet: terminated", file=sys.stderr)
-        return 128 + signal.SIGTERM
+        yield
     finally:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    """Train as the options say; SIGTERM stops the run as Ctrl-C does, with a checkpoint."""
     from glassnet import runs
 
     if args.plots:  # a missing extra is found now, not after an hour of training
@@ -135,14 +136,18 @@ def _run(args: argparse.Namespace) -> int:
     log = None if args.quiet else sys.stderr
     verbose = 2 if args.verbose else 1
     try:
-        if args.resume:
-            result = runs.resume(
-                args.resume, **_resumable(args), log=log, verbose=verbose, progress=None
-            )
-        else:
-            settings = resolve_settings(args)
-            root = args.runs_dir or os.environ.get("GLASSNET_RUNS_DIR") or "runs"
-            result = runs.run(settings, args.out, runs_dir=root, log=log, verbose=verbose)
+        with _sigterm_as_ctrl_c():
+            if args.resume:
+                result = runs.resume(
+                    args.resume, **_resumable(args), log=log, verbose=verbose, progress=None
+                )
+            else:
+                settings = resolve_settings(args)
+                root = args.runs_dir or os.environ.get("GLASSNET_RUNS_DIR") or "runs"
+                result = runs.run(settings, args.out, runs_dir=root, log=log, verbose=verbose)
+    except _Terminated:  # before training began, or after it ended
+        print("glassnet: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except TrainingDivergedError as exc:  # the library's advice, in this command's options
         raise TrainingDivergedError(
             f"{exc} (--learning-rate, --clip-norm, --warmup-epochs)"
@@ -171,7 +176,7 @@ def _resumable(args: argparse.Namespace) -> dict[str, Any]:
     refused = [name for name in given if name not in RESUMABLE]
     if refused:
         option = "--" + refused[0].replace("_", "-")
-        raise ValueError(
+        raise InputError(
             f"{option} cannot change a resumed run: it continues with the settings in "
             f"{Path(args.resume) / 'settings.toml'} (only --epochs, --data-dir and --engine may "
             "be given)"

@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 
 from glassnet import memory
 from glassnet.activations import Activation, get_activation
+from glassnet.errors import InputError
 from glassnet.losses import softmax
 
 if TYPE_CHECKING:
@@ -104,6 +105,16 @@ def with_ones(X: Array, dtype: np.dtype[Any] | None = None) -> Array:
     return out
 
 
+def per_step(learning_rates: float | Sequence[float], count: int) -> Sequence[float]:
+    """One learning rate for each of ``count`` steps: ``learning_rates`` itself, or one number
+    repeated."""
+    if not isinstance(learning_rates, Sequence):
+        return [float(learning_rates)] * count
+    if len(learning_rates) != count:
+        raise InputError(f"{len(learning_rates)} learning rates for {count} steps")
+    return learning_rates
+
+
 class Engine(ABC):
     """The arithmetic of a network with a softmax output and one hidden activation.
 
@@ -167,6 +178,7 @@ class Engine(ABC):
         X1: Array,
         Y: Array,
         optimizer: Optimizer,
+        learning_rate: float,
         *,
         dropout: float = 0.0,
         rng: np.random.Generator | None = None,
@@ -182,7 +194,10 @@ class Engine(ABC):
         Y : (m, n_classes) array
             Its one-hot labels.
         optimizer : Optimizer
-            Turns the gradient into the update; holds its own state (velocities, moments).
+            Turns the gradient into the update; holds its own state (velocities, moments) and
+            counts its steps.
+        learning_rate : float
+            This step's ``η``.
         dropout : float
             Probability of zeroing each hidden unit (inverted dropout); its masks are drawn from
             ``rng`` layer by layer as ``rng.random((m, units), dtype)``, so every engine draws the same.
@@ -204,11 +219,11 @@ class Engine(ABC):
         X1: Array,
         Y: Array,
         optimizer: Optimizer,
+        learning_rates: float | Sequence[float],
         *,
         start: int,
         count: int,
         batch_size: int,
-        learning_rates: Sequence[float] | None = None,
         dropout: float = 0.0,
         rng: np.random.Generator | None = None,
         clip_norm: float = 0.0,
@@ -217,17 +232,16 @@ class Engine(ABC):
         """Steps ``start .. start + count − 1`` of an epoch whose batches are consecutive rows.
 
         Step ``s`` trains on rows ``s · batch_size`` up to ``(s + 1) · batch_size`` of ``X1`` and
-        ``Y`` (the last batch may be shorter) with learning rate ``learning_rates[s − start]`` (the
-        optimizer's own without them), and writes its probabilities to the same rows of ``out``.
-        This does :meth:`step` for each; an engine may run them all in one call.
+        ``Y`` (the last batch may be shorter) with learning rate ``learning_rates[s − start]`` (or
+        ``learning_rates`` itself, one number for every step), and writes its probabilities to the
+        same rows of ``out``. This does :meth:`step` for each; an engine may run them all in one call.
         """
+        rates = per_step(learning_rates, count)
         for s in range(start, start + count):
             rows = slice(s * batch_size, (s + 1) * batch_size)
-            if learning_rates is not None:
-                optimizer.learning_rate = learning_rates[s - start]
             self.step(
-                X1[rows], Y[rows], optimizer, dropout=dropout, rng=rng, clip_norm=clip_norm,
-                out=None if out is None else out[rows],
+                X1[rows], Y[rows], optimizer, rates[s - start], dropout=dropout, rng=rng,
+                clip_norm=clip_norm, out=None if out is None else out[rows],
             )  # fmt: skip
 
     @classmethod

@@ -13,13 +13,15 @@ first run on a machine compiles (a few seconds).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from glassnet.engine import kernels
-from glassnet.engine.base import Array, Engine, Parameters
+from glassnet.engine.base import Array, Engine, Parameters, per_step
+from glassnet.errors import InputError
 from glassnet.optimizers import OPTIMIZERS
 
 if TYPE_CHECKING:
@@ -60,7 +62,7 @@ class NumbaEngine(Engine):
             engine = cls(Parameters([3, 2, 2], np.dtype(dtype)), "sigmoid")
             X1, Y = np.ones((2, 4), dtype), np.eye(2, dtype=dtype)
             engine.backprop(X1, Y)
-            engine.step(X1, Y, Adam(0.1), dropout=0.5, rng=np.random.default_rng(0))
+            engine.step(X1, Y, Adam(), 0.1, dropout=0.5, rng=np.random.default_rng(0))
 
     def _reserve(self, m: int) -> None:
         """Buffers for batches of up to ``m`` rows: per layer ``[A, 1]``, ``A`` and the delta."""
@@ -110,6 +112,7 @@ class NumbaEngine(Engine):
         X1: Array,
         Y: Array,
         optimizer: Optimizer,
+        learning_rate: float,
         *,
         dropout: float = 0.0,
         rng: np.random.Generator | None = None,
@@ -118,8 +121,8 @@ class NumbaEngine(Engine):
     ) -> Array:
         P = self._P_for(X1.shape[0]) if out is None else out
         self.steps(
-            X1, Y, optimizer, start=0, count=1, batch_size=X1.shape[0], dropout=dropout, rng=rng,
-            clip_norm=clip_norm, out=P,
+            X1, Y, optimizer, learning_rate, start=0, count=1, batch_size=X1.shape[0],
+            dropout=dropout, rng=rng, clip_norm=clip_norm, out=P,
         )  # fmt: skip
         return P
 
@@ -128,11 +131,11 @@ class NumbaEngine(Engine):
         X1: Array,
         Y: Array,
         optimizer: Optimizer,
+        learning_rates: float | Sequence[float],
         *,
         start: int,
         count: int,
         batch_size: int,
-        learning_rates: Any = None,
         dropout: float = 0.0,
         rng: np.random.Generator | None = None,
         clip_norm: float = 0.0,
@@ -141,19 +144,14 @@ class NumbaEngine(Engine):
         if type(optimizer) is not OPTIMIZERS.get(optimizer.name):
             # An optimizer of one's own: the compiled gradient, then its own update.
             super().steps(
-                X1, Y, optimizer, start=start, count=count, batch_size=batch_size,
-                learning_rates=learning_rates, dropout=dropout, rng=rng, clip_norm=clip_norm,
-                out=out,
+                X1, Y, optimizer, learning_rates, start=start, count=count, batch_size=batch_size,
+                dropout=dropout, rng=rng, clip_norm=clip_norm, out=out,
             )  # fmt: skip
             return
         if dropout > 0.0 and rng is None:
-            raise ValueError("dropout needs a random generator")
+            raise InputError("dropout needs a random generator")
         self._reserve(batch_size)
-        rates = (
-            np.full(count, optimizer.learning_rate)
-            if learning_rates is None
-            else np.asarray(learning_rates, np.float64)
-        )
+        rates = np.asarray(per_step(learning_rates, count), np.float64)
         first, second = self._state(optimizer)
         kernels.train_steps(
             X1, Y, self._P_for(X1.shape[0]) if out is None else out, self.params.flat,
@@ -164,7 +162,6 @@ class NumbaEngine(Engine):
             count, batch_size, self._scalars,
         )  # fmt: skip
         optimizer.iterations += count
-        optimizer.learning_rate = float(rates[-1])
 
     # -- helpers
     def _P_for(self, m: int) -> Array:

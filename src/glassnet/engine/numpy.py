@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from glassnet.engine.base import Array, Engine, Parameters, with_ones
+from glassnet.engine.base import Array, Engine, Parameters, per_step, with_ones
+from glassnet.errors import InputError
 from glassnet.losses import softmax, softmax_cross_entropy_delta
 from glassnet.optimizers import clip_global_norm
 
@@ -94,6 +95,7 @@ class NumpyEngine(Engine):
         X1: Array,
         Y: Array,
         optimizer: Optimizer,
+        learning_rate: float,
         *,
         dropout: float = 0.0,
         rng: np.random.Generator | None = None,
@@ -101,32 +103,31 @@ class NumpyEngine(Engine):
         out: Array | None = None,
     ) -> Array:
         if dropout > 0.0 and rng is None:
-            raise ValueError("dropout needs a random generator")
-        return self._step(X1, Y, optimizer, dropout, rng, clip_norm, out)
+            raise InputError("dropout needs a random generator")
+        return self._step(X1, Y, optimizer, learning_rate, dropout, rng, clip_norm, out)
 
     def steps(
         self,
         X1: Array,
         Y: Array,
         optimizer: Optimizer,
+        learning_rates: float | Sequence[float],
         *,
         start: int,
         count: int,
         batch_size: int,
-        learning_rates: Sequence[float] | None = None,
         dropout: float = 0.0,
         rng: np.random.Generator | None = None,
         clip_norm: float = 0.0,
         out: Array | None = None,
     ) -> None:
         if dropout > 0.0 and rng is None:
-            raise ValueError("dropout needs a random generator")
+            raise InputError("dropout needs a random generator")
         batches = self._batches(X1, Y, out, batch_size)
+        rates = per_step(learning_rates, count)
         for s in range(start, start + count):
-            if learning_rates is not None:
-                optimizer.learning_rate = learning_rates[s - start]
             xb, yb, pb = batches[s]
-            self._step(xb, yb, optimizer, dropout, rng, clip_norm, pb)
+            self._step(xb, yb, optimizer, rates[s - start], dropout, rng, clip_norm, pb)
 
     def _batches(
         self, X1: Array, Y: Array, out: Array | None, batch_size: int
@@ -149,6 +150,7 @@ class NumpyEngine(Engine):
         X1: Array,
         Y: Array,
         optimizer: Optimizer,
+        learning_rate: float,
         dropout: float,
         rng: np.random.Generator | None,
         clip_norm: float,
@@ -158,7 +160,7 @@ class NumpyEngine(Engine):
         P = self._forward(X1, ws, dropout, rng, out)
         params, grads, decay = self._groups
         # Clipping needs the plain gradient's norm, so only an unclipped step may fold.
-        factor = None if clip_norm else optimizer.folded_factor()
+        factor = None if clip_norm else optimizer.folded_factor(learning_rate)
         if factor is not None:
             self._backprop(X1, Y, ws, dropout, factor)
             optimizer.step_folded(params, grads)
@@ -166,7 +168,7 @@ class NumpyEngine(Engine):
             self._backprop(X1, Y, ws, dropout)
             if clip_norm:
                 clip_global_norm(grads, clip_norm)
-            optimizer.step(params, grads, decay)
+            optimizer.step(params, grads, decay, learning_rate=learning_rate)
         return P
 
     # -- the math

@@ -21,11 +21,11 @@ import numpy as np
 from glassnet import datasets, memory
 from glassnet.checkpoint import load_checkpoint, save_checkpoint
 from glassnet.datasets.preprocess import input_scaling
-from glassnet.engine import select_engine
+from glassnet.engine import Choice, select_engine
+from glassnet.errors import InputError, short
 from glassnet.history import History, TrainingInterrupted, TrainingState
 from glassnet.metrics import confusion_matrix, per_class_accuracy
 from glassnet.network import Network
-from glassnet.rules import short
 from glassnet.runs.folder import (
     CHECKPOINT,
     LOCK,
@@ -38,6 +38,7 @@ from glassnet.runs.folder import (
     write_settings,
 )
 from glassnet.settings import RunSettings
+from glassnet.training import train
 
 #: A checkpoint and the history are written after every epoch that ends this long after the last
 #: write, and after any epoch if writing them costs at most WRITE_SHARE of the time between writes.
@@ -93,7 +94,8 @@ def run(
     progress : bool, optional
         A progress bar within epochs; by default where ``log`` is a terminal.
     """
-    select_engine(settings.training.engine, settings.training)  # one that cannot run stops here
+    # The engine is chosen once, before anything is loaded: one that cannot run stops here.
+    engine = select_engine(settings.training.engine, settings.training)
     data = _load_data(settings)
     network = _build_network(settings, data)
     settings = dataclasses.replace(settings, initializer=network.initializer, **_provenance(data))
@@ -101,7 +103,7 @@ def run(
     try:
         with RunLock(folder):
             write_settings(folder, settings.to_dict())
-            return _train(settings, folder, network, data, None, log, verbose, progress)
+            return _train(settings, engine, folder, network, data, None, log, verbose, progress)
     except BaseException:
         # A run that stopped before its first epoch (bad data for these settings, Ctrl-C while
         # starting) leaves nothing behind: its folder holds only what this call wrote.
@@ -127,7 +129,7 @@ def resume(
     """
     folder = Path(folder)
     if not (folder / SETTINGS).is_file():
-        raise ValueError(f"{folder}: not a run folder (no {SETTINGS})")
+        raise InputError(f"{folder}: not a run folder (no {SETTINGS})")
     flat = read_settings(folder / SETTINGS)
     if epochs is not None:
         flat["epochs"] = epochs
@@ -136,24 +138,24 @@ def resume(
     if engine is not None:
         flat["engine"] = engine
     settings = RunSettings.from_dict(flat, str(folder / SETTINGS))
-    select_engine(settings.training.engine, settings.training)
+    choice = select_engine(settings.training.engine, settings.training)
     with RunLock(folder):
         data = _load_data(settings)
         network = _build_network(settings, data)
         state = load_checkpoint(folder / CHECKPOINT, network)
         saved = state.optimizer.get("name")
         if saved is not None and saved != settings.training.optimizer:
-            raise ValueError(
+            raise InputError(
                 f"{folder}: the checkpoint was trained with optimizer {saved}, but "
                 f"{SETTINGS} now says {settings.training.optimizer}; a run continues with the "
                 "optimizer it started with"
             )
         if settings.training.epochs <= state.epoch:
-            raise ValueError(
+            raise InputError(
                 f"{folder}: the run has trained {state.epoch} of its epochs already; to continue "
                 f"it, give more epochs in all (--epochs {state.epoch + 1} or more)"
             )
-        return _train(settings, folder, network, data, state, log, verbose, progress)
+        return _train(settings, choice, folder, network, data, state, log, verbose, progress)
 
 
 def _remove_if_unstarted(folder: Path, created: bool) -> None:
@@ -173,7 +175,7 @@ def _load_data(settings: RunSettings) -> datasets.Dataset:
 
     data = load_for_settings(settings.to_dict())
     if settings.data_sha256 is not None and data.sha256 != settings.data_sha256:
-        raise ValueError(
+        raise InputError(
             f"{data.directory}: the data has changed since the run that recorded it: its SHA-256 "
             f"is {data.sha256}, the settings record {settings.data_sha256}; to train on it as it "
             "is now, leave data_sha256 out of the settings (or give --data-sha256 '')"
@@ -230,7 +232,7 @@ def _new_folder(
         return new_run_dir(runs_dir, f"{settings.dataset}-{settings.label()}"), True
     out = Path(folder)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ValueError(f"{out}: the run folder exists and is not empty; choose another")
+        raise InputError(f"{out}: the run folder exists and is not empty; choose another")
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     return out, created
@@ -238,6 +240,7 @@ def _new_folder(
 
 def _train(
     settings: RunSettings,
+    engine: Choice,
     folder: Path,
     network: Network,
     data: datasets.Dataset,
@@ -251,7 +254,6 @@ def _train(
     X, y = data.train_images, data.train_labels
     if settings.train_limit:
         X, y = X[: settings.train_limit], y[: settings.train_limit]
-    engine = select_engine(config.engine, config)
     _say(
         log,
         f"glassnet: {network!r}, {network.n_parameters:,} parameters, {engine}; "
@@ -262,10 +264,11 @@ def _train(
     keeper = _Keeper(folder, network, config.epochs)
     started = time.perf_counter()
     try:
-        history = network.fit(
-            X, y, test_data=(data.test_images, data.test_labels), callbacks=[keeper],
-            verbose=verbose if log else 0, progress=False if log is None else progress, log=log,
-            resume=state, **config.to_dict(),
+        history = train(
+            network, X, y, config, test_data=(data.test_images, data.test_labels),
+            callbacks=[keeper], verbose=verbose if log else 0,
+            progress=False if log is None else progress, log=log, resume=state,
+            engine_choice=engine,
         )  # fmt: skip
     except TrainingInterrupted as stop:
         keeper.save(stop.state)
