@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from subprocesses import reaped
+from helpers import reaped
 
 from glassnet.atomic import (
     atomic_write,

@@ -13,8 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browsers import ARTIFACTS, chromium, draw_seven, probabilities, trained_model
-from subprocesses import start_server
+from helpers import (
+    ARTIFACTS,
+    chromium,
+    draw_seven,
+    probabilities,
+    start_server,
+    trained_model,
+)
 
 pytestmark = pytest.mark.browser
 

@@ -15,9 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browsers import ARTIFACTS, chromium
-from subprocesses import reaped
-from test_web_watch import finish, start_watch, train_into
+from helpers import ARTIFACTS, chromium, finish, reaped, start_watch, train_into
 
 from glassnet.runs.folder import RunLock
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_cli import evil_pickle, listing, one_line_error, run_main
+from helpers import evil_pickle, listing, one_line_error, run_main
 
 import glassnet
 from glassnet import RunSettings, runs

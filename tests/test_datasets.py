@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest_datasets_helpers import FakeDataset, isolate, make_fake_dataset
+from helpers import FakeDataset, isolate, make_fake_dataset
 
 import glassnet
 from glassnet.cli import datasets as datasets_cli

@@ -315,7 +315,7 @@ def test_evaluate_warns_when_given_another_dataset(
     net = Network([35, 4, 3], seed=0)
     net.training_settings = {"dataset": "mnist", "data_sha256": "0" * 64}
     net.save(here / "m.safetensors")
-    from test_datasets_sets import write_idx_folder
+    from helpers import write_idx_folder
 
     write_idx_folder(here / "mine", ("train-images", "train-labels", "t10k-images", "t10k-labels"))
     assert main(["evaluate", "m.safetensors", "--dataset", f"idx:{here / 'mine'}"]) == 0

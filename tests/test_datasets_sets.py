@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest_datasets_helpers import isolate, make_fake_dataset
+from helpers import isolate, make_fake_dataset, write_idx_folder
 
 from glassnet.datasets import load, write_idx
 from glassnet.datasets.fetch import check_file, fetch
@@ -117,15 +117,6 @@ def test_a_file_of_another_shape_is_refused(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------ idx:DIR
-def write_idx_folder(folder: Path, names: tuple[str, ...], n: int = 6) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (n, 5, 7), dtype=np.uint8)
-    labels = np.arange(n, dtype=np.uint8) % 3
-    for name, array in zip(names, (images, labels, images[:4], labels[:4]), strict=True):
-        write_idx(folder / name, array)
-
-
 def test_any_folder_of_idx_files(tmp_path: Path) -> None:
     names = ("my-train-images.idx3", "my-train-labels.idx1.gz", "test_images.idx3", "t10k-labels")
     write_idx_folder(tmp_path / "mine", names)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_cli import evil_pickle, listing, one_line_error, run_main
+from helpers import evil_pickle, listing, one_line_error, run_main
 
 import glassnet
 from glassnet.activations import ACTIVATIONS, Activation

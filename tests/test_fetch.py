@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest_datasets_helpers import FakeDataset, isolate, make_fake_dataset
+from helpers import FakeDataset, isolate, make_fake_dataset
 
 from glassnet.datasets import load
 from glassnet.datasets.fetch import (

@@ -19,9 +19,14 @@ from typing import Any
 import numpy as np
 import pytest
 import safetensors.numpy
-from subprocesses import reaped
-from test_cli import glassnet_command, isolated_env, one_line_error, run_glassnet
-from test_run_safety import wait_for_epochs
+from helpers import (
+    glassnet_command,
+    isolated_env,
+    one_line_error,
+    reaped,
+    run_glassnet,
+    wait_for_epochs,
+)
 
 from glassnet import Network, RunSettings
 from glassnet.datasets.preprocess import Standardizer

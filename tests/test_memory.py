@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 import pytest
-from test_cli import listing, one_line_error, run_glassnet
+from helpers import listing, one_line_error, run_glassnet
 
 import glassnet.memory
 from glassnet import Network, TrainConfig, memory

@@ -12,12 +12,17 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from subprocesses import reaped
-from test_cli import glassnet_command, isolated_env, one_line_error, run_glassnet
+from helpers import (
+    glassnet_command,
+    isolated_env,
+    one_line_error,
+    reaped,
+    run_glassnet,
+    wait_for_epochs,
+)
 
 from glassnet import Network, RunSettings, checkpoint, runs
 
@@ -32,21 +37,6 @@ def start_training(tmp: Path, mnist_dir: Path, epochs: int) -> subprocess.Popen[
         cwd=tmp, env=isolated_env(tmp), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
-
-
-def wait_for_epochs(run: Path, child: subprocess.Popen[str], epochs: int) -> int:
-    """Wait (at most a minute) until the run's history holds ``epochs`` rows; return how many."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert child.poll() is None, child.communicate()
-        try:
-            rows = len(json.loads((run / runs.HISTORY_JSON).read_text())["rows"])
-        except (OSError, ValueError):
-            rows = 0
-        if rows >= epochs:
-            return rows
-        time.sleep(0.05)
-    pytest.fail(f"the run did not reach {epochs} epochs in a minute")
 
 
 def test_sigterm_saves_a_checkpoint_and_the_run_resumes(mnist_dir: Path, tmp_path: Path) -> None:

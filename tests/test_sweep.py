@@ -24,8 +24,7 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from subprocesses import reaped
-from test_cli import glassnet_command, isolated_env, listing, one_line_error, run_main
+from helpers import glassnet_command, isolated_env, listing, one_line_error, reaped, run_main
 
 from glassnet.errors import GlassnetError
 from glassnet.settings import RunSettings

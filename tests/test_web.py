@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from subprocesses import RunningServer, start_server
+from helpers import RunningServer, start_server
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")

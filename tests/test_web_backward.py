@@ -257,7 +257,7 @@ def test_latency_of_the_backward_view_and_a_step_through_a_real_server(
     import time
 
     httpx = pytest.importorskip("httpx")
-    from subprocesses import start_server
+    from helpers import start_server
 
     folder = tmp_path_factory.mktemp("latency")
     model = Network([784, 256, 10], "relu", seed=0)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from subprocesses import RunningServer, reaped, start_server
+from helpers import RunningServer, reaped, start_server
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")

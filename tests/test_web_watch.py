@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import subprocess
 import sys
-import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -21,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from subprocesses import reaped
+from helpers import finish, reaped, start_watch, train_into
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
@@ -31,52 +29,17 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from glassnet import Network  # noqa: E402
-from glassnet.checkpoint import save_checkpoint  # noqa: E402
-from glassnet.history import History, TrainingState  # noqa: E402
+from glassnet.history import History  # noqa: E402
 from glassnet.runs.folder import (  # noqa: E402
     CHECKPOINT,
     HISTORY_JSON,
-    MODEL,
     RunLock,
     write_history,
-    write_settings,
 )
 from glassnet.web.runview import RunView  # noqa: E402
 from glassnet.web.server import create_watch_app  # noqa: E402
 
 BASE = "http://127.0.0.1:8000"
-
-
-def training_data(n: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return rng.integers(0, 256, (n, 28, 28)).astype(np.uint8), rng.integers(0, 10, n)
-
-
-def train_into(folder: Path, epochs: int, after_epoch: Any = None) -> Network:
-    """Train a small network as a run does: after each epoch, the checkpoint and the history."""
-    net = Network([784, 12, 10], "sigmoid", seed=0)
-    write_settings(folder, {"dataset": "mnist", "hidden": [12], "activation": "sigmoid",
-                            "epochs": epochs, "learning_rate": 0.1, "batch_size": 20})  # fmt: skip
-
-    def keep(row: dict[str, Any], state: TrainingState) -> None:
-        save_checkpoint(folder / CHECKPOINT, net, state)
-        write_history(folder, state.history)
-        if after_epoch is not None:
-            after_epoch(row)
-
-    X, y = training_data()
-    net.fit(X, y, epochs=epochs, batch_size=20, learning_rate=0.1, callbacks=[keep], verbose=0)
-    return net
-
-
-def finish(folder: Path, net: Network, test_accuracy: float = 0.5) -> None:
-    """What a run does at its end: the model, the history with the test accuracy, no checkpoint."""
-    net.save(folder / MODEL)
-    data = json.loads((folder / HISTORY_JSON).read_text())
-    history = History(data["rows"], "completed", None, test_accuracy)
-    write_history(folder, history)
-    (folder / CHECKPOINT).unlink()
 
 
 # --------------------------------------------------------------------------------- the view
@@ -274,33 +237,10 @@ def test_watch_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFix
     assert exit_info.value.code == 2
 
 
-def start_watch(folder: Path, log: Path) -> tuple[subprocess.Popen[str], str]:
-    """``glassnet watch FOLDER`` in a subprocess, and the address it prints."""
-    with log.open("w") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "glassnet", "watch", str(folder), "--no-browser"],
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    assert process.stdout is not None
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: lines.put(process.stdout.readline()), daemon=True).start()  # type: ignore[union-attr]
-    try:
-        line = lines.get(timeout=30)
-    except queue.Empty:
-        line = ""
-    if not line.startswith("serving on http://"):
-        process.kill()
-        pytest.fail(f"glassnet watch printed {line!r}; stderr: {log.read_text()}")
-    return process, line.split()[-1]
-
-
 def test_watching_a_real_run_as_it_trains(tmp_path: Path) -> None:
     """A real ``glassnet train``, watched by a real ``glassnet watch``: the page's API sees the
     run training with some of its epochs, then finished with all of them and its model."""
-    from browsers import mnist_folder
+    from helpers import mnist_folder
 
     data = mnist_folder()
     if data is None:
