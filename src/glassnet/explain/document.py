@@ -3,7 +3,10 @@
 The walkthrough (:mod:`glassnet.explain.walkthrough`) says *what* to show as blocks: headings,
 paragraphs, equations with the shapes they produce, blocks of numbers, and tables. This module
 says *how*: :func:`render_terminal` for a terminal (with colour where it has it, plain when piped)
-and :func:`render_markdown` for a page of documentation. The two show the same words and numbers.
+and :func:`render_markdown` for a page of documentation. The two show the same words and
+numbers; on the page the formulas are typeset: each equation as display math (``$$…$$``, from
+:func:`glassnet.explain.tex.to_tex`) with its shapes beside it, and the formulas in prose and
+tables as inline math (``$…$``).
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from glassnet.explain.tex import inline_math, is_math, shapes_tex, to_tex
 
 __all__ = [
     "Block",
@@ -81,19 +86,27 @@ def render_markdown(blocks: list[Block]) -> str:
 
 def _markdown_block(block: Block) -> str:
     if isinstance(block, Heading):
-        return f"{'#' * block.level} {block.text}"
+        return f"{'#' * block.level} {_math_cell(block.text)}"
     if isinstance(block, Paragraph):
-        return _wrap(block.text, 100)
+        return _wrap(inline_math(block.text), 100)
     if isinstance(block, Equation):
-        shapes = f"      {block.shapes}" if block.shapes else ""
-        return f"```text\n{block.formula}{shapes}\n```"
+        shapes = rf" \qquad {{\color{{gray}} {shapes_tex(block.shapes)}}}" if block.shapes else ""
+        return f"$$\n{to_tex(block.formula)}{shapes}\n$$"
     if isinstance(block, Numbers):
-        caption = f"{block.caption}\n\n" if block.caption else ""
+        caption = f"{inline_math(block.caption)}\n\n" if block.caption else ""
         return caption + "```text\n" + "\n".join(block.lines) + "\n```"
     align = _aligns(block)
     rule = ["---:" if a == "r" else "---" for a in align]
-    lines = [_row(block.header), _row(rule)] + [_row(r) for r in block.rows]
+    lines = [_row([_math_cell(c) for c in block.header]), _row(rule)]
+    lines += [_row([_math_cell(c) for c in r]) for r in block.rows]
     return "\n".join(lines)
+
+
+def _math_cell(text: str) -> str:
+    """A table cell or heading: a formula alone as ``$…$``, words with formulas in them as prose."""
+    if is_math(text) and ", " not in text and not re.search(r"[A-Za-z]{3,} [A-Za-z]{3,}", text):
+        return inline_math(f"`{text}`")
+    return inline_math(text)
 
 
 def _row(cells: list[str]) -> str:
@@ -157,8 +170,8 @@ def _aligns(table: Table) -> str:
 
 
 def _wrap(text: str, width: int) -> str:
-    """Wrap prose at ``width`` without breaking inside a `code` span."""
-    words = re.findall(r"`[^`]*`\S*|\S+", text)
+    """Wrap prose at ``width`` without breaking inside a `code` span or ``$…$``."""
+    words = re.findall(r"`[^`]*`\S*|\$[^$]*\$\S*|\S+", text)
     lines: list[str] = []
     line = ""
     for word in words:
