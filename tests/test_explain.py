@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browsers import mnist_folder
+from helpers import mnist_folder
 
 from glassnet import reference
 from glassnet.cli import explain as explain_cli
