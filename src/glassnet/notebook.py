@@ -148,7 +148,7 @@ def _ending(history: Any) -> str:
 
 
 def _series(rows: Sequence[Mapping[str, Any]], key: str) -> list[tuple[float, float]]:
-    points = []
+    points: list[tuple[float, float]] = []
     for row in rows:
         value = row.get(key)
         if isinstance(value, (int, float)) and math.isfinite(value):
