@@ -28,7 +28,6 @@ from hypothesis import strategies as st
 from subprocesses import reaped
 
 import glassnet
-from glassnet.datasets.preprocess import Standardizer
 from glassnet.errors import FormatError
 from glassnet.modelfile import (
     FORMAT,
@@ -43,6 +42,7 @@ from glassnet.modelfile import (
     write_model_file,
 )
 from glassnet.network import Network
+from glassnet.preprocess import Standardizer
 
 FUZZ_EXAMPLES = int(os.environ.get("GLASSNET_FUZZ_EXAMPLES", "1000"))
 fuzz = settings(

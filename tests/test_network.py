@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from glassnet import Network
-from glassnet.datasets.preprocess import Standardizer
 from glassnet.engine import with_ones
+from glassnet.preprocess import Standardizer
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from glassnet.datasets.preprocess import Standardizer, flatten_images, one_hot
+from glassnet.preprocess import Standardizer, flatten_images, one_hot
 
 
 def test_fit_uses_one_mean_and_deviation_for_all_pixels_by_default() -> None:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from glassnet import Network
-from glassnet.datasets.preprocess import one_hot
 from glassnet.gradcheck import numerical_gradients, relative_error
+from glassnet.preprocess import one_hot
 from glassnet.reference import ReferenceNetwork, one_hot_columns
 
 ACTIVATIONS = ["sigmoid", "tanh", "relu", "leaky_relu"]

@@ -12,12 +12,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+import glassnet.config
 import glassnet.training
 from glassnet import GlassnetError, Network, TrainConfig, TrainingDivergedError, train
-from glassnet.datasets.preprocess import Standardizer, one_hot
 from glassnet.engine import with_ones
 from glassnet.engine.prefetch import ShuffledCopy
 from glassnet.metrics import layer_statistics
+from glassnet.preprocess import Standardizer, one_hot
 from glassnet.training import History, TrainingInterrupted, TrainingState
 
 
@@ -495,7 +496,7 @@ def interrupt_after(steps: int, monkeypatch: pytest.MonkeyPatch) -> None:
     The NumPy engine calls the optimizer's ``step`` once a step (the compiled engine updates inside
     its own loop), so the tests that use this train on it: they check the loop's snapshots.
     """
-    real = glassnet.settings.make_optimizer
+    real = glassnet.config.make_optimizer
 
     def build(*args: Any, **kwargs: Any) -> Any:
         optimizer = real(*args, **kwargs)
@@ -510,7 +511,7 @@ def interrupt_after(steps: int, monkeypatch: pytest.MonkeyPatch) -> None:
         optimizer.step = interrupted_step  # type: ignore[method-assign]
         return optimizer
 
-    monkeypatch.setattr(glassnet.settings, "make_optimizer", build)
+    monkeypatch.setattr(glassnet.config, "make_optimizer", build)
 
 
 def test_ctrl_c_mid_epoch_carries_the_last_completed_epochs_state(

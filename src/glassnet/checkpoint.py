@@ -19,9 +19,9 @@ import numpy as np
 
 from glassnet import tensorfile
 from glassnet.atomic import atomic_write_bytes
-from glassnet.datasets.preprocess import Standardizer
 from glassnet.errors import FormatError, short
 from glassnet.history import History, TrainingState
+from glassnet.preprocess import Standardizer
 from glassnet.tensorfile import Invalid, Table, invalid
 
 if TYPE_CHECKING:

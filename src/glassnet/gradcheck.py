@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from glassnet.datasets.preprocess import one_hot
 from glassnet.network import Network
+from glassnet.preprocess import one_hot
 
 
 @dataclass(frozen=True)

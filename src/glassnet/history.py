@@ -15,7 +15,7 @@ from typing import Any, TextIO
 import numpy as np
 from numpy.typing import NDArray
 
-from glassnet.datasets.preprocess import Standardizer
+from glassnet.preprocess import Standardizer
 
 Array = NDArray[np.floating[Any]]
 

@@ -39,22 +39,14 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from glassnet.activations import ACTIVATIONS, get_activation
-from glassnet.datasets.preprocess import Standardizer, flatten_images, one_hot
+from glassnet.config import TrainConfig
 from glassnet.engine import Engine, Parameters, make_engine, select_engine, with_ones
-from glassnet.errors import FormatError, GlassnetError, InputError
+from glassnet.errors import InputError
 from glassnet.initializers import DEFAULT_INITIALIZER, get_initializer
 from glassnet.losses import cross_entropy
-from glassnet.modelfile import (
-    DEFAULT_MAX_BYTES,
-    STANDARDIZER_MEAN,
-    STANDARDIZER_SCALE,
-    bias_name,
-    read_model_file,
-    save_model,
-    weight_name,
-)
+from glassnet.modelfile import DEFAULT_MAX_BYTES, load_model, save_model
+from glassnet.preprocess import Standardizer, flatten_images, one_hot
 from glassnet.reference import ReferenceNetwork
-from glassnet.settings import TrainConfig
 from glassnet.trace import Trace
 from glassnet.training import History, train
 
@@ -338,57 +330,9 @@ class Network:
         Raises :class:`~glassnet.errors.FormatError` (one line saying what is wrong) for a file that
         is not a valid glassnet model, ``OSError`` for one that cannot be read.
         """
-        tensors, doc = read_model_file(path, max_bytes=max_bytes)
-        n_layers = len(doc["layer_sizes"]) - 1
-        try:
-            network = cls(
-                doc["layer_sizes"],
-                doc["activation"],
-                initializer=doc["initializer"],
-                seed=0,
-                dtype=doc["dtype"],
-                class_names=doc["class_names"],
-            )
-            network.set_parameters(
-                [tensors[weight_name(i)] for i in range(n_layers)],
-                [tensors[bias_name(i)] for i in range(n_layers)],
-            )
-            if doc["standardizer"]:
-                network.standardizer = Standardizer(
-                    tensors[STANDARDIZER_MEAN].astype(np.float64),
-                    tensors[STANDARDIZER_SCALE].astype(np.float64),
-                )
-            network._check_usable()
-        except (GlassnetError, ValueError, TypeError) as exc:
-            raise FormatError(f"{os.fspath(path)}: {' '.join(str(exc).split())}") from None
-        network.training_settings = doc["training_settings"]
-        network.metrics = doc["metrics"]
-        return network
+        return load_model(path, cls, max_bytes=max_bytes)
 
     # ------------------------------------------------------------------ checks
-    def _check_usable(self) -> None:
-        """Refuse parameters that cannot give finite answers for ordinary inputs.
-
-        Every value in a model file is finite, yet weights of 1e30 overflow in the first product,
-        and a standardizer scale of 1e-300 turns any input into infinity. The probes: standardized
-        rows at the mean and three spreads either side of it, and raw rows one unit either side of
-        the standardizer's mean.
-        """
-        n = self.n_inputs
-        rows = np.array([np.zeros(n), np.full(n, 3.0), np.full(n, -3.0)], self.dtype)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            if not np.isfinite(self.forward(rows)).all():
-                raise InputError(
-                    "its weights give NaN or infinite probabilities for ordinary inputs"
-                )
-            if self.standardizer is not None:
-                mean = np.broadcast_to(self.standardizer.mean, (n,))
-                raw = np.array([mean - 1.0, mean, mean + 1.0])
-                if not np.isfinite(self.standardizer.transform(raw, self.dtype)).all():
-                    raise InputError(
-                        "its standardizer turns ordinary inputs into infinity (a scale too small)"
-                    )
-
     def _check_inputs(self, X: ArrayLike, copy: bool = False) -> Array:
         data = np.asarray(X)
         if data.ndim != 2 or data.shape[1] != self.n_inputs:

@@ -41,9 +41,7 @@ class Optimizer:
     name: ClassVar[str]
     #: What every optimizer takes: the settings (of ``glassnet.settings.RULES``) and their values.
     COMMON: ClassVar[dict[str, Rule]] = {
-        "learning_rate": Rule(
-            "number", "the step size η", low=0.0, open_low=True, flags=("--lr",), metavar="RATE"
-        ),
+        "learning_rate": Rule("number", "the step size η", low=0.0, open_low=True),
         "weight_decay": Rule(
             "number", "L2 penalty on weights (decoupled for adamw); never on biases", low=0.0
         ),

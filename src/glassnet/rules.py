@@ -21,7 +21,7 @@ from glassnet.errors import InputError, short
 
 @dataclass(frozen=True)
 class Rule:
-    """What one setting accepts, and how the command line spells it.
+    """What one setting accepts (how the command line spells it is :mod:`glassnet.cli.options`'s).
 
     ``kind`` is ``"whole"`` (an integer), ``"number"`` (a finite real), ``"choice"`` (one of
     ``choices()``), ``"sizes"`` (a list of positive whole numbers), ``"text"`` or ``"flag"`` (true or
@@ -38,8 +38,6 @@ class Rule:
     choices: Callable[[], Sequence[str]] | None = None
     optional: bool = False
     group: str = "training"
-    flags: tuple[str, ...] = ()
-    metavar: str | None = None
 
     def allowed(self) -> str:
         """The accepted values in words: ``"a whole number, at least 1"``."""

@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 
 from glassnet import trainingdata
 from glassnet.augment import random_shift
+from glassnet.config import TrainConfig
 from glassnet.engine import Choice, Engine, select_engine
 from glassnet.engine.prefetch import HELPER_BYTES, ShuffledCopy, cores
 from glassnet.errors import InputError, TrainingDivergedError
@@ -37,7 +38,6 @@ from glassnet.history import EpochPrinter, History, TrainingInterrupted, Trainin
 from glassnet.losses import cross_entropy
 from glassnet.metrics import correct_count, evaluate, layer_statistics
 from glassnet.schedules import Constant
-from glassnet.settings import TrainConfig
 from glassnet.trainingdata import Labels, TrainingData
 
 if TYPE_CHECKING:

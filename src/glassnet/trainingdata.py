@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from glassnet.datasets.preprocess import Standardizer, flatten_images, one_hot
 from glassnet.errors import InputError
+from glassnet.preprocess import Standardizer, flatten_images, one_hot
 
 if TYPE_CHECKING:
+    from glassnet.config import TrainConfig
     from glassnet.history import TrainingState
     from glassnet.network import Network
-    from glassnet.settings import TrainConfig
 
 Array = NDArray[np.floating[Any]]
 Labels = NDArray[np.int64]

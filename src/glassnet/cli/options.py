@@ -10,7 +10,7 @@ from glassnet.errors import InputError
 from glassnet.rules import Rule
 
 if TYPE_CHECKING:
-    from glassnet.settings import TrainConfig
+    from glassnet.config import TrainConfig
 
 
 def positive_int(text: str) -> int:
@@ -28,11 +28,29 @@ def layer_sizes(text: str) -> list[int]:
     return list(_parser(Rule("sizes"))(text))
 
 
+#: Each setting's option is --NAME with dashes; these settings have another spelling besides.
+FLAGS = {"learning_rate": ("--lr",)}
+#: What an option's value is called in --help, where the kind's word ("N", "X") says too little.
+METAVARS = {
+    "dataset": "NAME",
+    "data_dir": "DIR",
+    "data": "PATH",
+    "target": "COLUMN",
+    "features": "COLUMNS",
+    "test_split": "X",
+    "data_sha256": "HEX",
+    "train_limit": "N",
+    "hidden": "SIZES",
+    "learning_rate": "RATE",
+    "augment_shift": "PIXELS",
+}
+
+
 def add_setting(parser: Any, name: str, rule: Rule, default: Any = None) -> None:
     """An option for the setting ``name``, its type, choices and help derived from its ``rule``;
     ``default`` (what the setting is when the option is not given) is shown in the help."""
-    flags = ["--" + name.replace("_", "-"), *rule.flags]
-    metavar = rule.metavar or {"whole": "N", "number": "X"}.get(rule.kind)
+    flags = ["--" + name.replace("_", "-"), *FLAGS.get(name, ())]
+    metavar = METAVARS.get(name) or {"whole": "N", "number": "X"}.get(rule.kind)
     text = rule.help
     if default is not None and "default" not in text:  # a rule may say its default in its words
         shown = ",".join(map(str, default)) if isinstance(default, list) else default

@@ -18,7 +18,8 @@ The modules, one idea each:
 - :mod:`~glassnet.datasets.split`: holding out a stratified, seeded test part;
 - :mod:`~glassnet.datasets.choose`: the data a run's settings name, whichever source it is;
 - :mod:`~glassnet.datasets.dataset`: the :class:`Dataset` every source becomes;
-- :mod:`~glassnet.datasets.preprocess`: turning images into network inputs.
+- :mod:`~glassnet.datasets.preprocess`: the post's standardization and one-hot labels (they live
+  in the core, :mod:`glassnet.preprocess`).
 """
 
 from __future__ import annotations

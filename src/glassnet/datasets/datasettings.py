@@ -11,8 +11,9 @@ A run's data is one of four sources, and its settings say which:
 - a table (``data = FILE.csv`` or ``.parquet``; ``dataset`` records ``"table"``), with
   ``target``, ``features`` and ``test_split``.
 
-:data:`DATA_SETTINGS` holds the rules of these settings, which :mod:`glassnet.settings` gathers into
-its one table; :func:`check_data_source` refuses settings that name two sources, or a setting of
+The rules of these settings are declared with every other setting's, in
+:data:`glassnet.config.RULES`; :class:`DatasetRule` checks a dataset's name against the catalogue,
+and :func:`check_data_source` refuses settings that name two sources, or a setting of
 one source given to another. :func:`glassnet.datasets.choose.load_for_settings` reads the data.
 Every run records its data's SHA-256 (``data_sha256``).
 """
@@ -21,19 +22,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from glassnet.config import SCALINGS
 from glassnet.datasets.sources import check_dataset_name, known_names
 from glassnet.datasets.table import is_table
 from glassnet.errors import InputError, short
 from glassnet.rules import Rule
 
-__all__ = ["DATA_KINDS", "DATA_SETTINGS", "SCALINGS", "DatasetRule", "check_data_source"]
+__all__ = ["DATA_KINDS", "SCALINGS", "DatasetRule", "check_data_source"]
 
 #: What ``dataset`` records for data of one's own given with ``data``.
 DATA_KINDS = ("pictures", "table")
-
-#: How a run scales its inputs: standardize (the training set's mean 0 and spread 1), unit (to
-#: [0, 1], as tutorials divide pixels by 255, or each column by its range), none (raw values).
-SCALINGS = ("standardize", "unit", "none")
 
 
 class DatasetRule(Rule):
@@ -55,89 +53,6 @@ class DatasetRule(Rule):
 
     def allowed(self) -> str:
         return "one of " + known_names()
-
-
-#: The rules of the data's settings, beside ``dataset`` (see :mod:`glassnet.settings`).
-DATA_SETTINGS: dict[str, Rule] = {
-    "dataset": DatasetRule(
-        "text",
-        "mnist, fashion-mnist, kmnist, emnist-digits, emnist-letters, emnist-balanced, "
-        "emnist-byclass, emnist-bymerge, emnist-mnist, or idx:DIR (default: mnist)",
-        group="data",
-        metavar="NAME",
-    ),
-    "data_dir": Rule(
-        "text",
-        "folder holding the four IDX files (or a folder of one folder per dataset)",
-        optional=True,
-        group="data",
-        metavar="DIR",
-    ),
-    "data": Rule(
-        "text",
-        "your own data: a folder of pictures (DIR/<class>/*.png|jpg) or a table (.csv, .parquet)",
-        optional=True,
-        group="data",
-        metavar="PATH",
-    ),
-    "target": Rule(
-        "text", "a table's column of classes", optional=True, group="data", metavar="COLUMN"
-    ),
-    "features": Rule(
-        "text",
-        "a table's feature columns, comma-separated (default: all but the target)",
-        optional=True,
-        group="data",
-        metavar="COLUMNS",
-    ),
-    "test_split": Rule(
-        "number",
-        "share of your own data held out for testing, per class, seeded (default: 0.2; a "
-        "folder with train/ and test/ is split already)",
-        low=0.01,
-        high=0.9,
-        optional=True,
-        group="data",
-        metavar="X",
-    ),
-    "image_size": Rule(
-        "whole",
-        "pictures are resized to N x N pixels (default: 28)",
-        low=1,
-        high=1024,
-        optional=True,
-        group="data",
-    ),
-    "color": Rule(
-        "choice",
-        "pictures in gray (default) or rgb",
-        choices=lambda: ("gray", "rgb"),
-        optional=True,
-        group="data",
-    ),
-    "image_prep": Rule(
-        "choice",
-        "resize (default): stretch each picture to --image-size; mnist: crop the ink, fit it in "
-        "20x20 and centre it in 28x28, as glassnet predict does",
-        choices=lambda: ("resize", "mnist"),
-        optional=True,
-        group="data",
-    ),
-    "scaling": Rule(
-        "choice",
-        "inputs standardized (default), scaled to [0, 1] (unit: pixels / 255, a table's columns "
-        "by their range), or left raw (none)",
-        choices=lambda: SCALINGS,
-        group="data",
-    ),
-    "data_sha256": Rule(
-        "text",
-        "refuse data whose SHA-256 differs (every run records its data's)",
-        optional=True,
-        group="data",
-        metavar="HEX",
-    ),
-}
 
 
 def check_data_source(settings: Any) -> None:

@@ -12,7 +12,7 @@ CSV files (comma-, semicolon- or tab-separated, with a header line) are read wit
   encoding. Drop such a column with ``--features``, or fill and encode it before training.
 
 The features are standardized per column when the run begins (each column has its own scale; see
-:class:`~glassnet.datasets.preprocess.Standardizer`), with statistics of the training rows only.
+:class:`~glassnet.preprocess.Standardizer`), with statistics of the training rows only.
 A table is untrusted as any file is: its size is bounded before it is read, and ragged rows,
 repeated column names and text that is not UTF-8 are refused by name.
 """

@@ -10,9 +10,9 @@ was trained, how well it did). Reading checks every field and every array agains
 turns any problem into a one-line :class:`~glassnet.errors.FormatError`. ``docs/model-format.md``
 describes the format for readers in other languages.
 
-This module knows the format, not the network: :meth:`glassnet.Network.load` builds a network from
-what :func:`read_model_file` returns, and :func:`save_model` reads what it stores from any object
-with a network's attributes.
+Writing and reading live side by side: :func:`save_model` takes what it stores from a network's
+attributes, and :func:`load_model` builds a network of the class it is given from what
+:func:`read_model_file` returns (this module never imports the network; the network calls it).
 """
 
 from __future__ import annotations
@@ -20,14 +20,20 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from glassnet import __version__, tensorfile
 from glassnet.atomic import atomic_write_bytes, remove_stale_temp_files
-from glassnet.errors import FormatError, InputError
-from glassnet.modelfile.checks import check, check_header, check_tensor_table, check_values
+from glassnet.errors import FormatError, GlassnetError, InputError
+from glassnet.modelfile.checks import (
+    check,
+    check_header,
+    check_tensor_table,
+    check_usable,
+    check_values,
+)
 from glassnet.modelfile.layout import (
     DTYPES,
     FORMAT,
@@ -41,6 +47,7 @@ from glassnet.modelfile.layout import (
     known_initializers,
     weight_name,
 )
+from glassnet.preprocess import Standardizer
 from glassnet.tensorfile import (
     MAX_HEADER_BYTES,
     METADATA_KEY,
@@ -267,3 +274,50 @@ def save_model(
         "metrics": dict(network.metrics if metrics is None else metrics),
     }
     write_model_file(path, tensors, header)
+
+
+N = TypeVar("N", bound="Network")
+
+
+def load_model(
+    path: str | os.PathLike[str], network_class: type[N], *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> N:
+    """Read a model file written by :func:`save_model` into a new ``network_class``.
+
+    Every field and array is checked first (:func:`read_model_file`); then the network is built, its
+    parameters and standardizer set, and it is probed for answers that would not be finite on
+    ordinary inputs (:func:`~glassnet.modelfile.checks.check_usable`).
+
+    Raises
+    ------
+    FormatError
+        One line saying what is wrong, for a file that is not a valid glassnet model.
+    OSError
+        For a file that cannot be read.
+    """
+    tensors, doc = read_model_file(path, max_bytes=max_bytes)
+    n_layers = len(doc["layer_sizes"]) - 1
+    try:
+        network = network_class(
+            doc["layer_sizes"],
+            doc["activation"],
+            initializer=doc["initializer"],
+            seed=0,
+            dtype=doc["dtype"],
+            class_names=doc["class_names"],
+        )
+        network.set_parameters(
+            [tensors[weight_name(i)] for i in range(n_layers)],
+            [tensors[bias_name(i)] for i in range(n_layers)],
+        )
+        if doc["standardizer"]:
+            network.standardizer = Standardizer(
+                tensors[STANDARDIZER_MEAN].astype(np.float64),
+                tensors[STANDARDIZER_SCALE].astype(np.float64),
+            )
+        check_usable(network)
+    except (GlassnetError, ValueError, TypeError) as exc:
+        raise FormatError(f"{os.fspath(path)}: {' '.join(str(exc).split())}") from None
+    network.training_settings = doc["training_settings"]
+    network.metrics = doc["metrics"]
+    return network

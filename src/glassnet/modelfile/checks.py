@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from glassnet.errors import short
+from glassnet.config import RULES
+from glassnet.errors import InputError, short
 from glassnet.modelfile.layout import (
     DTYPES,
     FORMAT,
@@ -31,7 +32,6 @@ from glassnet.modelfile.layout import (
     weight_name,
 )
 from glassnet.rules import Rule
-from glassnet.settings import RULES
 from glassnet.tensorfile import Array, Table, invalid, is_int, names
 
 
@@ -231,3 +231,25 @@ def check(doc: dict[str, Any], table: Table) -> None:
     """The header document, then the tensor table against it."""
     check_header(doc)
     check_tensor_table(table, doc)
+
+
+def check_usable(network: Any) -> None:
+    """Refuse parameters that cannot give finite answers for ordinary inputs.
+
+    Every value in a model file is finite, yet weights of 1e30 overflow in the first product,
+    and a standardizer scale of 1e-300 turns any input into infinity. The probes: standardized
+    rows at the mean and three spreads either side of it, and raw rows one unit either side of
+    the standardizer's mean.
+    """
+    n = network.n_inputs
+    rows = np.array([np.zeros(n), np.full(n, 3.0), np.full(n, -3.0)], network.dtype)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if not np.isfinite(network.forward(rows)).all():
+            raise InputError("its weights give NaN or infinite probabilities for ordinary inputs")
+        if network.standardizer is not None:
+            mean = np.broadcast_to(network.standardizer.mean, (n,))
+            raw = np.array([mean - 1.0, mean, mean + 1.0])
+            if not np.isfinite(network.standardizer.transform(raw, network.dtype)).all():
+                raise InputError(
+                    "its standardizer turns ordinary inputs into infinity (a scale too small)"
+                )

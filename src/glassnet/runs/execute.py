@@ -20,12 +20,12 @@ import numpy as np
 
 from glassnet import datasets, memory
 from glassnet.checkpoint import load_checkpoint, save_checkpoint
-from glassnet.datasets.preprocess import input_scaling
 from glassnet.engine import Choice, select_engine
 from glassnet.errors import InputError, short
 from glassnet.history import History, TrainingInterrupted, TrainingState
 from glassnet.metrics import confusion_matrix, per_class_accuracy
 from glassnet.network import Network
+from glassnet.preprocess import input_scaling
 from glassnet.runs.folder import (
     CHECKPOINT,
     LOCK,
