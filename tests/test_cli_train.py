@@ -534,3 +534,47 @@ def test_sigkill_while_checkpointing_keeps_the_previous_checkpoint(
     assert_bit_identical(straight_run / MODEL, run / MODEL)
     # What a killed process cannot clean up: its temporary file, hidden beside the target.
     assert temp_files(run) == temps
+
+
+def test_a_run_checks_its_settings_once_chooses_its_engine_once_and_takes_a_short_path(
+    mnist_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """From ``cli.main`` to the engine's ``steps`` through at most 8 of glassnet's frames, one
+    ``TrainConfig`` made and checked, one choice of engine, said once."""
+    import traceback
+
+    from glassnet import config, engine, runs, training
+    from glassnet.engine.numpy import NumpyEngine
+
+    made, chosen, depths = [], [], []
+    check = config.TrainConfig.__post_init__
+    monkeypatch.setattr(config.TrainConfig, "__post_init__", lambda self: made.append(check(self)))
+    choose = engine.select_engine
+
+    def select(*args: Any, **kwargs: Any) -> Any:
+        chosen.append(args)
+        return choose(*args, **kwargs)
+
+    for module in (engine, runs.execute, training):
+        monkeypatch.setattr(module, "select_engine", select)
+    steps = NumpyEngine.steps
+
+    def counted(self: Any, *args: Any, **kwargs: Any) -> None:
+        if not depths:
+            frames = traceback.extract_stack()
+            depths.append(sum("/glassnet/" in f.filename for f in frames) + 1)  # and steps
+        steps(self, *args, **kwargs)
+
+    monkeypatch.setattr(NumpyEngine, "steps", counted)
+    out = tmp_path / "run"
+    code, _, err = run_main(
+        ["train", "--data-dir", str(mnist_dir), *SMALL[:-1], "--engine", "numpy",
+         "--out", str(out)], capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert len(made) == 1 and len(chosen) == 1
+    assert depths and depths[0] <= 8, depths
+    assert err.count("numpy engine") == 1

@@ -180,3 +180,9 @@ def test_the_command_line_refuses_an_option_its_optimizer_ignores(
     assert code == 1
     assert "--momentum does not apply to optimizer adam (it takes beta1, beta2" in err
     assert list(tmp_path.iterdir()) == []  # refused before anything was made
+
+
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_a_presets_defaults_are_what_its_checked_settings_hold(preset: str) -> None:
+    """``--help`` shows defaults without making a run's settings; they must be the same."""
+    assert RunSettings.defaults(preset) == RunSettings.resolve(preset).to_dict()

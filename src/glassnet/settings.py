@@ -12,7 +12,7 @@ Settings files and run folders store them flat, one ``key = value`` line each (`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any
 
 from glassnet.config import DTYPES, SCALINGS, TRAINING_FIELDS, TrainConfig
@@ -110,12 +110,25 @@ class RunSettings:
         merged["preset"] = name
         return cls.from_dict(merged, source)
 
+    @staticmethod
+    def defaults(preset: str = "default") -> dict[str, Any]:
+        """The flat settings ``preset`` gives where nothing overrides them, as :meth:`to_dict` has
+        them, without making (and checking) an object: what ``--help`` shows as each default."""
+        flat: dict[str, Any] = {
+            f.name: f.default_factory() if f.default_factory is not MISSING else f.default
+            for f in fields(RunSettings)
+            if f.name != "training"
+        }
+        flat.update({f.name: f.default for f in fields(TrainConfig)})
+        flat.update({"validation_split": 0.0, **get_preset(preset), "preset": preset})
+        return flat
+
     def label(self) -> str:
         """The preset's name, or ``"<preset>-custom"`` when the recipe differs from the preset's:
         the network (hidden layers, activation, dtype) or the training loop's settings, but for
         the seed and the engine, which change no part of the recipe."""
-        recipe = ["hidden", "activation", "dtype", *TrainConfig.field_names()]
-        mine, theirs = self.to_dict(), RunSettings.resolve(self.preset).to_dict()
+        recipe = ["hidden", "activation", "dtype", *TRAINING_FIELDS]
+        mine, theirs = self.to_dict(), RunSettings.defaults(self.preset)
         same = all(mine[k] == theirs[k] for k in recipe if k not in ("seed", "engine"))
         return self.preset if same else f"{self.preset}-custom"
 

@@ -37,7 +37,7 @@ RESUMABLE = ("epochs", "data_dir", "engine")
 def add_parser(subparsers: Any) -> None:
     from glassnet.settings import RULES, RunSettings
 
-    defaults = RunSettings.resolve("default").to_dict()  # what a setting is when not given
+    defaults = RunSettings.defaults()  # what a setting is when not given
 
     p = subparsers.add_parser(
         "train",
