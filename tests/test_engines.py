@@ -21,12 +21,24 @@ import pytest
 import glassnet.engine.numpy
 from glassnet import Network, TrainConfig
 from glassnet.activations import ACTIVATIONS, Sigmoid
-from glassnet.engine import available_engines, with_ones
+from glassnet.engine import ENGINE_CHOICES, available_engines, with_ones
 from glassnet.optimizers import OPTIMIZERS, SGD
 from glassnet.reference import Optimizer, ReferenceNetwork, one_hot_columns
 
-#: Every engine that runs here (the compiled one where glassnet[fast] is installed).
-ENGINES = available_engines()
+#: Every engine glassnet has. One that cannot run here (the compiled one without glassnet[fast])
+#: shows as skipped, with the reason, in every comparison: never silently left out.
+ENGINES = [name for name in ENGINE_CHOICES if name != "auto"]
+RUNS_HERE = available_engines()
+
+
+def engine_param(name: str, value: Any = None, id: str | None = None) -> Any:
+    """``value`` (the engine's name by default) as a test parameter, skipped where ``name`` cannot
+    run."""
+    reason = f"the {name} engine cannot run here (pip install 'glassnet[fast]')"
+    skip = pytest.mark.skipif(name not in RUNS_HERE, reason=reason)
+    return pytest.param(name if value is None else value, marks=skip, id=id)
+
+
 #: Largest relative error ‖engine − reference‖ / ‖reference‖ of any layer's weights or biases.
 TOLERANCE = {"float64": 1e-12, "float32": 1e-5}
 SHAPES = {
@@ -134,14 +146,15 @@ def sync(ref: ReferenceNetwork, textbook: Optimizer, net: Network, optimizer: An
                 textbook.state[key][STATE_NAMES[name]] = value.copy()
 
 
-def cases() -> Iterator[Case]:
+def cases() -> Iterator[Any]:
     for engine in ENGINES:
         for shape in SHAPES.values():
             for activation in ACTIVATIONS:
                 for optimizer in OPTIMIZERS:
                     for dtype in ("float32", "float64"):
                         for dropout in (0.0, 0.3):
-                            yield Case(engine, tuple(shape), activation, optimizer, dtype, dropout)
+                            case = Case(engine, tuple(shape), activation, optimizer, dtype, dropout)
+                            yield engine_param(engine, case, case_id(case))
 
 
 def case_id(case: Case) -> str:
@@ -152,7 +165,7 @@ def case_id(case: Case) -> str:
     return f"{case.engine}-{shape}-{case.activation}-{case.optimizer}-{case.dtype}{extra}"
 
 
-@pytest.mark.parametrize("case", list(cases()), ids=case_id)
+@pytest.mark.parametrize("case", list(cases()))
 def test_every_engine_steps_as_the_reference_does(case: Case) -> None:
     outcome = run_both(case)
     assert outcome.error <= TOLERANCE[case.dtype]
@@ -160,7 +173,7 @@ def test_every_engine_steps_as_the_reference_does(case: Case) -> None:
     assert outcome.moved > 100 * TOLERANCE[case.dtype]
 
 
-@pytest.mark.parametrize("engine", list(ENGINES))
+@pytest.mark.parametrize("engine", [engine_param(name) for name in ENGINES])
 @pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize(("weight_decay", "clip_norm"), [(0.05, 0.0), (0.0, 0.05), (0.05, 0.05)])
@@ -217,7 +230,7 @@ def test_the_reference_sgd_rule_is_the_posts_update() -> None:
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("engine", list(ENGINES))
+@pytest.mark.parametrize("engine", [engine_param(name) for name in ENGINES])
 @pytest.mark.parametrize(
     ("optimizer", "dropout"), [("sgd", 0.0), ("momentum", 0.25), ("adam", 0.25)]
 )
@@ -314,3 +327,96 @@ def test_the_sigmoid_derivative_breakage_reaches_the_sigmoid_engine(
     case = BROKEN_CASES[0]
     monkeypatch.setattr(Sigmoid, "backward", lambda self, A, delta, scratch: delta)
     assert run_both(case).error > 100 * TOLERANCE[case.dtype]
+
+
+# ---------------------------------------------------------- the compiled engine broken on purpose
+#: One line of the compiled kernels' source, and what it becomes: each a mistake in the kernels'
+#: own arithmetic (not in the Python around them), which the comparison must catch.
+COMPILED_BREAKS = {
+    "wrong sigmoid derivative": (
+        Case("numba", tuple(SHAPES["post"]), "sigmoid", "sgd", "float64"),
+        "g[j] *= a[j] - a[j] * a[j]  # σ' = a (1 − a)",
+        "g[j] *= a[j]",
+    ),
+    "plain SGD's update added": (
+        Case("numba", tuple(SHAPES["two-hidden"]), "relu", "sgd", "float64"),
+        "scale = -lr if fused else 1.0",
+        "scale = lr if fused else 1.0",
+    ),
+    "Adam's update added": (
+        Case("numba", tuple(SHAPES["two-hidden"]), "tanh", "adam", "float64", dropout=0.3),
+        "p -= step_size * mo / (math.sqrt(ve) * root_correction + eps)",
+        "p += step_size * mo / (math.sqrt(ve) * root_correction + eps)",
+    ),
+    "momentum's velocity forgotten": (
+        Case("numba", tuple(SHAPES["one-hidden"]), "leaky_relu", "momentum", "float64"),
+        "first[i] = v\n",
+        "first[i] = 0.0 * v\n",
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "breakage", [engine_param("numba", name, name) for name in COMPILED_BREAKS]
+)
+def test_a_broken_compiled_engine_fails_the_comparison(
+    breakage: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kernels compiled again from their source with one line changed: the comparison that
+    the real kernels pass must fail."""
+    import importlib.util
+    from pathlib import Path
+
+    import glassnet.engine.numba as compiled
+
+    case, old, new = COMPILED_BREAKS[breakage]
+    assert run_both(case).error <= TOLERANCE[case.dtype]  # the real kernels pass
+    source = Path(compiled.kernels.__file__).read_text(encoding="utf-8")
+    assert source.count(old) == 1, old
+    path = tmp_path / "broken_kernels.py"
+    path.write_text(source.replace(old, new), encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("broken_kernels", path)
+    assert spec is not None and spec.loader is not None
+    broken = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(broken)
+    monkeypatch.setattr(compiled, "kernels", broken)
+    assert run_both(case).error > 100 * TOLERANCE[case.dtype]
+
+
+# ------------------------------------------------------------------- the NumPy engine's caches
+def numpy_engine_pair(dropout: float = 0.0) -> tuple[Any, Any, np.ndarray, np.ndarray]:
+    """Two NumPy engines on equal networks, and an epoch's prepared rows and one-hot labels."""
+    sizes = SHAPES["two-hidden"]
+    rng = np.random.default_rng(8)
+    X1 = with_ones(rng.normal(size=(60, sizes[0])))
+    Y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], 60)]
+    nets = [Network(sizes, "tanh", seed=8, dtype="float64") for _ in range(2)]
+    return nets[0].use_engine("numpy"), nets[1].use_engine("numpy"), X1, Y
+
+
+def test_the_numpy_engine_follows_a_new_batch_size_on_the_same_arrays() -> None:
+    """Its views of an epoch's batches are cached by the arrays: a new batch size must not reuse
+    them."""
+    used, fresh, X1, Y = numpy_engine_pair()
+    used.steps(X1, Y, SGD(), 0.1, start=0, count=6, batch_size=10)
+    fresh.steps(X1, Y, SGD(), 0.1, start=0, count=6, batch_size=10)
+    used.steps(X1, Y, SGD(), 0.1, start=0, count=4, batch_size=15)
+    for start in range(0, 60, 15):  # batches of 15, one step at a time
+        fresh.step(X1[start : start + 15], Y[start : start + 15], SGD(), 0.1)
+    np.testing.assert_array_equal(used.params.flat, fresh.params.flat)
+
+
+def test_the_numpy_engine_draws_dropout_after_a_plain_forward_pass_of_the_same_size() -> None:
+    """Its buffers are cached by batch size: a dropout step after a plain forward pass of the same
+    size needs the buffers that hold masks."""
+    used, fresh, X1, Y = numpy_engine_pair()
+    batch = slice(0, 10)
+    used.forward(X1[batch])
+    used.step(X1[batch], Y[batch], SGD(), 0.1, dropout=0.5, rng=np.random.default_rng(1))
+    fresh.step(X1[batch], Y[batch], SGD(), 0.1, dropout=0.5, rng=np.random.default_rng(1))
+    np.testing.assert_array_equal(used.params.flat, fresh.params.flat)
+    # and the other way round: a plain step after a dropout step drops nothing
+    used.step(X1[batch], Y[batch], SGD(), 0.1)
+    fresh.step(X1[batch], Y[batch], SGD(), 0.1)
+    np.testing.assert_array_equal(used.params.flat, fresh.params.flat)
