@@ -31,6 +31,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Heading:
+    """A heading; a formula in `backticks` is typeset on a page, shown plain in a terminal."""
+
     text: str
     level: int = 2
 
@@ -86,7 +88,7 @@ def render_markdown(blocks: list[Block]) -> str:
 
 def _markdown_block(block: Block) -> str:
     if isinstance(block, Heading):
-        return f"{'#' * block.level} {_math_cell(block.text)}"
+        return f"{'#' * block.level} {inline_math(block.text)}"
     if isinstance(block, Paragraph):
         return _wrap(inline_math(block.text), 100)
     if isinstance(block, Equation):
@@ -124,9 +126,8 @@ def render_terminal(blocks: list[Block], colour: bool = False, width: int = 100)
     for block in blocks:
         if isinstance(block, Heading):
             underline = "=" if block.level == 1 else "-"
-            out.append(
-                paint(block.text, _BOLD, _CYAN) + "\n" + paint(underline * len(block.text), _DIM)
-            )
+            text = block.text.replace("`", "")  # a formula in a heading is typeset on a page only
+            out.append(paint(text, _BOLD, _CYAN) + "\n" + paint(underline * len(text), _DIM))
         elif isinstance(block, Paragraph):
             text = _wrap(block.text, width)
             out.append(_CODE.sub(lambda m: paint(m.group(1), _YELLOW), text))

@@ -27,7 +27,7 @@ def softmax_blocks(found: dict[str, Array], label: int, L: int) -> list[Block]:
     binary_gap = float(np.max(np.abs(found["delta_binary"] - (y_hat - y))))
     z = f"Z{sup(L)}"
     return [
-        Heading('Why ∇ŶC ⊙ ∇ZŶ "simplifies to Ŷ − Y"'),
+        Heading('Why `∇ŶC ⊙ ∇ZŶ` "simplifies to `Ŷ − Y`"'),
         Paragraph(
             f"Softmax mixes its outputs: every ŷᵢ depends on every zⱼ. So ∇ZŶ is a matrix, the "
             f"Jacobian `J = ∂ŷ/∂z = diag(ŷ) − ŷŷᵀ`, and the chain rule multiplies by it rather "

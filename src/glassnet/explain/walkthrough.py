@@ -364,7 +364,7 @@ def _step(
     step = descent_step(network, trace, X, Y, learning_rate)
     change = step.loss_after - step.loss_before
     return [
-        Heading(f"One step of gradient descent, α = {learning_rate:g}"),
+        Heading(f"One step of gradient descent, `α = {learning_rate:g}`"),
         Equation("Θ ← Θ − α ∇ΘC,   b ← b − α ∇bC", "every layer at once"),
         Table(
             ["", "value"],
