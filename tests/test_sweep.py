@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -31,13 +32,23 @@ from glassnet.settings import RunSettings
 from glassnet.sweep import (
     SweepFolder,
     TrialOutcome,
+    execute,
     make_trials,
     read_spec,
     run_sweep,
     run_trial,
 )
 from glassnet.sweep.cluster import usable_cores
-from glassnet.sweep.results import best_row, rank_figure, result_rows, results_csv
+from glassnet.sweep.results import (
+    FIGURE_COLUMNS,
+    best_row,
+    rank_figure,
+    result_rows,
+    results_csv,
+)
+from glassnet.sweep.stopping import Stopped, stop_requests
+from glassnet.sweep.trials import value_text
+from glassnet.sweep.worker import figures
 
 GRID_AND_RANGES = """\
 [sweep]
@@ -239,6 +250,106 @@ def test_results_rank_by_validation_when_there_is_some(tmp_path: Path) -> None:
     assert rank_figure(result_rows(trials, no_val)) == "final_test_accuracy"
 
 
+def test_every_column_of_results_csv_says_what_the_trial_records(tmp_path: Path) -> None:
+    spec = read_spec(write_spec(tmp_path))
+    trials = make_trials(spec)
+    folder = SweepFolder.prepare(tmp_path / "sweep", spec.text, trials)
+    history = {
+        "rows": [
+            {"val_accuracy": 0.5, "test_accuracy": 0.4},
+            {"val_accuracy": 0.7, "test_accuracy": 0.66},
+            {"val_accuracy": 0.6, "test_accuracy": 0.65},
+        ],
+        "best_epoch": 2,
+        "test_accuracy": 0.61,
+    }
+    found = figures(history, trials[0].settings)
+    assert found == {
+        "epochs": 3,
+        "final_val_accuracy": 0.6,  # the last epoch's: the model saved is the last epoch's
+        "best_val_accuracy": 0.7,
+        "final_test_accuracy": 0.61,  # the saved model's, on the whole test set
+        "best_test_accuracy": 0.66,
+    }
+    # With early stopping the saved model is the best epoch's, and so are its final figures.
+    restored = figures(history, {**trials[0].settings, "patience": 3})
+    assert (restored["final_val_accuracy"], restored["final_test_accuracy"]) == (0.7, 0.61)
+    done = TrialOutcome(trials[0].id, "done", found, 12.34567, "tcp://127.0.0.1:4000")
+    diverged = TrialOutcome(
+        trials[1].id, "diverged", figures({"rows": history["rows"][:1]}, {}), 2.0, "w1",
+        "TrainingDivergedError: the loss became nan in epoch 2",
+    )  # fmt: skip
+    failed = TrialOutcome(trials[2].id, "failed", error="KilledWorker: all its workers died")
+    for outcome in (done, diverged, failed):
+        folder.record(outcome)
+    execute.write_results(folder, spec, trials, folder.records())
+    rows = read_results(folder.path)
+    assert list(rows[0]) == [
+        "trial", "status", "hidden", "learning_rate", "final_val_accuracy", "best_val_accuracy",
+        "final_test_accuracy", "best_test_accuracy", "epochs", "seconds", "worker", "error",
+    ]  # fmt: skip
+
+    def swept(i: int) -> dict[str, str]:
+        return {"hidden": f"[{trials[i].swept['hidden'][0]}]",
+                "learning_rate": str(trials[i].swept["learning_rate"])}  # fmt: skip
+
+    empty = dict.fromkeys([*FIGURE_COLUMNS, "worker", "error"], "")
+    assert rows == [
+        {"trial": "trial-001", "status": "done", **swept(0), "final_val_accuracy": "0.6",
+         "best_val_accuracy": "0.7", "final_test_accuracy": "0.61", "best_test_accuracy": "0.66",
+         "epochs": "3", "seconds": "12.346", "worker": "tcp://127.0.0.1:4000", "error": ""},
+        {"trial": "trial-002", "status": "diverged", **swept(1), "final_val_accuracy": "0.5",
+         "best_val_accuracy": "0.5", "final_test_accuracy": "0.4", "best_test_accuracy": "0.4",
+         "epochs": "1", "seconds": "2.0", "worker": "w1",
+         "error": "TrainingDivergedError: the loss became nan in epoch 2"},
+        {"trial": "trial-003", "status": "failed", **swept(2), **empty, "seconds": "0.0",
+         "error": "KilledWorker: all its workers died"},
+        *({"trial": t.id, "status": "not run", **swept(i), **empty}
+          for i, t in enumerate(trials) if i >= 3),
+    ]  # fmt: skip
+
+
+def test_a_trial_the_cluster_cannot_give_back_is_recorded_as_failed(tmp_path: Path) -> None:
+    from distributed import KilledWorker
+
+    trial = make_trials(read_spec(write_spec(tmp_path)))[0]
+
+    class Lost:
+        """A future whose trial's workers all died (past the scheduler's allowed failures)."""
+
+        def result(self) -> None:
+            last_worker = SimpleNamespace(address="tcp://127.0.0.1:1")
+            raise KilledWorker(f"glassnet-{trial.id}-0", last_worker, 0)  # type: ignore[arg-type]
+
+    outcome = execute._outcome(Lost(), trial)
+    assert (outcome.id, outcome.status, outcome.files) == (trial.id, "failed", {})
+    assert outcome.error.startswith(f"KilledWorker: Attempted to run task 'glassnet-{trial.id}-0'")
+
+
+def test_a_signal_during_a_sweep_is_noted_where_it_arrives_even_in_a_finalizer() -> None:
+    """Raised where it arrives, a Ctrl-C inside a finalizer would be printed and dropped; noted,
+    it is kept, and the sweep acts on it where it can stop cleanly."""
+
+    class Finalizer:
+        def __del__(self) -> None:
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C, arriving while __del__ runs
+
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    with stop_requests() as stop:
+        stop.check()  # nothing came yet
+        Finalizer()
+        assert stop.signum == signal.SIGINT
+        with pytest.raises(Stopped) as stopped:
+            stop.check()
+        assert stopped.value.signum == signal.SIGINT
+        with pytest.raises(KeyboardInterrupt):  # a second Ctrl-C stops at once
+            signal.raise_signal(signal.SIGINT)
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+    with stop_requests() as stop:
+        signal.raise_signal(signal.SIGTERM)
+        assert stop.signum == signal.SIGTERM
+
+
 # ------------------------------------------------------------------ bad input at the command
 @pytest.mark.parametrize(
     ("args", "status", "says"),
@@ -347,19 +458,33 @@ class DaskProcesses:
 
 
 @contextmanager
-def dask_processes(folder: Path, n_workers: int = 2) -> Iterator[DaskProcesses]:
-    """``dask scheduler`` and ``dask worker`` processes on 127.0.0.1, stopped by pid afterwards."""
+def dask_processes(
+    folder: Path, n_workers: int = 2, scheduler_config: dict[str, str] | None = None
+) -> Iterator[DaskProcesses]:
+    """``dask scheduler`` and ``dask worker`` processes on 127.0.0.1, stopped by pid afterwards;
+    ``scheduler_config`` sets ``distributed.scheduler`` options, e.g. ``allowed-failures``."""
     dask = Path(sys.executable).with_name("dask")
     if not dask.is_file():
         pytest.skip(f"no dask command beside {sys.executable}")
     env = isolated_env(folder)
+    scheduler_env = {
+        **env,
+        **{
+            "DASK_DISTRIBUTED__SCHEDULER__" + name.upper().replace("-", "_"): value
+            for name, value in (scheduler_config or {}).items()
+        },
+    }
     scheduler_file = folder / "scheduler.json"
     with ExitStack() as stack:
 
         def start(*args: str, log: str) -> subprocess.Popen[bytes]:
             out = stack.enter_context(open(folder / log, "wb"))
             child = subprocess.Popen(
-                [str(dask), *args], stdout=out, stderr=out, env=env, cwd=folder
+                [str(dask), *args],
+                stdout=out,
+                stderr=out,
+                env=scheduler_env if args[0] == "scheduler" else env,
+                cwd=folder,
             )
             return stack.enter_context(stopped(child))
 
@@ -430,16 +555,35 @@ def read_results(out: Path) -> list[dict[str, str]]:
 
 
 def check_complete(out: Path, n_trials: int) -> list[dict[str, str]]:
-    """Every trial done once, its folder whole, its figures those of its own history."""
+    """Every trial done once, its folder whole, and every column of its row in results.csv what
+    its own files say: the swept values of trials.json, the figures of its history.json, the
+    time and worker of its trial.json."""
     rows = read_results(out)
+    listed = json.loads((out / "trials.json").read_text())["trials"]
+    swept = list(listed[0]["swept"])
+    assert list(rows[0]) == ["trial", "status", *swept, *FIGURE_COLUMNS, "worker", "error"]
     assert [r["trial"] for r in rows] == [f"trial-{i:03d}" for i in range(1, n_trials + 1)]
-    assert all(r["status"] == "done" for r in rows), rows
     assert sorted(p.name for p in (out / "trials").iterdir()) == [r["trial"] for r in rows]
-    for row in rows:
+    for row, trial in zip(rows, listed, strict=True):
         folder = out / "trials" / row["trial"]
         history = json.loads((folder / "history.json").read_text())
-        assert float(row["final_test_accuracy"]) == history["test_accuracy"]
-        assert int(row["epochs"]) == len(history["rows"]) == 1
+        record = json.loads((folder / "trial.json").read_text())
+        val = [r["val_accuracy"] for r in history["rows"]]
+        test = [r["test_accuracy"] for r in history["rows"]]
+        assert row == {
+            "trial": trial["id"],
+            "status": "done",
+            **{name: value_text(trial["swept"][name]) for name in swept},
+            "final_val_accuracy": str(val[-1]),
+            "best_val_accuracy": str(max(val)),
+            "final_test_accuracy": str(history["test_accuracy"]),
+            "best_test_accuracy": str(max(test)),
+            "epochs": "1",
+            "seconds": str(record["seconds"]),
+            "worker": record["worker"],
+            "error": "",
+        }, row
+        assert 0 < record["seconds"] < 600 and record["worker"].startswith("tcp://127.0.0.1:")
         assert (folder / "model.safetensors").is_file()
     best = max(rows, key=lambda r: float(r["final_val_accuracy"]))
     model = (out / "trials" / best["trial"] / "model.safetensors").read_bytes()
@@ -524,6 +668,73 @@ def executing(client: object, worker: str) -> list[str]:
 
 @pytest.mark.mnist
 @pytest.mark.slow
+def test_a_trial_whose_worker_dies_past_the_retries_is_failed_and_the_sweep_goes_on(
+    mnist_dir: Path, tmp_path: Path
+) -> None:
+    """With ``allowed-failures = 0`` one death is past Dask's retries: the trials the worker held
+    are recorded as failed, every other trial runs to the end, and running the sweep again runs
+    the failed ones."""
+    from distributed import Client
+
+    spec = write_spec(tmp_path)
+    out = tmp_path / "sweep"
+    with (
+        dask_processes(tmp_path, scheduler_config={"allowed-failures": "0"}) as dask,
+        Client(dask.address, timeout=10) as client,
+    ):
+        wait_for(lambda: len(client.scheduler_info()["workers"]) == 2, 30)
+        names = {w["name"]: a for a, w in client.scheduler_info()["workers"].items()}
+        command = [
+            *glassnet_command(),
+            "sweep",
+            str(spec),
+            "--scheduler",
+            dask.address,
+            "--out",
+            str(out),
+            "--data-dir",
+            str(mnist_dir),
+        ]
+        with reaped(
+            subprocess.Popen(
+                command,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=isolated_env(tmp_path),
+                cwd=tmp_path,
+            )
+        ) as sweep:
+            running = wait_for(lambda: executing(client, names["w0"]), 60)
+            dask.workers[0].kill()  # SIGKILL: no goodbye to the scheduler
+            dask.workers[0].wait()
+            _, stderr = sweep.communicate(timeout=180)
+        killed = "-".join(str(running[0]).split("-")[1:3])  # "glassnet-trial-003-<token>"
+        rows = read_results(out)
+        failed = [r for r in rows if r["status"] == "failed"]
+        # The trial it ran, and any it held waiting for it (as many as Dask gave it), failed.
+        assert killed in [r["trial"] for r in failed] and len(failed) < 6, stderr
+        assert sweep.returncode == 1, stderr
+        assert f"error: {len(failed)} of 6 trials failed (" in stderr, stderr
+        assert "Traceback" not in stderr
+        for row in failed:
+            assert row["error"].startswith("KilledWorker: Attempted to run task"), row
+            assert all(row[name] == "" for name in (*FIGURE_COLUMNS[:-1], "worker")), row
+            assert not (out / "trials" / row["trial"] / "model.safetensors").exists()
+        others = [r for r in rows if r not in failed]
+        assert [r["status"] for r in others] == ["done"] * (6 - len(failed))  # the sweep went on
+        assert {r["worker"] for r in others} <= set(names.values())
+        again = subprocess.run(
+            command, capture_output=True, text=True, env=isolated_env(tmp_path), cwd=tmp_path,
+            timeout=180,
+        )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert f"{6 - len(failed)} finished already, {len(failed)} to run" in again.stderr
+    check_complete(out, 6)
+
+
+@pytest.mark.mnist
+@pytest.mark.slow
 def test_the_default_is_a_local_cluster_sized_to_the_machine(
     mnist_dir: Path, tmp_path: Path
 ) -> None:
@@ -538,47 +749,117 @@ def test_the_default_is_a_local_cluster_sized_to_the_machine(
     )
 
 
+#: ``glassnet sweep ARGS...`` as the console script runs it, but made to wait, at one moment the
+#: test chooses, until the test has sent its signal: ``python DRIVER MOMENT READY SENT ARGS...``.
+#: It writes the file READY on reaching the moment, then runs Python code until the file SENT
+#: appears. The moments are the two where a signal used to be lost:
+#:
+#: - ``finalizer``: inside a finalizer (``__del__``) in the main thread, just after the first trial
+#:   is recorded. Garbage collection runs finalizers wherever the main thread allocates, Dask's
+#:   futures among them; an exception raised in one is printed and dropped.
+#: - ``cluster-start``: while the local cluster starts its workers.
+DRIVER = """
+import os, sys, time
+from pathlib import Path
+
+import distributed
+
+import glassnet.sweep.execute as execute
+from glassnet.cli import main
+
+
+def hold():
+    ready.write_text(str(os.getpid()))
+    deadline = time.monotonic() + 60
+    while not sent.exists() and time.monotonic() < deadline:
+        pass  # Python code: a signal's handler runs here, between two of its steps
+
+
+class Finalizer:
+    def __del__(self):
+        hold()
+
+
+def write_results(*args):
+    rows = write_results.original(*args)
+    if moment == "finalizer" and not ready.exists():
+        Finalizer()  # dropped at once: its __del__ runs now, in the main thread
+    return rows
+
+
+def local_cluster(*args, **kwargs):
+    hold()
+    return local_cluster.original(*args, **kwargs)
+
+
+if __name__ == "__main__":  # not in the workers, which import this file again
+    moment, ready, sent = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    write_results.original, execute.write_results = execute.write_results, write_results
+    if moment == "cluster-start":
+        local_cluster.original, distributed.LocalCluster = distributed.LocalCluster, local_cluster
+    sys.exit(main(sys.argv[4:]))
+"""
+
+
+@dataclass
+class Ended:
+    returncode: int
+    stderr: str
+
+
+def stop_sweep_at(moment: str, signum: int, folder: Path, args: list[str]) -> Ended:
+    """Run ``glassnet sweep ARGS`` in ``folder`` (see :data:`DRIVER`), send ``signum`` at
+    ``moment`` (SIGINT to the whole process group, as Ctrl-C in a terminal does; SIGTERM to the
+    sweep's process alone, as ``kill`` does), and wait at most a minute for it to stop."""
+    driver = folder / "driver.py"
+    driver.write_text(DRIVER)
+    ready, sent = folder / "ready", folder / "sent"
+    with reaped(
+        subprocess.Popen(
+            [sys.executable, str(driver), moment, str(ready), str(sent), "sweep", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=isolated_env(folder),
+            cwd=folder,
+            start_new_session=True,
+        )
+    ) as sweep:
+        wait_for(lambda: ready.exists() or sweep.poll() is not None, 120)
+        assert sweep.poll() is None, sweep.communicate()
+        if signum == signal.SIGINT:
+            os.killpg(sweep.pid, signal.SIGINT)
+        else:
+            sweep.send_signal(signum)
+        sent.touch()
+        _, stderr = sweep.communicate(timeout=60)
+    return Ended(sweep.returncode, stderr)
+
+
+def sweep_args(spec: Path, out: Path, mnist_dir: Path) -> list[str]:
+    return [str(spec), "--out", str(out), "--workers", "2", "--data-dir", str(mnist_dir)]
+
+
 @pytest.mark.mnist
 @pytest.mark.slow
 def test_ctrl_c_keeps_what_finished_and_a_second_run_finishes_the_rest(
     mnist_dir: Path, tmp_path: Path
 ) -> None:
+    """Ctrl-C stops the sweep even when it comes at the worst moment, inside a finalizer."""
     spec = write_spec(tmp_path, GRID_AND_RANGES.replace("samples = 3", "samples = 4"))
     out = tmp_path / "sweep"
-    command = [
-        *glassnet_command(),
-        "sweep",
-        str(spec),
-        "--out",
-        str(out),
-        "--workers",
-        "2",
-        "--data-dir",
-        str(mnist_dir),
-    ]
-    with reaped(
-        subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=isolated_env(tmp_path),
-            cwd=tmp_path,
-            start_new_session=True,
-        )
-    ) as sweep:
-        wait_for(lambda: any(r["status"] == "done" for r in read_results(out)), 90)
-        os.killpg(sweep.pid, signal.SIGINT)  # as Ctrl-C does: the whole process group
-        _, stderr = sweep.communicate(timeout=60)
-    assert sweep.returncode == 130, stderr
-    assert "Traceback" not in stderr and "interrupted;" in stderr
+    args = sweep_args(spec, out, mnist_dir)
+    stopped = stop_sweep_at("finalizer", signal.SIGINT, tmp_path, args)
+    assert stopped.returncode == 130, stopped.stderr
+    assert "Traceback" not in stopped.stderr and "interrupted;" in stopped.stderr
     rows = read_results(out)
     done = [r["trial"] for r in rows if r["status"] == "done"]
     assert len(rows) == 8 and 1 <= len(done) < 8
     assert {r["status"] for r in rows} <= {"done", "not run"}
+    assert f"{len(done)} of 8 trials are recorded in {out}" in stopped.stderr
     before = {t: (out / "trials" / t / "model.safetensors").stat().st_mtime_ns for t in done}
     again = subprocess.run(
-        command,
+        [*glassnet_command(), "sweep", *args],
         capture_output=True,
         text=True,
         env=isolated_env(tmp_path),
@@ -590,3 +871,30 @@ def test_ctrl_c_keeps_what_finished_and_a_second_run_finishes_the_rest(
     check_complete(out, 8)
     after = {t: (out / "trials" / t / "model.safetensors").stat().st_mtime_ns for t in done}
     assert after == before  # finished trials were not run again
+
+
+@pytest.mark.mnist
+@pytest.mark.slow
+def test_sigterm_stops_a_sweep_as_ctrl_c_does(mnist_dir: Path, tmp_path: Path) -> None:
+    spec = write_spec(tmp_path)
+    out = tmp_path / "sweep"
+    stopped = stop_sweep_at("finalizer", signal.SIGTERM, tmp_path, sweep_args(spec, out, mnist_dir))
+    assert stopped.returncode == 128 + signal.SIGTERM, stopped.stderr
+    assert "Traceback" not in stopped.stderr and "terminated;" in stopped.stderr
+    statuses = [r["status"] for r in read_results(out)]
+    assert 1 <= statuses.count("done") < 6 and set(statuses) <= {"done", "not run"}
+
+
+@pytest.mark.mnist
+@pytest.mark.slow
+def test_ctrl_c_while_the_cluster_starts_stops_the_sweep_and_makes_nothing(
+    mnist_dir: Path, tmp_path: Path
+) -> None:
+    spec = write_spec(tmp_path)
+    out = tmp_path / "sweep"
+    args = sweep_args(spec, out, mnist_dir)
+    stopped = stop_sweep_at("cluster-start", signal.SIGINT, tmp_path, args)
+    assert stopped.returncode == 130, stopped.stderr
+    assert "Traceback" not in stopped.stderr
+    assert "interrupted while the cluster started; no trial ran" in stopped.stderr
+    assert not out.exists()

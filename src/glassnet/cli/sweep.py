@@ -90,7 +90,11 @@ def _terminate(signum: int, frame: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the sweep as the options say; SIGTERM stops it as Ctrl-C does."""
+    """Run the sweep as the options say; SIGTERM stops it as Ctrl-C does.
+
+    While trials run, :func:`glassnet.sweep.run_sweep` takes both signals itself (and says which
+    came); the handler here covers the moments before and after it.
+    """
     if args.workers and args.scheduler:
         print(
             "glassnet sweep: error: --workers sizes a local cluster; an existing cluster "
@@ -123,16 +127,22 @@ def _run(args: argparse.Namespace) -> int:
             progress=False if args.quiet else None,
         )
     except sweep.SweepInterrupted as stop:
-        done = sum(1 for r in stop.result.rows if r["status"] in ("done", "diverged"))
-        terminated = isinstance(stop.__context__, _Terminated)
-        print(
-            f"glassnet: {'terminated' if terminated else 'interrupted'}; {done} of "
-            f"{len(stop.result.rows)} trials are recorded in {stop.result.folder}. Run the same "
-            "command again to finish the rest.",
-            file=sys.stderr,
-        )
-        return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
+        print(_stopped_line(stop), file=sys.stderr)
+        return 128 + stop.signum
     return _report(spec, result, args)
+
+
+def _stopped_line(stop: Any) -> str:
+    """What a stopped sweep left, and what to do next."""
+    how = "terminated" if stop.signum == signal.SIGTERM else "interrupted"
+    if stop.result is None:
+        return f"glassnet: {how} while the cluster started; no trial ran."
+    rows = stop.result.rows
+    done = sum(1 for r in rows if r["status"] in ("done", "diverged"))
+    return (
+        f"glassnet: {how}; {done} of {len(rows)} trials are recorded in {stop.result.folder}. "
+        "Run the same command again to finish the rest."
+    )
 
 
 def _dry_run(spec: Any, args: argparse.Namespace) -> int:

@@ -12,13 +12,12 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from glassnet.errors import GlassnetError
+from glassnet.errors import GlassnetError, one_line
 
 #: How long to try to reach a scheduler, and to wait for it to have a worker.
 CONNECT_SECONDS = 10.0
@@ -80,8 +79,9 @@ def _existing(address: str, wait_seconds: float) -> Iterator[Cluster]:
     try:
         client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
     except (OSError, TimeoutError) as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise GlassnetError(f"cannot reach the Dask scheduler at {address}: {reason}") from None
+        raise GlassnetError(
+            f"cannot reach the Dask scheduler at {address}: {one_line(exc)}"
+        ) from None
     try:
         try:
             client.wait_for_workers(1, timeout=wait_seconds)
@@ -100,12 +100,7 @@ def _existing(address: str, wait_seconds: float) -> Iterator[Cluster]:
 def _local(workers: int) -> Iterator[Cluster]:
     from distributed import Client, LocalCluster
 
-    # Ctrl-C in a terminal reaches every process of the foreground group, the workers too. They
-    # are started ignoring it (a disposition a new process keeps), so that Ctrl-C stops the sweep
-    # once, here, which then closes them.
-    main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
-    try:
+    with _sigint_blocked():
         cluster = LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
@@ -113,9 +108,6 @@ def _local(workers: int) -> Iterator[Cluster]:
             dashboard_address=":0",  # any free port: never "8787 is in use" beside another
             silence_logs=logging.ERROR,
         )
-    finally:
-        if main:
-            signal.signal(signal.SIGINT, previous)
     try:
         client = Client(cluster, set_as_default=False)
         try:
@@ -124,6 +116,32 @@ def _local(workers: int) -> Iterator[Cluster]:
             client.close()
     finally:
         cluster.close()
+
+
+@contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """SIGINT held back from this thread, and from the threads and processes it starts meanwhile.
+
+    Ctrl-C in a terminal reaches every process of the foreground group, the workers too. A local
+    cluster's threads and worker processes are started with SIGINT blocked (a mask that new
+    threads and new processes inherit, restarted workers too), so that Ctrl-C stops the sweep
+    once, here, which then closes them. Blocked, not ignored: a Ctrl-C pressed while the cluster
+    starts waits, and is acted on once this thread unblocks it, where ignoring it would lose it.
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not on POSIX
+        yield
+        return
+    # multiprocessing starts its resource tracker with SIGINT blocked, then unblocks SIGINT in the
+    # thread that started it, whatever its mask was: started here first, it is not started again
+    # inside the cluster's threads, and their mask stays as set below.
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _count(n: int, noun: str) -> str:

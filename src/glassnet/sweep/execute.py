@@ -8,13 +8,17 @@ end it ranks the trials, copies the best one's model beside them and draws the p
 
 Dask looks after the rest: a worker that dies mid-trial has its trial given to another worker (up
 to the scheduler's ``allowed-failures``, 3 by default, after which the trial is recorded as
-failed). Ctrl-C cancels the trials not yet finished and raises :class:`SweepInterrupted` once
-everything finished is recorded; running the same sweep again finishes the rest.
+failed, and the sweep goes on). Ctrl-C or SIGTERM, at any point, cancels the trials not yet
+finished and raises :class:`SweepInterrupted` once everything finished is recorded (see
+:mod:`~glassnet.sweep.stopping` for why the signals are only noted where they arrive); running the
+same sweep again finishes the rest.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,11 +28,12 @@ from typing import Any, TextIO
 from tqdm.auto import tqdm
 
 from glassnet.atomic import atomic_write_text
-from glassnet.errors import GlassnetError
+from glassnet.errors import GlassnetError, one_line
 from glassnet.sweep.cluster import WORKER_WAIT_SECONDS, Cluster, connect
 from glassnet.sweep.folder import PLOT, RESULTS, SweepFolder
 from glassnet.sweep.results import best_row, rank_figure, result_rows, results_csv
 from glassnet.sweep.spec import SweepSpec
+from glassnet.sweep.stopping import POLL_SECONDS, Stopped, StopRequest, stop_requests
 from glassnet.sweep.trials import Trial, describe, make_trials
 from glassnet.sweep.worker import FAILED, TrialOutcome, run_trial
 
@@ -54,11 +59,20 @@ class SweepResult:
     failed: list[dict[str, Any]] = field(default_factory=list)
 
 
-class SweepInterrupted(KeyboardInterrupt):
-    """Ctrl-C stopped the sweep; ``result`` is what was recorded by then."""
+class SweepInterrupted(Stopped):
+    """Ctrl-C or SIGTERM stopped the sweep.
 
-    def __init__(self, result: SweepResult) -> None:
-        super().__init__("sweep interrupted")
+    Attributes
+    ----------
+    signum : int
+        ``signal.SIGINT`` (Ctrl-C) or ``signal.SIGTERM``.
+    result : SweepResult or None
+        What the sweep folder records by then; None when the sweep stopped before it made the
+        folder (while its cluster started).
+    """
+
+    def __init__(self, result: SweepResult | None, signum: int = signal.SIGINT) -> None:
+        super().__init__(signum)
         self.result = result
 
 
@@ -98,12 +112,22 @@ def run_sweep(
         with found.lock():  # nothing to run: no cluster needed
             _say(log, f"glassnet sweep: all {len(trials)} trials finished already in {found.path}")
             return _finish(spec, found, trials, found.records(), 0, len(trials))
-    with connect(scheduler, workers, wait_seconds=wait_seconds) as cluster:
+    with stop_requests() as stop, connect(scheduler, workers, wait_seconds=wait_seconds) as cluster:
+        _stop_if_asked(stop, None)  # a signal while the cluster started: nothing made yet
         folder = SweepFolder.prepare(out, spec.text, trials)
         with folder.lock():
-            result = _sweep(cluster, folder, spec, trials, log, progress)
+            result = _sweep(cluster, folder, spec, trials, log, progress, stop)
             result.cluster = cluster.description
-            return result
+        _stop_if_asked(stop, result)  # a signal while the results were written: say so
+        return result
+
+
+def _stop_if_asked(stop: StopRequest, result: SweepResult | None) -> None:
+    """Raise :class:`SweepInterrupted` with ``result`` if a signal came."""
+    try:
+        stop.check()
+    except Stopped as stopped:
+        raise SweepInterrupted(result, stopped.signum) from None
 
 
 def _sweep(
@@ -113,8 +137,10 @@ def _sweep(
     trials: Sequence[Trial],
     log: TextIO | None,
     progress: bool | None,
+    stop: StopRequest,
 ) -> SweepResult:
-    """Run the trials not finished in ``folder``, then rank them; Ctrl-C after recording."""
+    """Run the trials not finished in ``folder``, then rank them; a signal stops it after
+    recording what finished."""
     folder.remove_stale()
     records = folder.records()
     finished = folder.finished()
@@ -126,10 +152,11 @@ def _sweep(
     )
     ran: list[str] = []
     try:
-        _run_trials(cluster.client, todo, folder, records, spec, trials, ran, log, progress)
-    except KeyboardInterrupt:
+        _run_trials(cluster.client, todo, folder, records, spec, trials, ran, log, progress, stop)
+    except KeyboardInterrupt as exc:  # Stopped, or a second signal raised where it came
         result = _finish(spec, folder, trials, records, len(ran), len(finished))
-        raise SweepInterrupted(result) from None
+        signum: int = stop.signum or getattr(exc, "signum", None) or signal.SIGINT  # the first
+        raise SweepInterrupted(result, signum) from None
     return _finish(spec, folder, trials, records, len(ran), len(finished))
 
 
@@ -143,9 +170,11 @@ def _run_trials(
     ran: list[str],
     log: TextIO | None,
     progress: bool | None,
+    stop: StopRequest,
 ) -> None:
     """Hand ``todo`` to the cluster; record each outcome (its id in ``ran``), and rewrite
-    results.csv, as it arrives."""
+    results.csv, as it arrives. Raises :class:`Stopped` when ``stop`` says a signal came, having
+    recorded every outcome that arrived before it."""
     from distributed import as_completed
 
     # Keys name the trial, and differ between sweeps sharing a cluster.
@@ -163,17 +192,24 @@ def _run_trials(
         disable=None if progress is None else not progress,
         leave=False,
     )
+    pending = as_completed(futures, loop=client.loop)
     try:
-        for future in as_completed(futures, loop=client.loop):
-            trial = futures[future]
-            outcome = _outcome(future, trial)
-            folder.record(outcome)
-            records[trial.id] = outcome.record()
-            ran.append(trial.id)
-            write_results(folder, spec, trials, records)
-            bar.update(1)
-            if log is not None:
-                bar.write(_finished_line(trial, outcome), file=log)
+        # Polled rather than iterated: waiting inside Dask, a stop request would wait with it.
+        while not pending.is_empty():
+            stop.check()
+            finished = pending.next_batch(block=False)
+            if not finished:
+                time.sleep(POLL_SECONDS)
+            for future in finished:
+                trial = futures[future]
+                outcome = _outcome(future, trial)
+                folder.record(outcome)
+                records[trial.id] = outcome.record()
+                ran.append(trial.id)
+                write_results(folder, spec, trials, records)
+                bar.update(1)
+                if log is not None:
+                    bar.write(_finished_line(trial, outcome), file=log)
     except BaseException:
         client.cancel(list(futures), force=True)
         raise
@@ -186,8 +222,7 @@ def _outcome(future: Any, trial: Trial) -> TrialOutcome:
     try:
         outcome: TrialOutcome = future.result()
     except Exception as exc:  # KilledWorker (its workers kept dying), or a worker without glassnet
-        text = " ".join(str(exc).split())
-        return TrialOutcome(trial.id, FAILED, error=f"{type(exc).__name__}: {text}")
+        return TrialOutcome(trial.id, FAILED, error=f"{type(exc).__name__}: {one_line(exc)}")
     return outcome
 
 
