@@ -143,24 +143,6 @@ def _site_link(match: re.Match[str], docname: str) -> str:
 
 def _rewrite_links(app: object, docname: str, source: list[str]) -> None:
     source[0] = _OUTSIDE.sub(lambda m: _site_link(m, docname), source[0])
-    if docname == "walkthrough":
-        source[0] = source[0].replace(BACKWARD_MARK, _backward_pass())
-
-
-# The walkthrough shows ReferenceNetwork.backprop; where the reference keeps the backward pass in
-# a method of its own (shared with its trace), that method is shown after it.
-BACKWARD_MARK = "<!-- the backward pass -->"
-
-
-def _backward_pass() -> str:
-    from glassnet.reference import ReferenceNetwork
-
-    if not hasattr(ReferenceNetwork, "_backward"):
-        return ""
-    return (
-        "```{literalinclude} ../src/glassnet/reference.py\n:pyobject: ReferenceNetwork._backward\n"
-        ":caption: The backward pass: δ, ∇ΘC and ∇bC of every layer, from the last back\n```\n"
-    )
 
 
 def _write_source_pages(app: object) -> None:

@@ -79,6 +79,22 @@ for l, (g, gb) in enumerate(zip(nabla_theta, nabla_b, strict=True), start=1):
     print(f"∇Θ({l})C {g.shape}   ∇b({l})C {gb.shape}   ‖∇Θ({l})C‖ = {np.linalg.norm(g):.3e}")
 
 # %%
+# Every quantity at once
+# ----------------------
+# ``trace`` keeps everything the two passes computed, layer by layer in the post's numbering:
+# :math:`\Theta^{(l)}`, :math:`A^{(l)}`, :math:`Z^{(l)}`, the error :math:`\delta^{(l)}` and both
+# gradients, the same numbers ``backprop`` returns. The error shrinks on its way back: each
+# sigmoid layer multiplies it by :math:`\sigma'(Z) \le 1/4`.
+trace = net.trace(X, Y)
+for layer in trace.layers:
+    print(
+        f"layer {layer.index}: Θ {layer.theta.shape}  A {layer.A.shape}  Z {layer.Z.shape}  "
+        f"δ {layer.delta.shape}  mean |δ| = {np.abs(layer.delta).mean():.3e}"
+    )
+same = zip(trace.layers, nabla_theta, strict=True)
+assert all(np.array_equal(layer.nabla_theta, g) for layer, g in same)
+
+# %%
 # Checked against central differences
 # -----------------------------------
 # Nudge one parameter by :math:`\pm h`, recompute the cost, and divide:

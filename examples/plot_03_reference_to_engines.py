@@ -40,13 +40,15 @@ print(
 # The same gradients
 # ------------------
 # ``Network.backprop`` takes standardized rows; it returns the reference's gradients
-# transposed. ``prepare`` standardizes raw pixels once the network has a standardizer (``fit``
-# learns one; here we fit it on the training rows first).
+# transposed. ``ReferenceNetwork.from_network`` gives the reference a network's weights.
+# ``prepare`` standardizes raw pixels once the network has a standardizer (``fit`` learns one;
+# here we fit it on the training rows first).
 net.standardizer = Standardizer.fit(flatten_images(X))
 rows = net.prepare(X[:100])  # (100, 784): samples as rows
 Y_rows = np.eye(10)[y[:100]]
 weight_gradients, bias_gradients = net.backprop(rows, Y_rows)
-nabla_theta, nabla_b = ref.backprop(rows.T, Y_rows.T)
+same = ReferenceNetwork.from_network(net)  # the reference holding the network's numbers
+nabla_theta, nabla_b = same.backprop(rows.T, Y_rows.T)
 gap = max(np.abs(g.T - t).max() for g, t in zip(weight_gradients, nabla_theta, strict=True))
 print(f"largest difference between the gradients: {gap:.1e}")
 
