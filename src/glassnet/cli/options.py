@@ -23,6 +23,11 @@ def nonnegative_int(text: str) -> int:
     return int(_parser(Rule("whole", low=0))(text))
 
 
+def nonnegative_number(text: str) -> float:
+    """A finite number >= 0."""
+    return float(_parser(Rule("number", low=0.0))(text))
+
+
 def layer_sizes(text: str) -> list[int]:
     """Hidden layer sizes as comma-separated whole numbers: ``50,50,50``; empty for none."""
     return list(_parser(Rule("sizes"))(text))

@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from glassnet.cli import options
 from glassnet.cli.serve import add_server_options, open_browser
 
 EPILOG = """\
@@ -32,16 +33,26 @@ def add_parser(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("run", metavar="RUN", help="a run folder (glassnet train --out, or runs/<run>)")
+    p.add_argument(
+        "--wait",
+        type=options.nonnegative_number,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long to wait for RUN to appear, as when training has only just started "
+        "(default: 30)",
+    )
     add_server_options(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from glassnet.web.runview import check_run_folder
+    from glassnet.web.runview import wait_for_run_folder
     from glassnet.web.server import is_loopback_host, require_web, serve_run, warn_if_exposed
 
     require_web()  # a clear message before anything else
-    folder = check_run_folder(args.run)
+    folder = wait_for_run_folder(
+        args.run, args.wait, lambda line: print(f"glassnet watch: {line}", file=sys.stderr)
+    )
     warn_if_exposed(args.host, "watch")
 
     def ready(url: str) -> None:

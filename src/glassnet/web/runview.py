@@ -18,6 +18,8 @@ import math
 import os
 import stat
 import threading
+import time
+from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,26 @@ SHOWN_SETTINGS = (
     "dataset", "preset", "hidden", "activation", "optimizer", "learning_rate", "batch_size",
     "epochs", "dropout", "schedule", "engine",
 )  # fmt: skip
+
+
+def wait_for_run_folder(
+    folder: str | os.PathLike[str], seconds: float, say: Callable[[str], None]
+) -> Path:
+    """:func:`check_run_folder`, after waiting up to ``seconds`` for the folder to become one:
+    ``glassnet train ... &`` followed at once by ``glassnet watch`` starts watching before the
+    run has written its folder. ``say`` is told once that it waits."""
+    deadline = time.monotonic() + seconds
+    told = False
+    while True:
+        try:
+            return check_run_folder(folder)
+        except InputError:
+            if time.monotonic() >= deadline:
+                raise
+        if not told:
+            say(f"waiting up to {seconds:g} s for {folder} to become a run folder")
+            told = True
+        time.sleep(0.2)
 
 
 def check_run_folder(folder: str | os.PathLike[str]) -> Path:
