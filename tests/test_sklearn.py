@@ -27,8 +27,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
 import glassnet
+from glassnet import TrainConfig
 from glassnet.datasets.preprocess import Standardizer
-from glassnet.settings import TrainConfig
 from glassnet.sklearn import AUTO_EPOCHS, NetClassifier, auto_epochs, expected_failed_checks
 
 
@@ -89,12 +89,20 @@ def test_string_labels_round_trip_through_predict_and_the_model_file(tmp_path: P
     assert np.array_equal(np.array(model.class_names)[model.predict(X)], predicted)
 
 
-def test_labels_that_are_not_0_to_k() -> None:
+def test_labels_that_are_not_0_to_k(tmp_path: Path) -> None:
+    """Numeric labels are sorted as numbers, and the network's class names follow its columns:
+    a model file read elsewhere names each prediction as the estimator does."""
     X, y = iris_names()
     numbers = np.array([10, -3, 7])[np.searchsorted(["setosa", "versicolor", "virginica"], y)]
-    estimator = NetClassifier(hidden=16, epochs=40, random_state=0).fit(X, numbers)
-    assert list(estimator.classes_) == [-3, 7, 10]
-    assert set(estimator.predict(X)) <= {-3, 7, 10}
+    estimator = NetClassifier(hidden=16, epochs=40, learning_rate=0.01, random_state=0)
+    estimator.fit(X, numbers)
+    assert list(estimator.classes_) == [-3, 7, 10]  # as numbers, not as text ("-3", "10", "7")
+    assert estimator.network_.class_names == ["-3", "7", "10"]  # column k is classes_[k]
+    predicted = estimator.predict(X)
+    assert set(predicted) <= {-3, 7, 10} and np.mean(predicted == numbers) > 0.9
+    model = glassnet.load(estimator.network_.save(tmp_path / "numbers.safetensors"))
+    assert model.class_names == ["-3", "7", "10"]
+    assert np.array_equal(np.array(model.class_names)[model.predict(X)], predicted.astype(str))
 
 
 def test_the_same_weights_as_network_fit() -> None:
@@ -151,6 +159,27 @@ def test_partial_fit_needs_classes_first_and_may_see_few_of_them() -> None:
     assert estimator.predict_proba(X).shape == (len(X), 3)
     with pytest.raises(ValueError, match="not one of the classes"):
         estimator.partial_fit(X[:5], np.array(["daisy"] * 5))
+
+
+def test_partial_fit_refuses_classes_other_than_the_first_calls() -> None:
+    X, y = iris_names()
+    estimator = NetClassifier(hidden=8, random_state=0)
+    estimator.partial_fit(X, y, classes=["setosa", "versicolor", "virginica"])
+    estimator.partial_fit(
+        X, y, classes=["virginica", "setosa", "versicolor"]
+    )  # the same, reordered
+    trained = estimator.network_.get_flat_parameters().copy()
+    some = y != "virginica"
+    for classes in (["setosa", "versicolor"], ["setosa", "versicolor", "virginica", "rose"]):
+        with pytest.raises(ValueError, match=r"classes=\[.*\] differ from the first call's"):
+            estimator.partial_fit(X[some], y[some], classes=classes)
+    # Refused before anything trained: the network and the epoch count are as they were.
+    assert np.array_equal(estimator.network_.get_flat_parameters(), trained)
+    assert estimator.n_iter_ == 2 and list(estimator.classes_) == [
+        "setosa",
+        "versicolor",
+        "virginica",
+    ]
 
 
 def test_one_class_is_refused_in_words() -> None:

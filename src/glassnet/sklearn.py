@@ -40,12 +40,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from glassnet import TrainConfig
 from glassnet.datasets.preprocess import Standardizer
-from glassnet.errors import GlassnetError
+from glassnet.errors import GlassnetError, InputError
 from glassnet.history import TrainingState
 from glassnet.network import Network
 from glassnet.rules import parse_sizes
-from glassnet.settings import RULES, TrainConfig
+from glassnet.settings import RULES
 
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin
@@ -209,12 +210,12 @@ step_epochs, gamma, lr_floor, validation_split, patience, augment_shift, engine
         rows, labels = self._check_data(X, y, reset=first)
         if first:
             if classes is None:
-                raise ValueError(
+                raise InputError(
                     "the first call to partial_fit needs classes=, every label there is"
                 )
             self.classes_ = unique_labels(np.asarray(classes))
         elif classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
-            raise ValueError(
+            raise InputError(
                 f"classes={np.asarray(classes).tolist()} differ from the first call's "
                 f"{self.classes_.tolist()}"
             )
@@ -238,7 +239,7 @@ step_epochs, gamma, lr_floor, validation_split, patience, augment_shift, engine
         for name in ("activation", "initializer", "dtype"):  # the network's, by the same table
             RULES[name].check(name, getattr(self, name))
         if len(self.classes_) < 2:
-            raise ValueError(
+            raise InputError(
                 f"NetClassifier needs samples of at least 2 classes, got 1 class: {self.classes_}"
             )
         network = Network(
@@ -260,8 +261,7 @@ step_epochs, gamma, lr_floor, validation_split, patience, augment_shift, engine
         history = state.history.copy()
         history.stopped = ""
         state = dataclasses.replace(state, history=history, bad_epochs=0)
-        more = self._config(len(X), epochs, seed=self._seed_used).epochs
-        config = self._config(len(X), state.epoch + more, seed=self._seed_used)
+        config = self._config(len(X), epochs, seed=self._seed_used, trained=state.epoch)
         return self._train(self.network_, X, labels, config, state)
 
     def _train(
@@ -276,12 +276,12 @@ step_epochs, gamma, lr_floor, validation_split, patience, augment_shift, engine
         history = network.fit(
             X,
             labels,
+            config=config,
             resume=resume,
             callbacks=[lambda row, state: states.append(state)],
             verbose=self.verbose,
             progress=self.verbose > 0,
             log=sys.stderr,
-            **config.to_dict(),
         )
         self.network_, self.history_, self._seed_used = network, history, config.seed
         self._state = states[-1]  # every call trains at least one epoch
@@ -293,14 +293,21 @@ step_epochs, gamma, lr_floor, validation_split, patience, augment_shift, engine
         self.n_iter_ = len(history.rows)
         return self
 
-    def _config(self, n_rows: int, epochs: int | None, seed: int) -> TrainConfig:
-        """The training settings, checked by the settings table, for ``n_rows`` training rows."""
+    def _config(self, n_rows: int, epochs: int | None, seed: int, trained: int = 0) -> TrainConfig:
+        """The training settings of one call, for ``n_rows`` training rows: made (and so checked
+        by the settings table) once, here, where the estimator's parameters enter training.
+
+        ``epochs`` epochs more (the ``epochs`` parameter when None) after the ``trained`` ones a
+        warm start continues from.
+        """
         settings = {name: getattr(self, name) for name in TRAINING}
         if epochs is not None:
             settings["epochs"] = epochs
         elif settings["epochs"] == "auto":
             n_train = n_rows - round(n_rows * float(self.validation_split or 0))
             settings["epochs"] = auto_epochs(n_train, self.batch_size)
+        if trained:  # the loop counts epochs from the first fit; check the new ones first
+            settings["epochs"] = trained + RULES["epochs"].check("epochs", settings["epochs"])
         return TrainConfig(**settings, seed=seed)
 
     def _seed(self) -> int:
@@ -318,7 +325,7 @@ step_epochs, gamma, lr_floor, validation_split, patience, augment_shift, engine
         known[known] = self.classes_[positions[known]] == y[known]
         if not known.all():
             label = y[~known][:1].tolist()[0]  # a Python value, for a plain message
-            raise ValueError(
+            raise InputError(
                 f"{method}: label {label!r} is not one of the classes {self.classes_.tolist()}"
             )
         return positions.astype(np.int64)
