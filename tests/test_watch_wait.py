@@ -31,6 +31,9 @@ def test_watch_stops_waiting_with_one_line_when_no_run_appears(tmp_path: Path) -
     assert 0.6 <= time.monotonic() - started < 5.0
 
 
-def test_a_folder_that_is_not_a_run_is_refused_after_the_wait(tmp_path: Path) -> None:
+def test_a_folder_holding_something_else_is_refused_at_once(tmp_path: Path) -> None:
+    (tmp_path / "photo.png").write_bytes(b"")
+    started = time.monotonic()
     with pytest.raises(ValueError, match="not a run folder"):
-        wait_for_run_folder(tmp_path, 0.0, lambda line: None)
+        wait_for_run_folder(tmp_path, 30.0, lambda line: None)
+    assert time.monotonic() - started < 1.0

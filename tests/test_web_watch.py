@@ -227,9 +227,10 @@ def test_the_api_obeys_the_pages_rules(client: TestClient) -> None:
 def test_watch_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from glassnet.cli import main
 
-    assert main(["watch", str(tmp_path / "nope"), "--no-browser"]) == 1
+    assert main(["watch", str(tmp_path / "nope"), "--no-browser", "--wait", "0"]) == 1
     assert capsys.readouterr().err.strip().endswith("no such run folder")
-    assert main(["watch", str(tmp_path), "--no-browser"]) == 1
+    (tmp_path / "notes.txt").write_text("not a run")
+    assert main(["watch", str(tmp_path), "--no-browser"]) == 1  # refused at once: no wait
     err = capsys.readouterr().err
     assert "not a run folder" in err and err.count("\n") == 1
     with pytest.raises(SystemExit) as exit_info:

@@ -47,16 +47,19 @@ SHOWN_SETTINGS = (
 def wait_for_run_folder(
     folder: str | os.PathLike[str], seconds: float, say: Callable[[str], None]
 ) -> Path:
-    """:func:`check_run_folder`, after waiting up to ``seconds`` for the folder to become one:
-    ``glassnet train ... &`` followed at once by ``glassnet watch`` starts watching before the
-    run has written its folder. ``say`` is told once that it waits."""
+    """:func:`check_run_folder`, after waiting up to ``seconds`` for a missing or empty folder to
+    become a run folder: ``glassnet train ... &`` followed at once by ``glassnet watch`` starts
+    watching before the run has written its folder. A folder holding other things is refused at
+    once. ``say`` is told once that it waits."""
     deadline = time.monotonic() + seconds
     told = False
     while True:
         try:
             return check_run_folder(folder)
         except InputError:
-            if time.monotonic() >= deadline:
+            path = Path(folder)
+            starting = not path.exists() or (path.is_dir() and not any(path.iterdir()))
+            if not starting or time.monotonic() >= deadline:
                 raise
         if not told:
             say(f"waiting up to {seconds:g} s for {folder} to become a run folder")
