@@ -224,6 +224,30 @@ def test_a_graph_that_disagrees_with_glassnet_is_not_written(
     assert listing(tmp_path) == {}
 
 
+def test_a_graph_that_gives_nan_where_glassnet_does_not_is_not_written(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    network = small_network("relu")
+    # Log of the negative pre-activations: NaN in onnxruntime, finite numbers in glassnet. A NaN
+    # difference is no difference within the tolerance.
+    monkeypatch.setitem(onnx_export.ONNX_ACTIVATIONS, "relu", ("Log", {}))
+    with pytest.raises(GlassnetError, match="differ from glassnet's by up to nan"):
+        network.to_onnx(tmp_path / "m.onnx")
+    assert listing(tmp_path) == {}
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+@pytest.mark.parametrize("check", [True, False])
+def test_a_network_with_a_nan_weight_is_refused_and_nothing_written(
+    value: float, check: bool, tmp_path: Path
+) -> None:
+    network = small_network("relu")
+    network.weights[1][2, 3] = value  # as a diverged run might leave it
+    with pytest.raises(GlassnetError, match=r"weights\.1 holds 1 NaN or infinite value, so"):
+        onnx_export.export_onnx(network, tmp_path / "m.onnx", check=check)
+    assert listing(tmp_path) == {}
+
+
 def test_without_the_onnx_package_the_message_says_how_to_install_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

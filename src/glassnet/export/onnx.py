@@ -158,9 +158,11 @@ def build_model(network: Network) -> onnx.ModelProto:
     Raises
     ------
     GlassnetError
-        For an activation ONNX cannot express here, or when ``onnx`` is not installed.
+        For an activation ONNX cannot express here, a parameter that is NaN or infinite, or when
+        ``onnx`` is not installed.
     """
     onnx_operator(network.activation)  # an activation ONNX cannot express is refused first
+    _refuse_non_finite(network)
     require_onnx()
     from onnx import TensorProto, helper
 
@@ -193,6 +195,23 @@ def build_model(network: Network) -> onnx.ModelProto:
     helper.set_model_props(model, _metadata(network))
     _check(model)
     return model
+
+
+def _refuse_non_finite(network: Network) -> None:
+    """A network with a NaN or infinite parameter gives NaN for every input: there is nothing for
+    a graph to reproduce, and a model file could not hold it either."""
+    named = [(weight_name(l), W) for l, W in enumerate(network.weights)]
+    named += [(bias_name(l), b) for l, b in enumerate(network.biases)]
+    if network.standardizer is not None:
+        named += [(STANDARDIZER_MEAN, network.standardizer.mean)]
+        named += [(STANDARDIZER_SCALE, network.standardizer.scale)]
+    for name, array in named:
+        bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+        if bad:
+            raise GlassnetError(
+                f"the network's {name} holds {bad} NaN or infinite value{'s' * (bad > 1)}, so "
+                "it has no numbers to export (did its training diverge?); nothing was written"
+            )
 
 
 def _standardize(
@@ -345,8 +364,9 @@ def export_onnx(
     Raises
     ------
     GlassnetError
-        For an activation ONNX cannot express, a missing ``onnx`` package, or a graph whose
-        numbers are not glassnet's. Nothing is written.
+        For an activation ONNX cannot express, a NaN or infinite parameter, a missing ``onnx``
+        package, or a graph whose numbers are not glassnet's (NaN where glassnet's are not,
+        too). Nothing is written.
     OSError
         If the file cannot be written; nothing is left behind.
     """
