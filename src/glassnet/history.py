@@ -37,6 +37,12 @@ class History:
     best_epoch: int | None = None
     test_accuracy: float | None = None
 
+    def _repr_html_(self) -> str:
+        """The loss and accuracy per epoch as small charts in a Jupyter notebook."""
+        from glassnet.notebook import history_html
+
+        return history_html(self)
+
     def column(self, key: str) -> list[Any]:
         """One figure across epochs, e.g. ``history.column("val_accuracy")``."""
         return [row.get(key) for row in self.rows]

@@ -294,12 +294,34 @@ class Network:
     def fit(
         self, X: ArrayLike, y: ArrayLike, config: TrainConfig | None = None, **settings: Any
     ) -> History:
-        """Train on raw inputs ``X`` ``(n, n_inputs)`` and integer labels ``y`` ``(n,)``.
+        """Train on raw inputs by mini-batch gradient descent; the network changes in place.
 
-        Keyword arguments are the fields of :class:`glassnet.settings.TrainConfig` (``epochs``,
-        ``batch_size``, ``learning_rate``, ``optimizer``, ``engine``, ...) plus
-        ``validation_data=(X_val, y_val)``, ``verbose`` and ``callbacks``; see
-        :func:`glassnet.training.train`.
+        Parameters
+        ----------
+        X : (n, n_inputs) array or (n, height, width) images
+            Raw inputs: standardized here with the statistics of these rows (kept in the model
+            file), unless the network already has a standardizer.
+        y : (n,) array of int
+            Class labels, ``0 .. n_classes − 1``.
+        config : TrainConfig, optional
+            Every setting of the training loop, checked when it was made. Or give them as
+            keywords instead (``epochs=10, learning_rate=0.05, optimizer="adam"``, ...): the fields
+            of :class:`glassnet.TrainConfig`, each checked against :data:`glassnet.config.RULES`.
+        **settings
+            Those keywords, and the training loop's own: ``validation_data=(X_val, y_val)``,
+            ``test_data``, ``callbacks``, ``verbose`` (1: a line per epoch), ``progress``,
+            ``live_plot`` (a growing chart in a notebook), ``resume``; see
+            :func:`glassnet.training.train`.
+
+        Returns
+        -------
+        History
+            One row per epoch: losses, accuracies, the learning rate, per-layer gradient figures.
+
+        Examples
+        --------
+        >>> net = glassnet.Network([784, 256, 10], activation="relu", seed=0)  # doctest: +SKIP
+        >>> history = net.fit(images, labels, epochs=10, learning_rate=0.05)  # doctest: +SKIP
         """
         return train(self, X, y, config, **settings)
 
@@ -353,6 +375,13 @@ class Network:
                 f"expected one-hot targets of shape ({m}, {self.n_classes}), got {targets.shape}"
             )
         return np.ascontiguousarray(targets, dtype=self.dtype)
+
+    def _repr_html_(self) -> str:
+        """The network as a small table in a Jupyter notebook: its layers, activation, parameters,
+        dtype, engine, and whether it is trained and how well (:mod:`glassnet.notebook`)."""
+        from glassnet.notebook import network_html
+
+        return network_html(self)
 
     def __repr__(self) -> str:
         sizes = "-".join(map(str, self.layer_sizes))

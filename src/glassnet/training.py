@@ -64,6 +64,7 @@ def train(
     resume: TrainingState | None = None,
     image_shape: tuple[int, int] | None = None,
     engine_choice: Choice | None = None,
+    live_plot: bool = False,
     **settings: Any,
 ) -> History:
     """Train ``network`` in place and return its :class:`History`.
@@ -94,6 +95,9 @@ def train(
         Continue from a snapshot taken by an earlier call with the same data and settings.
     image_shape : (height, width), optional
         Needed for shift augmentation when ``X`` is given as rows; inferred for square inputs.
+    live_plot : bool
+        In a Jupyter notebook, a chart of the loss and accuracy that grows as epochs end
+        (:class:`glassnet.notebook.LivePlot`, which needs matplotlib and IPython).
     engine_choice : glassnet.engine.Choice, optional
         The engine already chosen for ``config`` (:func:`glassnet.engine.select_engine`), by a
         caller that said which; chosen here otherwise.
@@ -107,6 +111,10 @@ def train(
             f"give the training settings as a TrainConfig or as keywords, not both "
             f"(config= and {', '.join(sorted(settings))})"
         )
+    if live_plot:
+        from glassnet.notebook import LivePlot
+
+        callbacks = [*callbacks, LivePlot()]
     engine = network.use_engine((engine_choice or select_engine(config.engine, config)).name)
     data = trainingdata.prepare(
         network, config, X, y, validation_data, test_data, resume, image_shape
