@@ -10,6 +10,8 @@ columns, one NumPy expression per equation. We run the forward pass, form the ou
 cost, and take one step of gradient descent.
 """
 
+# sphinx_gallery_thumbnail_number = 2
+
 # %%
 # The batch
 # ---------

@@ -11,6 +11,8 @@ a folder ourselves, three kinds of shapes in random sizes and places, so the exa
 anywhere; point it at your own folder instead.
 """
 
+# sphinx_gallery_thumbnail_number = 2
+
 # %%
 # A folder of pictures
 # --------------------
