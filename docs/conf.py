@@ -41,7 +41,6 @@ extensions = [
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
 exclude_patterns = ["_build", "**.ipynb_checkpoints", "auto_examples/*.ipynb", "auto_examples/*.py"]
-templates_path = ["_templates"]
 
 # ------------------------------------------------------------------------------------------ MyST
 # $…$ and $$…$$ for the walkthrough's math, {math} too; headings get anchors so pages can link to

@@ -96,9 +96,14 @@ def test_the_live_chart_redraws_one_picture(monkeypatch: pytest.MonkeyPatch) -> 
 
     monkeypatch.setattr(IPython.display, "display", display)
     live = LivePlot()
+    live(rows(1)[0], None)  # a plain script, as pytest is: nothing to update in place
+    assert shown == [] and live.updates == 0 and len(live.rows) == 1
+    monkeypatch.setattr(IPython, "get_ipython", lambda: object())
+    live = LivePlot()
     for row in rows(3):
         live(row, None)
     assert shown == [("display", 1), ("update", 2), ("update", 3)] and live.updates == 3
+    assert live.png().startswith(b"\x89PNG")
 
 
 def test_without_ipython_the_live_chart_says_what_to_install(

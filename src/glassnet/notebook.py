@@ -236,7 +236,8 @@ class LivePlot:
     rows : list of dict
         The rows seen so far, as ``fit`` passes them.
     updates : int
-        How many times the picture was drawn (once per epoch).
+        How many times the picture was drawn: once per epoch in IPython or Jupyter; outside
+        them (a plain script) nothing is drawn, and the rows are only kept.
 
     Raises
     ------
@@ -255,6 +256,8 @@ class LivePlot:
     def __call__(self, row: Mapping[str, Any], state: Any = None) -> None:
         display = _ipython_display()
         self.rows.append(dict(row))
+        if not _in_ipython():
+            return  # a script has no picture to update in place: keep the rows, draw nothing
         png = self.png()
         image = display.Image(data=png, format="png")
         metadata = {"glassnet": {"epoch": row.get("epoch"), "update": self.updates + 1}}
@@ -270,6 +273,12 @@ class LivePlot:
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=90)
         return buffer.getvalue()
+
+
+def _in_ipython() -> bool:
+    from IPython import get_ipython
+
+    return get_ipython() is not None
 
 
 def _ipython_display() -> Any:
