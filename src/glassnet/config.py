@@ -186,9 +186,11 @@ RULES: dict[str, Rule] = {
 
 @dataclass
 class TrainConfig:
-    """Every setting of the training loop, with its default. Invalid values raise ``ValueError``.
+    """Every setting of the training loop, with its default, checked when it is made.
 
-    :data:`RULES` says what each field accepts.
+    :data:`RULES` says what each field accepts; an invalid value raises
+    :class:`~glassnet.errors.InputError` naming the setting. Pass one to
+    :meth:`glassnet.Network.fit` or :func:`glassnet.training.train` as ``config=``.
     """
 
     epochs: int = 10
@@ -295,5 +297,20 @@ class TrainConfig:
 
 #: The settings of the training loop, by name.
 TRAINING_FIELDS = tuple(f.name for f in fields(TrainConfig))
+
+
+def _parameters_section() -> str:
+    """The numpydoc ``Parameters`` of :class:`TrainConfig`, written from :data:`RULES`, so that the
+    API reference says what each setting accepts in the words the checks use."""
+    kinds = {"whole": "int", "number": "float", "choice": "str", "flag": "bool"}
+    lines = ["", "    Parameters", "    ----------"]
+    for f in fields(TrainConfig):
+        rule = RULES[f.name]
+        lines.append(f"    {f.name} : {kinds.get(rule.kind, 'object')}, default {f.default!r}")
+        lines.append(f"        {rule.help[0].upper()}{rule.help[1:]} ({rule.allowed()}).")
+    return "\n".join(lines) + "\n"
+
+
+TrainConfig.__doc__ = (TrainConfig.__doc__ or "").rstrip() + "\n" + _parameters_section()
 
 __all__ = ["DTYPES", "RULES", "SCALINGS", "TRAINING_FIELDS", "TrainConfig"]
