@@ -19,7 +19,7 @@ from helpers import ARTIFACTS, chromium, finish, reaped, start_watch, train_into
 
 from glassnet.runs.folder import RunLock
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 EPOCHS = 6
 

@@ -84,6 +84,7 @@ def confusion(trained: runs.RunResult, mnist_dir: Path) -> np.ndarray:
     return matrix
 
 
+@pytest.mark.slow
 @pytest.mark.mnist
 def test_the_card_of_a_trained_run_shows_what_its_file_records(
     trained: runs.RunResult, confusion: np.ndarray
@@ -140,6 +141,7 @@ def confusion_figures_measured_now_agree_with_those_the_file_recorded(
     assert accuracy_line(measured) == accuracy_line(recorded)
 
 
+@pytest.mark.slow
 @pytest.mark.mnist
 def test_markdown_is_written_atomically_or_printed(
     trained: runs.RunResult, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -273,6 +275,7 @@ def test_the_model_file_itself_is_refused_as_output(
     assert model.read_bytes() == data
 
 
+@pytest.mark.slow
 @pytest.mark.mnist
 def test_measuring_on_data_of_another_shape_is_one_line(
     mnist_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -384,6 +384,7 @@ def test_show_failing_for_one_picture_goes_on_with_the_others(
     assert ".tmp" not in err and err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_a_large_png_is_reduced_without_a_full_size_copy_in_floats(tmp_path: Path) -> None:
     """A 40-megapixel RGBA PNG took 1.1 GB to read when it was turned into floats at full size."""
     import subprocess

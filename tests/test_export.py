@@ -80,6 +80,7 @@ def assert_same_as_glassnet(
 
 
 # -------------------------------------------------------------------- onnxruntime agrees with glassnet
+@pytest.mark.slow
 @pytest.mark.mnist
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("activation", ACTIVATION_NAMES)
@@ -93,6 +94,7 @@ def test_onnxruntime_matches_glassnet_on_the_whole_mnist_test_set(
     assert_same_as_glassnet(network, path, mnist.test_images, dtype)
 
 
+@pytest.mark.slow
 @pytest.mark.mnist
 def test_any_batch_size_gives_the_same_rows(
     mnist: glassnet.datasets.Dataset, tmp_path: Path
@@ -106,6 +108,7 @@ def test_any_batch_size_gives_the_same_rows(
         np.testing.assert_allclose(part, whole[start : start + size], rtol=0, atol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.mnist
 @pytest.mark.parametrize("standardizer", ["per-feature", "none"])
 def test_other_standardizations_are_exported_too(
@@ -354,6 +357,7 @@ def test_the_model_file_itself_is_refused_as_output(
     assert code == 2 and "--onnx" in one_line_error(err)
 
 
+@pytest.mark.slow
 @pytest.mark.mnist
 def test_the_example_in_docs_export_md_runs_as_written(
     mnist: glassnet.datasets.Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -114,6 +114,7 @@ def test_the_command_line_says_so_in_one_short_line(tmp_path: Path) -> None:
     assert len(one_line_error(result.stderr, "evaluate")) < 500
 
 
+@pytest.mark.slow
 def test_a_model_declaring_half_a_million_layers_gets_a_short_message(tmp_path: Path) -> None:
     path = model_file(tmp_path, lambda t, d: d.update(layer_sizes=[6] * 500_000 + [3]))
     with pytest.raises(FormatError) as info:
@@ -141,6 +142,7 @@ def test_settings_files_are_read_with_a_bound(tmp_path: Path) -> None:
         read_settings(binary)
 
 
+@pytest.mark.slow
 def test_a_long_bad_value_is_echoed_as_a_short_prefix(tmp_path: Path) -> None:
     config = tmp_path / "long.toml"
     config.write_text('activation = "' + "y" * 30_000 + '"\n')
@@ -152,6 +154,7 @@ def test_a_long_bad_value_is_echoed_as_a_short_prefix(tmp_path: Path) -> None:
     assert len(one_line_error(result.stderr, "train")) < 300
 
 
+@pytest.mark.slow
 @pytest.mark.mnist
 def test_a_run_resumed_with_another_optimizer_is_refused(mnist_dir: Path, tmp_path: Path) -> None:
     child = subprocess.Popen(
@@ -174,6 +177,7 @@ def test_a_run_resumed_with_another_optimizer_is_refused(mnist_dir: Path, tmp_pa
     assert "trained with optimizer momentum" in line and "now says adam" in line
 
 
+@pytest.mark.slow
 @pytest.mark.mnist
 def test_evaluate_takes_a_run_folder_and_names_a_text_file_for_what_it_is(
     mnist_dir: Path, tmp_path: Path

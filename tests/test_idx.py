@@ -344,6 +344,7 @@ def check_array_or_format_error(data: bytes) -> None:
         assert array.dtype.isnative
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.binary(max_size=200))
 def test_fuzz_arbitrary_bytes(data: bytes) -> None:
@@ -377,6 +378,7 @@ def mutated_idx_files(draw: st.DrawFn) -> bytes:
     return bytes(data)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(mutated_idx_files())
 def test_fuzz_mutated_idx_files(data: bytes) -> None:

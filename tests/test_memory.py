@@ -36,6 +36,7 @@ def test_the_limit_is_the_memory_available_now(monkeypatch: pytest.MonkeyPatch) 
     Network([10, 5, 3])  # 1,104 bytes: fits
 
 
+@pytest.mark.slow
 def test_gradcheck_refuses_a_check_that_would_take_days(tmp_path: Path) -> None:
     for args, expected in (
         (["--inputs", "100000000"], "700,000,114 parameters"),
@@ -48,6 +49,7 @@ def test_gradcheck_refuses_a_check_that_would_take_days(tmp_path: Path) -> None:
         assert result.stdout == ""
 
 
+@pytest.mark.slow
 @pytest.mark.mnist
 def test_train_refuses_a_network_that_would_not_fit_and_makes_no_folder(
     mnist_dir: Path, tmp_path: Path

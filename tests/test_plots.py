@@ -95,6 +95,7 @@ def test_column_skips_missing_values() -> None:
     assert plots.column([{"epoch": 1, "x": float("nan")}], "x") == ([], [])
 
 
+@pytest.mark.slow
 def test_plot_curves(rows: list[dict[str, Any]], tmp_path: Path) -> None:
     path = plots.plot_curves(rows, tmp_path / "curves.png")
     assert path == tmp_path / "curves.png"
@@ -116,6 +117,7 @@ def test_plot_learning_rate(rows: list[dict[str, Any]], tmp_path: Path) -> None:
     assert plots.learning_rate_figure(decaying).axes[0].get_yscale() == "log"
 
 
+@pytest.mark.slow
 def test_plot_gradient_norms(rows: list[dict[str, Any]], tmp_path: Path) -> None:
     path = plots.plot_gradient_norms(rows, tmp_path / "gradients.png", layer_sizes=[64, 12, 12, 3])
     assert_plausible_png(path, 1400, 450)
@@ -216,6 +218,7 @@ def test_worst_mistakes_most_confident_first() -> None:
     assert plots.worst_mistakes(labels, P, 1).tolist() == [3]
 
 
+@pytest.mark.slow
 def test_plot_mistakes(tmp_path: Path) -> None:
     images, labels = synthetic_data(60, seed=1)
     P = np.random.default_rng(0).dirichlet(np.ones(3), size=60)
@@ -228,6 +231,7 @@ def test_plot_mistakes(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------- run folders
+@pytest.mark.slow
 def test_plot_run_makes_what_it_can_and_says_what_it_skipped(run_dir: Path) -> None:
     log = io.StringIO()
     written = plots.plot_run(run_dir, log=log)
@@ -246,6 +250,7 @@ def test_plot_run_makes_what_it_can_and_says_what_it_skipped(run_dir: Path) -> N
     assert "no-such-dataset" in log.getvalue()
 
 
+@pytest.mark.slow
 def test_plot_run_without_a_model(run_dir: Path, tmp_path: Path) -> None:
     folder = tmp_path / "unfinished"
     folder.mkdir()
@@ -265,6 +270,7 @@ def test_plot_run_rejects_what_is_not_a_run(tmp_path: Path) -> None:
         plots.plot_run(tmp_path)
 
 
+@pytest.mark.slow
 def test_plot_compare(run_dir: Path, tmp_path: Path) -> None:
     path = plots.plot_compare([run_dir, run_dir], tmp_path / "compare.png")
     assert_plausible_png(path, 1500, 500)
@@ -292,6 +298,7 @@ def test_missing_matplotlib_gives_the_install_hint(
     assert not (tmp_path / "curves.png").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.mnist
 def test_plot_run_on_a_real_mnist_run(mnist_dir: Path, tmp_path: Path) -> None:
     data = glassnet.datasets.load("mnist", data_dir=mnist_dir)

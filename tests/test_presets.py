@@ -45,6 +45,7 @@ def test_get_preset_returns_a_copy_and_names_the_choices() -> None:
         get_preset("nope")
 
 
+@pytest.mark.slow
 def test_the_fast_recipe_learns_a_slice_of_mnist(mnist_dir: Path) -> None:
     # The fast preset's exact settings on the first 10,000 training images: measured 95.2-95.4%
     # on the full test set over seeds 0-2; the floor leaves room for BLAS rounding differences.

@@ -68,6 +68,7 @@ def test_the_page_marks_every_recipe() -> None:
     assert tuple(recipes()) == RECIPES
 
 
+@pytest.mark.slow
 @pytest.mark.mnist
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "leaky_relu"])
@@ -80,6 +81,7 @@ def test_the_numpy_only_reader_predicts_as_glassnet_does(
     assert_same(network, found["probabilities"], found["predicted"], mnist.test_images)
 
 
+@pytest.mark.slow
 @pytest.mark.mnist
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "leaky_relu"])

@@ -174,6 +174,7 @@ def test_the_pickle_scan_allows_safe_code(snippet: str) -> None:
     assert pickle_findings(snippet) == []
 
 
+@pytest.mark.slow
 def test_no_pickle_anywhere_in_the_package() -> None:
     findings = []
     for path in source_files():
@@ -258,6 +259,7 @@ CORRUPT_INPUTS = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flag", ["-O", "-OO"])
 def test_parsers_refuse_corrupt_files_under_python_dash_o(flag: str, tmp_path: Path) -> None:
     result = subprocess.run(
@@ -276,6 +278,7 @@ def test_parsers_refuse_corrupt_files_under_python_dash_o(flag: str, tmp_path: P
         assert "\n" not in message and name in message, f"{name}: {message}"
 
 
+@pytest.mark.slow
 def test_cli_refusals_hold_under_python_dash_o(tmp_path: Path) -> None:
     (tmp_path / "model.safetensors").write_bytes(b"\x80\x04\x95" + bytes(8) + b"}\x94.")
     result = subprocess.run(

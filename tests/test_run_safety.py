@@ -39,6 +39,7 @@ def start_training(tmp: Path, mnist_dir: Path, epochs: int) -> subprocess.Popen[
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_sigterm_saves_a_checkpoint_and_the_run_resumes(mnist_dir: Path, tmp_path: Path) -> None:
     child = start_training(tmp_path, mnist_dir, epochs=400)
     with reaped(child):
@@ -61,6 +62,7 @@ def test_sigterm_saves_a_checkpoint_and_the_run_resumes(mnist_dir: Path, tmp_pat
     assert f"resuming after epoch {saved}" in done.stderr
 
 
+@pytest.mark.slow
 def test_a_killed_run_loses_at_most_the_epoch_it_was_in(mnist_dir: Path, tmp_path: Path) -> None:
     """Epochs of a fortieth of a second: every one is checkpointed, not every ten seconds."""
     child = start_training(tmp_path, mnist_dir, epochs=400)
@@ -87,6 +89,7 @@ def test_one_process_trains_in_a_folder_at_a_time(tmp_path: Path) -> None:
         pass
 
 
+@pytest.mark.slow
 def test_a_second_command_is_refused_and_runs_shows_the_first_as_running(
     mnist_dir: Path, tmp_path: Path
 ) -> None:
@@ -103,6 +106,7 @@ def test_a_second_command_is_refused_and_runs_shows_the_first_as_running(
     assert f"running (process {child.pid})" in listing.stdout
 
 
+@pytest.mark.slow
 def test_resuming_with_fewer_epochs_than_trained_is_refused_and_keeps_the_checkpoint(
     mnist_dir: Path, tmp_path: Path
 ) -> None:
@@ -127,6 +131,7 @@ def test_resuming_with_fewer_epochs_than_trained_is_refused_and_keeps_the_checkp
     assert not (tmp_path / "run" / runs.MODEL).exists()
 
 
+@pytest.mark.slow
 def test_a_run_that_fails_before_its_first_epoch_leaves_nothing(
     mnist_dir: Path, tmp_path: Path
 ) -> None:
@@ -144,6 +149,7 @@ def test_a_run_that_fails_before_its_first_epoch_leaves_nothing(
     assert (tmp_path / "empty").is_dir() and not any((tmp_path / "empty").iterdir())
 
 
+@pytest.mark.slow
 def test_interrupting_the_command_before_training_begins_leaves_no_folder(
     mnist_dir: Path, tmp_path: Path
 ) -> None:

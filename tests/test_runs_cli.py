@@ -119,6 +119,7 @@ def test_runs_with_no_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert "no such folder" in one_line_error(capsys.readouterr().err, "runs")
 
 
+@pytest.mark.slow
 def test_compare_writes_a_png(
     runs_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -139,6 +140,7 @@ def test_compare_errors_are_one_line(
     assert ".png" in one_line_error(capsys.readouterr().err, "compare")
 
 
+@pytest.mark.slow
 def test_plot_prints_the_paths_and_what_it_skipped(
     runs_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

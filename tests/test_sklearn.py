@@ -32,6 +32,7 @@ from glassnet.datasets.preprocess import Standardizer
 from glassnet.sklearn import AUTO_EPOCHS, NetClassifier, auto_epochs, expected_failed_checks
 
 
+@pytest.mark.slow
 @parametrize_with_checks(
     [NetClassifier(random_state=0), NetClassifier(dtype="float64", random_state=0)],
     expected_failed_checks=expected_failed_checks,
@@ -213,6 +214,7 @@ def test_clone_pickle_pipeline_and_grid_search() -> None:
     assert search.score(X, y) > 0.9
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loader", [load_digits, load_breast_cancer])
 def test_defaults_score_like_mlpclassifier_on_small_tables(loader: object) -> None:
     """Out of the box, on scikit-learn's own small data, within two points of MLPClassifier's
@@ -228,6 +230,7 @@ def test_defaults_score_like_mlpclassifier_on_small_tables(loader: object) -> No
     assert ours > theirs - 0.02, (ours, theirs)
 
 
+@pytest.mark.slow
 def test_grid_search_on_a_dask_cluster() -> None:
     """GridSearchCV's fits spread over Dask workers through joblib, as docs/ecosystem.md shows."""
     pytest.importorskip("distributed")

@@ -380,6 +380,7 @@ def test_bad_input_is_one_line_and_makes_nothing(
     assert listing(isolated) == before
 
 
+@pytest.mark.slow
 def test_an_unreachable_scheduler_is_one_line_and_makes_nothing(
     isolated: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -392,6 +393,7 @@ def test_an_unreachable_scheduler_is_one_line_and_makes_nothing(
     assert listing(isolated) == before
 
 
+@pytest.mark.slow
 def test_a_scheduler_without_workers_is_one_line_and_makes_nothing(tmp_path: Path) -> None:
     from distributed import LocalCluster
 
@@ -430,6 +432,7 @@ def test_importing_glassnet_loads_neither_dask_nor_scikit_learn() -> None:
 
 
 # ------------------------------------------------------------------------ one trial, alone
+@pytest.mark.slow
 @pytest.mark.mnist
 def test_a_trial_sends_back_its_run_folder_or_why_it_has_none(
     mnist_dir: Path, tmp_path: Path

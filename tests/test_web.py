@@ -457,6 +457,7 @@ def test_serve_binds_127_0_0_1_by_default(live: RunningServer) -> None:
     assert httpx.get(live.url, timeout=10).status_code == 200
 
 
+@pytest.mark.slow
 def test_serve_warns_when_listening_beyond_this_machine(model_file: Path, tmp_path: Path) -> None:
     running = start_server(model_file, tmp_path, "--host", "0.0.0.0")
     try:
@@ -522,6 +523,7 @@ def test_live_foreign_host_and_origin(live: RunningServer) -> None:
     assert httpx.post(url, content=body, headers=headers, timeout=10).status_code == 200
 
 
+@pytest.mark.slow
 def test_predict_latency_through_a_real_server(live: RunningServer) -> None:
     """Median time of 50 predictions by a 784-256-10 network (printed, not judged).
 

@@ -248,6 +248,7 @@ def test_the_default_bound_follows_the_networks_size(monkeypatch: pytest.MonkeyP
     assert Sessions(net).max_copies == 1  # always room for one
 
 
+@pytest.mark.slow
 def test_latency_of_the_backward_view_and_a_step_through_a_real_server(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:

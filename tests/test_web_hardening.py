@@ -135,6 +135,7 @@ def test_a_content_length_with_other_digits_is_400(app: Any, length: str) -> Non
     assert status == 400 and "Content-Length" in answer["error"]
 
 
+@pytest.mark.slow
 def test_a_host_header_in_raw_bytes_leaves_no_traceback(tmp_path: Path, model_file: Path) -> None:
     """The reported case: the byte 0xB2 ('²' in Latin-1) after the colon of a real request."""
     running = start_server(model_file, tmp_path)
@@ -152,6 +153,7 @@ def test_a_host_header_in_raw_bytes_leaves_no_traceback(tmp_path: Path, model_fi
 
 
 # ------------------------------------------------------------------- clients that go away
+@pytest.mark.slow
 def test_a_client_leaving_mid_body_leaves_no_trace_in_the_log(live: RunningServer) -> None:
     port = port_of(live.url)
     head = (
@@ -203,6 +205,7 @@ def start_limited_server(model: Path, folder: Path, open_files: int) -> RunningS
     return RunningServer(process, reader, line.split()[-1], stderr_path)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX descriptor limits")
 def test_running_out_of_file_descriptors_is_one_line_and_the_server_recovers(
     model_file: Path, tmp_path: Path
@@ -306,6 +309,7 @@ def largest_canvas_body() -> bytes:
     return json.dumps({"pixels": rows}).encode()
 
 
+@pytest.mark.slow
 def test_the_largest_canvas_the_docs_allow_fits_the_body_limit(client: TestClient) -> None:
     body = largest_canvas_body()
     assert len(body) <= MAX_BODY_BYTES
@@ -324,6 +328,7 @@ def test_the_largest_canvas_the_docs_allow_fits_the_body_limit(client: TestClien
     assert response.status_code == 400 and "expected 8 to 1024" in response.json()["error"]
 
 
+@pytest.mark.slow
 def test_the_largest_canvas_through_a_real_server(live: RunningServer) -> None:
     started = time.perf_counter()
     response = httpx.post(

@@ -238,6 +238,7 @@ def test_watch_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFix
     assert exit_info.value.code == 2
 
 
+@pytest.mark.slow
 def test_watching_a_real_run_as_it_trains(tmp_path: Path) -> None:
     """A real ``glassnet train``, watched by a real ``glassnet watch``: the page's API sees the
     run training with some of its epochs, then finished with all of them and its model."""
