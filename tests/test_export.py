@@ -239,6 +239,17 @@ def test_a_graph_that_gives_nan_where_glassnet_does_not_is_not_written(
     assert listing(tmp_path) == {}
 
 
+def test_a_graph_onnx_itself_refuses_is_one_line_and_not_written(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    network = small_network("relu")
+    monkeypatch.setitem(onnx_export.ONNX_ACTIVATIONS, "relu", ("NoSuchOperator", {}))
+    with pytest.raises(GlassnetError, match=r"fails onnx's own check: .*NoSuchOperator") as refused:
+        network.to_onnx(tmp_path / "m.onnx")
+    assert "\n" not in str(refused.value)
+    assert listing(tmp_path) == {}
+
+
 @pytest.mark.parametrize("value", [np.nan, np.inf])
 @pytest.mark.parametrize("check", [True, False])
 def test_a_network_with_a_nan_weight_is_refused_and_nothing_written(

@@ -34,10 +34,10 @@ import numpy as np
 
 from glassnet import __version__
 from glassnet.activations import LeakyReLU
-from glassnet.errors import GlassnetError
+from glassnet.errors import GlassnetError, one_line
 from glassnet.export.output import write_output
 from glassnet.modelfile import STANDARDIZER_MEAN, STANDARDIZER_SCALE, bias_name, weight_name
-from glassnet.tensorfile import Invalid, first_line, jsonable
+from glassnet.tensorfile import Invalid, jsonable
 
 if TYPE_CHECKING:
     import onnx
@@ -310,7 +310,7 @@ def _check(model: onnx.ModelProto) -> None:
     try:
         onnx.checker.check_model(model, full_check=True)
     except Exception as exc:  # ValidationError or InferenceError: a graph glassnet built wrong
-        raise GlassnetError(f"the ONNX graph fails onnx's own check: {first_line(exc)}") from None
+        raise GlassnetError(f"the ONNX graph fails onnx's own check: {one_line(exc)}") from None
 
 
 # ------------------------------------------------------------------------------ check and write
