@@ -230,6 +230,34 @@ def test_the_folder_records_trials_whole_and_refuses_another_sweep(tmp_path: Pat
         SweepFolder.prepare(tmp_path, "spec text", trials)  # a folder holding other things
 
 
+@pytest.mark.parametrize("meanwhile", ["another sweep made it", "and Ctrl-C came"])
+def test_a_folder_made_by_another_sweep_meanwhile_is_used_but_ctrl_c_is_not_taken_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, meanwhile: str
+) -> None:
+    from glassnet.sweep import folder as sweep_folder
+
+    spec = read_spec(write_spec(tmp_path))
+    trials = make_trials(spec)
+    out = tmp_path / "sweep"
+    write = sweep_folder.atomic_write_text
+
+    def racing(path: Path, text: str) -> None:
+        write(path, text)
+        if path.name == "trials.json":
+            monkeypatch.setattr(sweep_folder, "atomic_write_text", write)
+            SweepFolder.prepare(out, spec.text, trials)  # the same sweep, started beside this one
+            if meanwhile == "and Ctrl-C came":
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep_folder, "atomic_write_text", racing)
+    if meanwhile == "and Ctrl-C came":
+        with pytest.raises(KeyboardInterrupt):
+            SweepFolder.prepare(out, spec.text, trials)
+    else:
+        assert SweepFolder.prepare(out, spec.text, trials).path == out
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary
+
+
 def test_results_rank_by_validation_when_there_is_some(tmp_path: Path) -> None:
     trials = make_trials(read_spec(write_spec(tmp_path)))
     records = {

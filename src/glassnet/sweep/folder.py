@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from glassnet.atomic import atomic_write_bytes, atomic_write_text
+from glassnet.errors import InputError
 from glassnet.runs import RunBusyError, RunLock
 from glassnet.sweep.spec import FIGURES
 from glassnet.sweep.trials import Trial
@@ -70,9 +71,11 @@ class SweepFolder:
             if target.is_dir():
                 target.rmdir()  # empty, as checked; the rename needs the name free
             os.rename(temp, target)
-        except BaseException:
+        except BaseException as exc:
             shutil.rmtree(temp, ignore_errors=True)
-            if target.is_dir() and any(target.iterdir()):  # another sweep made it meanwhile
+            # The name taken (an OSError from rmdir or rename): another sweep made it meanwhile.
+            # Anything else, Ctrl-C among them, goes on up.
+            if isinstance(exc, OSError) and target.is_dir() and any(target.iterdir()):
                 folder = cls(target)
                 folder.check_same(trials)
                 return folder
@@ -85,7 +88,7 @@ class SweepFolder:
         folder, or an empty one); a ``ValueError`` if something else is there."""
         target = Path(path)
         if target.exists() and not target.is_dir():
-            raise ValueError(f"{target}: exists and is not a folder; choose another --out")
+            raise InputError(f"{target}: exists and is not a folder; choose another --out")
         if not (target.is_dir() and any(target.iterdir())):
             return None
         folder = cls(target)
@@ -98,13 +101,13 @@ class SweepFolder:
         try:
             stored = json.loads(listing.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ValueError(
+            raise InputError(
                 f"{self.path}: not a sweep folder (no {TRIALS}); choose another --out"
             ) from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ValueError(f"{listing}: not valid JSON: {exc}") from None
+            raise InputError(f"{listing}: not valid JSON: {exc}") from None
         if _comparable(stored) != _comparable(_listing(trials)):
-            raise ValueError(
+            raise InputError(
                 f"{self.path}: holds another sweep (its trials differ from this spec's); give "
                 "another --out, or remove the folder to start again"
             )
