@@ -37,7 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from glassnet.rules import parse_sizes, short
+from glassnet.errors import InputError, short
+from glassnet.rules import parse_sizes
 from glassnet.settings import RULES, RUN_FIELDS, TrainConfig
 
 if sys.version_info >= (3, 11):
@@ -97,9 +98,9 @@ def read_spec(path: str | Path) -> SweepSpec:
         text = file.read_bytes().decode("utf-8")
         document = tomllib.loads(text)
     except UnicodeDecodeError:
-        raise ValueError(f"{file}: not a spec file: not UTF-8 text") from None
+        raise InputError(f"{file}: not a spec file: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{file}: not valid TOML: {exc}") from None
+        raise InputError(f"{file}: not valid TOML: {exc}") from None
     return parse_spec(document, file, text)
 
 
@@ -108,7 +109,7 @@ def parse_spec(document: Mapping[str, Any], path: Path, text: str = "") -> Sweep
     own text, which the sweep folder keeps."""
     unknown = [name for name in document if name not in TABLES]
     if unknown:
-        raise ValueError(
+        raise InputError(
             f"{path}: unknown table or key {short(unknown[0])}; a spec holds the tables "
             f"{', '.join(f'[{t}]' for t in TABLES)}"
         )
@@ -125,16 +126,16 @@ def parse_spec(document: Mapping[str, Any], path: Path, text: str = "") -> Sweep
         name: _range(name, text, f"{path} [ranges]") for name, text in tables["ranges"].items()
     }
     if not grid and not ranges:
-        raise ValueError(f"{path}: nothing to sweep; give settings to vary in [grid] or [ranges]")
+        raise InputError(f"{path}: nothing to sweep; give settings to vary in [grid] or [ranges]")
     options = _sweep_options(tables["sweep"], f"{path} [sweep]")
     if options["samples"] > 1 and not ranges:
-        raise ValueError(
+        raise InputError(
             f"{path} [sweep]: samples draws the [ranges], and there are none; to repeat each "
             "trial, sweep the seed instead: seed = [0, 1, 2] in [grid]"
         )
     count = math.prod(len(values) for values in grid.values()) * options["samples"]
     if count > MAX_TRIALS:
-        raise ValueError(
+        raise InputError(
             f"{path}: the grid and samples make {count:,} trials, more than {MAX_TRIALS:,}; "
             "sweep fewer values, or draw them from [ranges]"
         )
@@ -144,7 +145,7 @@ def parse_spec(document: Mapping[str, Any], path: Path, text: str = "") -> Sweep
 def _table(document: Mapping[str, Any], name: str, path: Path) -> dict[str, Any]:
     table = document.get(name, {})
     if not isinstance(table, dict):
-        raise ValueError(f"{path}: [{name}] must be a table, got {short(table)}")
+        raise InputError(f"{path}: [{name}] must be a table, got {short(table)}")
     return table
 
 
@@ -152,7 +153,7 @@ def _check_names(table: Mapping[str, Any], where: str) -> None:
     known = sorted({*RUN_FIELDS, *TrainConfig.field_names()})
     for name in table:
         if name not in known:
-            raise ValueError(
+            raise InputError(
                 f"{where}: unknown setting {short(name)}; known settings are {', '.join(known)}"
             )
 
@@ -163,7 +164,7 @@ def _check_disjoint(tables: Mapping[str, Mapping[str, Any]], path: Path) -> None
     for table in ("settings", "grid", "ranges"):
         for name in tables[table]:
             if name in seen:
-                raise ValueError(
+                raise InputError(
                     f"{path}: setting {name} is in both [{seen[name]}] and [{table}]; "
                     "give it in one of them"
                 )
@@ -173,7 +174,7 @@ def _check_disjoint(tables: Mapping[str, Mapping[str, Any]], path: Path) -> None
 def _grid_values(name: str, values: Any, where: str) -> list[Any]:
     """A grid entry: a non-empty list of values, each one the setting accepts."""
     if not isinstance(values, list) or not values:
-        raise ValueError(
+        raise InputError(
             f"{where}: {name} must be a non-empty list of values, like {name} = "
             f"{_example(name)}; got {short(values)}"
         )
@@ -188,7 +189,7 @@ def _range(name: str, text: Any, where: str) -> Range:
     """A ranges entry: ``{ uniform = [low, high] }``, ``{ log_uniform = [...] }`` or
     ``{ choice = [...] }``, its ends or choices accepted by the setting."""
     if not isinstance(text, dict) or len(text) != 1 or next(iter(text)) not in RANGE_KINDS:
-        raise ValueError(
+        raise InputError(
             f"{where}: {name} must be one of {{ uniform = [low, high] }}, "
             f"{{ log_uniform = [low, high] }} or {{ choice = [a, b, ...] }}; got {short(text)}"
         )
@@ -197,20 +198,20 @@ def _range(name: str, text: Any, where: str) -> Range:
         return Range(kind, tuple(_grid_values(name, values, f"{where} {name}.choice")))
     rule = RULES[name]
     if rule.kind not in ("whole", "number"):
-        raise ValueError(
+        raise InputError(
             f"{where}: {name} is not a number, so it has no {kind} range; use {{ choice = [...] }}"
         )
     if not (isinstance(values, list) and len(values) == 2):
-        raise ValueError(f"{where}: {name}.{kind} must be [low, high], got {short(values)}")
+        raise InputError(f"{where}: {name}.{kind} must be [low, high], got {short(values)}")
     for value in values:
         _check_value(name, value, where)
     low, high = (float(v) for v in values)
     if not low < high:
-        raise ValueError(
+        raise InputError(
             f"{where}: {name}.{kind} = {short(values)} is an empty range; low must be below high"
         )
     if kind == "log_uniform" and low <= 0:
-        raise ValueError(f"{where}: {name}.log_uniform needs a low end above 0, got {low:g}")
+        raise InputError(f"{where}: {name}.log_uniform needs a low end above 0, got {low:g}")
     return Range(kind, (low, high), whole=rule.kind == "whole")
 
 
@@ -222,23 +223,23 @@ def _check_value(name: str, value: Any, where: str) -> None:
         else:
             RULES[name].check(name.replace("_", " "), value)
     except ValueError as exc:
-        raise ValueError(f"{where}: {exc}") from None
+        raise InputError(f"{where}: {exc}") from None
 
 
 def _sweep_options(table: Mapping[str, Any], where: str) -> dict[str, Any]:
     for key in table:
         if key not in SWEEP_KEYS:
-            raise ValueError(
+            raise InputError(
                 f"{where}: unknown key {short(key)}; [sweep] takes {', '.join(SWEEP_KEYS)}"
             )
     samples, seed, rank = table.get("samples", 1), table.get("seed", 0), table.get("rank")
     whole = (int,)
     if not isinstance(samples, whole) or isinstance(samples, bool) or samples < 1:
-        raise ValueError(f"{where}: samples must be {SWEEP_KEYS['samples']}, got {short(samples)}")
+        raise InputError(f"{where}: samples must be {SWEEP_KEYS['samples']}, got {short(samples)}")
     if not isinstance(seed, whole) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"{where}: seed must be {SWEEP_KEYS['seed']}, got {short(seed)}")
+        raise InputError(f"{where}: seed must be {SWEEP_KEYS['seed']}, got {short(seed)}")
     if rank is not None and rank not in FIGURES:
-        raise ValueError(f"{where}: rank must be {SWEEP_KEYS['rank']}, got {short(rank)}")
+        raise InputError(f"{where}: rank must be {SWEEP_KEYS['rank']}, got {short(rank)}")
     return {"samples": samples, "seed": seed, "rank": rank}
 
 

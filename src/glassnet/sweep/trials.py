@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from glassnet.errors import InputError
 from glassnet.settings import RunSettings
 from glassnet.sweep.spec import Range, SweepSpec
 
@@ -124,7 +125,7 @@ def _refuse_unused(spec: SweepSpec, trials: list[Trial]) -> None:
             unused_everywhere = {k: v for k, v in unused_everywhere.items() if k in reasons}
     if unused_everywhere:
         name, why = next(iter(unused_everywhere.items()))
-        raise ValueError(f"{spec.path}: setting {name} {why}, in every trial")
+        raise InputError(f"{spec.path}: setting {name} {why}, in every trial")
 
 
 __all__ = ["DIGITS", "Trial", "describe", "draw", "make_trials", "value_text"]

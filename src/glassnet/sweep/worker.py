@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from glassnet.errors import TrainingDivergedError
+from glassnet.errors import TrainingDivergedError, one_line
 from glassnet.runs import (
     HISTORY_CSV,
     HISTORY_JSON,
@@ -96,9 +96,13 @@ def run_trial(trial: Trial) -> TrialOutcome:
                 write_settings(folder, trial.settings)
             if exc.history is not None:
                 write_history(folder, exc.history)
-            return _outcome(trial, DIVERGED, folder, started, _one_line(exc))
+            return _outcome(
+                trial, DIVERGED, folder, started, f"{type(exc).__name__}: {one_line(exc)}"
+            )
         except Exception as exc:  # any error is this trial's, recorded for the user to read
-            return _outcome(trial, FAILED, folder, started, _one_line(exc))
+            return _outcome(
+                trial, FAILED, folder, started, f"{type(exc).__name__}: {one_line(exc)}"
+            )
         outcome = _outcome(trial, DONE, folder, started)
         outcome.figures["final_test_accuracy"] = result.test_accuracy
         return outcome
@@ -148,11 +152,6 @@ def worker_name() -> str:
         return str(get_worker().address)
     except (ImportError, ValueError):
         return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 __all__ = ["DIVERGED", "DONE", "FAILED", "RUN_FILES", "TrialOutcome", "figures", "run_trial"]
