@@ -72,8 +72,10 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from glassnet import load
+    from glassnet.cli.evaluate import _model_path
 
     _refuse_swapped(args.model, args.images)
+    args.model = str(_model_path(Path(args.model)))  # a run folder names its model
     network = load(args.model)
     settings = network.training_settings
     if settings.get("dataset") == "table":
@@ -108,10 +110,17 @@ def _predict_table(network: Any, args: argparse.Namespace) -> int:
 
     if len(args.images) != 1:
         raise InputError(f"a model trained on a table predicts one table; got {len(args.images)}")
-    features = feature_list(network.training_settings.get("features"))
-    if not features or len(features) != network.n_inputs:
+    recorded = network.training_settings
+    features = feature_list(recorded.get("features"))
+    if features is None and recorded.get("target") and recorded.get("data_sha256"):
+        # A table too wide to record its columns by name: every column but the target, in order.
+        X = read_feature_rows(
+            args.images[0], None, target=recorded["target"], n_features=network.n_inputs
+        )
+    elif not features or len(features) != network.n_inputs:
         raise InputError(f"{args.model} does not record the feature columns it was trained on")
-    X = read_feature_rows(args.images[0], features)
+    else:
+        X = read_feature_rows(args.images[0], features)
     probabilities = np.concatenate(
         [network.predict_proba(X[i : i + 8192]) for i in range(0, len(X), 8192)]
     )

@@ -43,7 +43,10 @@ def add_parser(subparsers: Any) -> None:
 
 
 def format_seconds(seconds: float) -> str:
-    """``53.9`` as ``"53.9 s"``, ``125`` as ``"2 m 05 s"``, ``3720`` as ``"1 h 02 m"``."""
+    """``53.9`` as ``"53.9 s"``, ``125`` as ``"2 m 05 s"``, ``3720`` as ``"1 h 02 m"``; a time no
+    run takes (infinite, or over a hundred years, from a damaged history) as ``"?"``."""
+    if not 0 <= seconds < 100 * 365 * 86400:
+        return "?"
     if seconds < 60:
         return f"{seconds:.1f} s"
     minutes, secs = divmod(round(seconds), 60)

@@ -30,6 +30,7 @@ import numpy as np
 
 from glassnet.datasets.dataset import Dataset
 from glassnet.datasets.idx import DEFAULT_MAX_BYTES
+from glassnet.datasets.names import check_names
 from glassnet.datasets.split import stratified_split
 from glassnet.errors import DatasetNotFoundError, FormatError, GlassnetError
 
@@ -69,6 +70,7 @@ def class_folders(root: Path) -> dict[str, list[Path]]:
             f"{root}: no class folders{found}; put each class's pictures in a folder named "
             f"after it: {root}/<class name>/*.png"
         )
+    check_names([folder.name for folder in folders], "class folder", root, "rename the folder")
     classes = {folder.name: _pictures(folder) for folder in folders}
     empty = [name for name, files in classes.items() if not files]
     if empty:

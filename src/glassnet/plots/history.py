@@ -33,7 +33,7 @@ def column(rows: Rows, key: str) -> tuple[list[int], list[float]]:
     epochs, values = [], []
     for i, row in enumerate(rows):
         value = row.get(key)
-        if value is None or isinstance(value, bool) or not math.isfinite(float(value)):
+        if value is None or isinstance(value, bool) or not _finite(value):
             continue
         epochs.append(int(row.get("epoch") or i + 1))
         values.append(float(value))
@@ -43,7 +43,21 @@ def column(rows: Rows, key: str) -> tuple[list[int], list[float]]:
 def n_layers(rows: Rows) -> int:
     """Number of weight layers ``L`` in the history: the largest ``l`` of a ``grad_norm_l`` key."""
     keys = {key for row in rows for key in row if key.startswith("grad_norm_")}
-    return max((int(k[10:]) for k in keys if k[10:].isdigit()), default=0)
+    # At most MAX_LAYERS: a history naming grad_norm_10000000000 would have plots loop for hours.
+    layers = [int(k[10:]) for k in keys if k[10:].isdigit() and len(k[10:]) <= 6]
+    return min(max(layers, default=0), MAX_LAYERS)
+
+
+#: The most layers whose gradients a plot draws.
+MAX_LAYERS = 1000
+
+
+def _finite(value: Any) -> bool:
+    """A finite number a float holds (a JSON integer may be too large: ``OverflowError``)."""
+    try:
+        return math.isfinite(float(value))
+    except (OverflowError, TypeError, ValueError):
+        return False
 
 
 def gradient_series(

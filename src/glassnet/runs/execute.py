@@ -29,9 +29,11 @@ from glassnet.preprocess import input_scaling
 from glassnet.runs.folder import (
     CHECKPOINT,
     LOCK,
+    MAX_RECORDED_TEXT,
     MODEL,
     SETTINGS,
     RunLock,
+    check_recordable,
     new_run_dir,
     read_settings,
     write_history,
@@ -99,6 +101,7 @@ def run(
     data = _load_data(settings)
     network = _build_network(settings, data)
     settings = dataclasses.replace(settings, initializer=network.initializer, **_provenance(data))
+    _check_recordable(settings, data)
     folder, created = _new_folder(folder, runs_dir, settings)
     try:
         with RunLock(folder):
@@ -130,7 +133,7 @@ def resume(
     folder = Path(folder)
     if not (folder / SETTINGS).is_file():
         raise InputError(f"{folder}: not a run folder (no {SETTINGS})")
-    flat = read_settings(folder / SETTINGS)
+    flat = read_settings(folder / SETTINGS, regular=True)
     if epochs is not None:
         flat["epochs"] = epochs
     if data_dir is not None:
@@ -141,6 +144,7 @@ def resume(
     choice = select_engine(settings.training.engine, settings.training)
     with RunLock(folder):
         data = _load_data(settings)
+        _check_recordable(settings, data)
         network = _build_network(settings, data)
         state = load_checkpoint(folder / CHECKPOINT, network)
         saved = state.optimizer.get("name")
@@ -189,9 +193,33 @@ def _provenance(data: datasets.Dataset) -> dict[str, Any]:
     recorded: dict[str, Any] = {"data_sha256": data.sha256}
     if data.name in ("pictures", "table"):
         recorded["data"] = str(Path(data.directory).resolve())
-    if data.feature_names:
-        recorded["features"] = ",".join(data.feature_names)
+    joined = ",".join(data.feature_names)
+    if data.feature_names and len(joined) <= MAX_RECORDED_TEXT:
+        recorded["features"] = joined
+    # A wider table's features, every column but the target, are not recorded by name (that text
+    # would pass what a model file holds): --config and evaluate take every column but the target
+    # again, predict takes a table's columns but the target, in order, and data_sha256 (which
+    # covers the column names) tells whether they are the same.
     return recorded
+
+
+def _check_recordable(settings: RunSettings, data: datasets.Dataset) -> None:
+    """Refuse, before anything is trained, what the run could not write and read back: text
+    settings (the data's path, the target, the features) and the class names, as the model file
+    bounds them (see :func:`glassnet.runs.folder.check_recordable`)."""
+    from glassnet.datasets.names import check_names
+
+    for key, value in settings.to_dict().items():
+        if isinstance(value, str):
+            try:
+                check_recordable(value, key)
+            except InputError as exc:
+                if key == "features":
+                    raise InputError(
+                        f"{exc}; leave out --features to take every column but the target"
+                    ) from None
+                raise
+    check_names(data.class_names, "class", data.directory, "rename it")
 
 
 def _build_network(settings: RunSettings, data: datasets.Dataset) -> Network:

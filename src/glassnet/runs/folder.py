@@ -20,15 +20,16 @@ import io
 import json
 import math
 import os
+import stat
 import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from glassnet.atomic import atomic_write_text
-from glassnet.errors import InputError
+from glassnet.errors import InputError, printable, short
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -41,6 +42,42 @@ HISTORY_CSV = "history.csv"
 MODEL = "model.safetensors"
 CHECKPOINT = "checkpoint.safetensors"
 LOCK = ".lock"
+
+
+def open_run_file(path: str | os.PathLike[str]) -> BinaryIO:
+    """Open one of a run folder's files for reading, refusing anything but a regular file.
+
+    A FIFO would make the reader wait forever for a writer, and a device (``/dev/zero``) would
+    read without end; a run folder holds neither. The file is opened without waiting and checked
+    as opened (not by a look at its name first, which a swap could outrun).
+
+    Raises
+    ------
+    glassnet.errors.InputError
+        If ``path`` is not a regular file; ``OSError`` if it cannot be opened.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+            raise InputError(f"{path}: {kind}, not a regular file; a run folder holds files only")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+_KINDS = {
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFCHR: "a device",
+    stat.S_IFBLK: "a device",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFDIR: "a folder",
+}
 
 
 def new_run_dir(root: str | Path, label: str) -> Path:
@@ -77,10 +114,40 @@ def _toml_value(value: Any, key: str) -> str:
             raise InputError(f"setting {key} is not a finite number: {value}")
         return repr(value)
     if isinstance(value, str):
+        check_recordable(value, key)
         return json.dumps(value)  # a JSON string is a valid TOML basic string
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v, key) for v in value) + "]"
     raise TypeError(f"setting {key} has a type TOML cannot hold here: {type(value).__name__}")
+
+
+#: Longest text a run records (the model file's own limit for its records' text).
+MAX_RECORDED_TEXT = 10_000
+
+
+def check_recordable(text: str, key: str) -> None:
+    """Refuse text a run could not write and read back: not encodable as UTF-8 (a file name
+    that is not UTF-8), holding control or format characters (a newline, an escape sequence, a
+    direction override), or longer than :data:`MAX_RECORDED_TEXT`. One line names the setting."""
+    import unicodedata
+
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(
+            f"{key} {printable(ascii(text), 120)} is not valid UTF-8 text; a run records it in "
+            "settings.toml and the model file, which hold UTF-8 only: rename it"
+        ) from None
+    if len(text) > MAX_RECORDED_TEXT:
+        raise InputError(
+            f"{key} is {len(text):,} characters long; a run records at most {MAX_RECORDED_TEXT:,}"
+        )
+    bad = next((c for c in text if unicodedata.category(c) in ("Cc", "Cf")), None)
+    if bad is not None:
+        raise InputError(
+            f"{key} {printable(text, 120)} holds the control character U+{ord(bad):04X}; a run "
+            "records it, and it would print as something else: rename it"
+        )
 
 
 def write_settings(run_dir: Path, settings: Mapping[str, Any]) -> Path:
@@ -94,26 +161,69 @@ def write_settings(run_dir: Path, settings: Mapping[str, Any]) -> Path:
 MAX_SETTINGS_BYTES = 64 * 1024
 
 
-def read_settings(path: str | Path) -> dict[str, Any]:
+def read_settings(path: str | Path, *, regular: bool = False) -> dict[str, Any]:
     """Read a settings file; a ``ValueError`` names the file and the problem.
 
     At most :data:`MAX_SETTINGS_BYTES` are read, whatever the file is (``/dev/zero`` included).
+    With ``regular`` (and always for a run folder's own ``settings.toml``, given as the folder) only
+    a regular file is read (see :func:`open_run_file`); otherwise a pipe is read too, as
+    ``--config <(...)`` gives one. Brackets nested deeper than any settings file's (TOML built to
+    exhaust the parser's recursion) are refused before it is parsed.
     """
     file = Path(path)
     if file.is_dir():
-        file = file / SETTINGS
-    with open(file, "rb") as handle:
+        file, regular = file / SETTINGS, True
+    with open_run_file(file) if regular else open(file, "rb") as handle:
         data = handle.read(MAX_SETTINGS_BYTES + 1)
     if len(data) > MAX_SETTINGS_BYTES:
         raise InputError(
             f"{file}: larger than any settings file ({MAX_SETTINGS_BYTES // 1024} KiB at most)"
         )
     try:
-        return tomllib.loads(data.decode("utf-8"))
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(f"{file}: not a settings file (not UTF-8 text)") from None
+    depth = _nesting(text)
+    if depth > MAX_SETTINGS_DEPTH:
+        raise InputError(
+            f"{file}: not a settings file (brackets nested {depth:,} deep; settings are flat)"
+        )
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{file}: not valid TOML: {' '.join(str(exc).split())[:200]}") from None
+    except (RecursionError, MemoryError, ValueError) as exc:
+        raise InputError(f"{file}: not a settings file ({type(exc).__name__})") from None
+
+
+#: Deepest nesting of brackets a settings file may hold (its lists are flat).
+MAX_SETTINGS_DEPTH = 8
+
+
+def _nesting(text: str) -> int:
+    """How deep ``[`` and ``{`` nest in ``text``, outside strings and comments (roughly: enough to
+    refuse a document built to exhaust the parser's recursion before it is parsed)."""
+    depth = deepest = 0
+    quote = ""
+    comment = False
+    previous = ""
+    for c in text:
+        if comment:
+            comment = c != "\n"
+        elif quote:
+            if c == quote and previous != "\\":
+                quote = ""
+        elif c in "\"'":
+            quote = c
+        elif c == "#":
+            comment = True
+        elif c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth = max(0, depth - 1)
+        previous = c if previous != "\\" else ""
+    return deepest
 
 
 def write_history(run_dir: Path, history: Any) -> None:
@@ -139,13 +249,13 @@ def read_history(run_dir: str | Path) -> dict[str, Any]:
     """Read and check a run's ``history.json``: every row an object of numbers (or nulls), so that
     what reads it (plots, tables) can rely on it; a ``ValueError`` names the file and the fault."""
     path = Path(run_dir) / HISTORY_JSON
-    with open(path, "rb") as handle:
+    with open_run_file(path) as handle:
         raw = handle.read(MAX_HISTORY_BYTES + 1)
     if len(raw) > MAX_HISTORY_BYTES:
         raise InputError(f"{path}: larger than any glassnet history ({MAX_HISTORY_BYTES:,} bytes)")
     try:
         data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError too
         raise InputError(f"{path}: not valid JSON: {type(exc).__name__}") from None
     if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
         raise InputError(f"{path}: not a glassnet history (no list of rows)")
@@ -154,18 +264,36 @@ def read_history(run_dir: str | Path) -> dict[str, Any]:
     for key in ("stopped",):
         if not isinstance(data.get(key, ""), str):
             raise InputError(f"{path}: {key} must be text")
+    if data.get("test_accuracy") is not None and not _finite(data["test_accuracy"]):
+        raise InputError(
+            f"{path}: test_accuracy must be a number or null, got {short(data['test_accuracy'])}"
+        )
     return data
+
+
+def _finite(value: Any) -> bool:
+    """Whether ``value`` is a number (not a boolean) that a float holds, finite: JSON's integers
+    may be too large for one (``math.isfinite(10**400)`` raises ``OverflowError``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def _check_row(row: Any, where: str) -> None:
     if not isinstance(row, dict):
         raise InputError(f"{where} is not an object")
     for key, value in row.items():
-        number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if key == "epoch" and not (isinstance(value, int) and not isinstance(value, bool)):
-            raise InputError(f"{where}: epoch must be a whole number, got {value!r:.40}")
-        if not (number and math.isfinite(value)) and value is not None:
-            raise InputError(f"{where}: {key!r:.40} must be a number or null, got {value!r:.40}")
+        if key == "epoch" and not (
+            isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**53
+        ):
+            raise InputError(f"{where}: epoch must be a whole number, got {short(value, 40)}")
+        if value is not None and not _finite(value):
+            raise InputError(
+                f"{where}: {short(key, 40)} must be a number or null, got {short(value, 40)}"
+            )
 
 
 @dataclass(frozen=True)
@@ -183,7 +311,9 @@ class RunSummary:
 
 def summarize(run_dir: str | Path) -> RunSummary:
     folder = Path(run_dir)
-    settings = read_settings(folder / SETTINGS) if (folder / SETTINGS).exists() else {}
+    settings = (
+        read_settings(folder / SETTINGS, regular=True) if (folder / SETTINGS).exists() else {}
+    )
     history = read_history(folder) if (folder / HISTORY_JSON).exists() else {"rows": []}
     rows = history["rows"]
     last = rows[-1] if rows else {}
@@ -225,12 +355,14 @@ class RunLock:
             import fcntl
         except ImportError:  # pragma: no cover - not on POSIX
             return self
+        if self.path.exists() or self.path.is_symlink():
+            open_run_file(self.path).close()  # a pipe or a device is refused, not waited on
         handle = open(self.path, "a+", encoding="ascii")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             handle.seek(0)
-            holder = handle.read().strip() or "another process"
+            holder = printable(handle.read(32).strip(), 32) or "another process"
             handle.close()
             raise RunBusyError(
                 f"{self.path.parent}: a run is training in this folder already (process {holder})"
@@ -259,13 +391,13 @@ def running(folder: str | Path) -> int | None:
     try:
         import fcntl
 
-        with open(path, encoding="ascii") as handle:
+        with open_run_file(path) as handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
             except OSError:
-                text = handle.read().strip()
+                text = handle.read(32).decode("ascii", "replace").strip()
                 return int(text) if text.isdigit() else -1
             fcntl.flock(handle, fcntl.LOCK_UN)
-    except (ImportError, OSError):
+    except (ImportError, OSError, InputError):
         return None
     return None

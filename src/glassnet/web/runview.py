@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import stat
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +26,15 @@ from typing import Any
 import numpy as np
 
 from glassnet.errors import InputError, one_line
-from glassnet.runs.folder import CHECKPOINT, HISTORY_JSON, MODEL, SETTINGS, read_settings, running
+from glassnet.runs.folder import (
+    CHECKPOINT,
+    HISTORY_JSON,
+    MODEL,
+    SETTINGS,
+    open_run_file,
+    read_settings,
+    running,
+)
 
 __all__ = ["MAX_HISTORY_BYTES", "WEIGHT_UNITS", "RunView", "check_run_folder"]
 
@@ -94,8 +101,7 @@ def _stamp(path: Path) -> str | None:
 
 def _check_regular(path: Path) -> None:
     """Refuse anything but a regular file: opening a FIFO would wait forever for a writer."""
-    if not stat.S_ISREG(path.stat().st_mode):
-        raise InputError(f"{path}: not a regular file")
+    open_run_file(path).close()
 
 
 class RunView:
@@ -172,8 +178,7 @@ class RunView:
     # ------------------------------------------------------------------------------ reading
     def _settings(self) -> dict[str, Any]:
         try:
-            _check_regular(self.folder / SETTINGS)
-            settings = read_settings(self.folder / SETTINGS)
+            settings = read_settings(self.folder / SETTINGS, regular=True)
         except (ValueError, OSError):
             return {}
         return {k: _plain(settings[k]) for k in SHOWN_SETTINGS if k in settings}
@@ -203,8 +208,7 @@ def _empty_history() -> dict[str, Any]:
 
 def _read_history_file(path: Path) -> dict[str, Any]:
     """A history file's rows (numbers only), ``stopped`` and ``test_accuracy``, size bounded."""
-    _check_regular(path)
-    with open(path, "rb") as handle:
+    with open_run_file(path) as handle:
         data = handle.read(MAX_HISTORY_BYTES + 1)
     if len(data) > MAX_HISTORY_BYTES:
         raise InputError(f"{path}: larger than any history ({MAX_HISTORY_BYTES >> 20} MiB at most)")
@@ -234,9 +238,15 @@ def _numbers_only(row: dict[str, Any]) -> dict[str, float | int | None]:
 
 
 def _number(value: Any) -> float | int | None:
+    """A finite number as it is (an integer a float holds), else ``None``: JSON's integers may
+    be too large for a float, and the page's JSON would carry them as infinity."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return value if isinstance(value, int) or math.isfinite(value) else None
+    try:
+        finite = math.isfinite(float(value))
+    except OverflowError:
+        return None
+    return value if finite else None
 
 
 def _plain(value: Any) -> Any:
