@@ -53,7 +53,18 @@ def add_parser(subparsers: Any) -> None:
         default="test",
         help="which part of the data to evaluate on (default: test)",
     )
+    p.add_argument(
+        "--confusion",
+        metavar="FILE",
+        help="write the whole confusion matrix to FILE as CSV (true classes down, predictions "
+        f"across); the terminal shows it only for {PRINTED_CLASSES} classes or fewer",
+    )
     p.set_defaults(func=run)
+
+
+#: The most classes whose confusion matrix, and every per-class line, are printed; a model of
+#: more gets a summary (the least accurate classes, the largest confusions) and --confusion FILE.
+PRINTED_CLASSES = 30
 
 
 def _settings(recorded: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
@@ -122,19 +133,88 @@ def run(args: argparse.Namespace) -> int:
             "labels are compared by number",
             file=sys.stderr,
         )
+    if not len(y):
+        raise InputError(f"{name}: its {args.split} part holds no samples to evaluate on")
+    if args.confusion:
+        _check_out(args.confusion)
     predictions = np.concatenate([network.predict(X[i : i + 8192]) for i in range(0, len(X), 8192)])
-    confusion = confusion_matrix(y, predictions, network.n_classes)
-    correct = int(np.trace(confusion))
+    correct = int(np.sum(predictions == y))
     print(f"{args.model}: {network!r}")
     print(f"{name} {args.split} accuracy {correct / len(y):.2%} ({correct}/{len(y)})")
-    print("\nper class:")
-    for cls, (label, acc) in enumerate(
-        zip(network.class_names, per_class_accuracy(confusion), strict=True)
-    ):
-        print(f"  {cls:>2} {label:<12} {acc:.2%}  ({confusion[cls, cls]}/{confusion[cls].sum()})")
-    print()
-    print(format_confusion(confusion, network.class_names))
+    if network.n_classes <= PRINTED_CLASSES:
+        confusion = confusion_matrix(y, predictions, network.n_classes)
+        print("\nper class:")
+        for cls, (label, acc) in enumerate(
+            zip(network.class_names, per_class_accuracy(confusion), strict=True)
+        ):
+            print(
+                f"  {cls:>2} {label:<12} {acc:.2%}  ({confusion[cls, cls]}/{confusion[cls].sum()})"
+            )
+        print()
+        print(format_confusion(confusion, network.class_names))
+    else:
+        _summary(network.class_names, y, predictions, args.confusion)
+    if args.confusion:
+        _write_confusion(Path(args.confusion), network.class_names, y, predictions)
+        print(f"confusion matrix written to {args.confusion}", file=sys.stderr)
     return 0
+
+
+def _summary(class_names: Any, y: Any, predictions: Any, out: str | None) -> None:
+    """Too many classes to print each: the least accurate ones, and the largest confusions."""
+    import numpy as np
+
+    from glassnet.runs.execute import class_figures
+
+    k = len(class_names)
+    accuracy, confused = class_figures(y, predictions, k, most=10)
+    totals = np.bincount(y, minlength=k)
+    tested = [i for i in range(k) if accuracy[i] is not None]
+    worst = sorted(tested, key=lambda i: (accuracy[i], i))[:10]
+    print(f"\nper class: {len(tested):,} of {k:,} classes tested; the least accurate:")
+    for i in worst:
+        right = round((accuracy[i] or 0.0) * totals[i])
+        print(f"  {i:>5} {class_names[i][:24]:<24} {accuracy[i]:.2%}  ({right}/{totals[i]})")
+    print("\nmost confused (true -> predicted: count):")
+    for t, p, count in confused:
+        print(f"  {class_names[t][:24]} -> {class_names[p][:24]}: {count}")
+    if not confused:
+        print("  none")
+    if out is None:
+        print(
+            f"\n{k:,} classes are too many to print a confusion matrix; write it whole with "
+            "--confusion FILE (CSV)"
+        )
+
+
+def _check_out(name: str) -> None:
+    """Refuse an output file that cannot be written, before the evaluation runs."""
+    path = Path(name)
+    if path.is_dir():
+        raise InputError(f"--confusion {name}: a folder; give a file name, such as {name}/x.csv")
+    if not path.parent.resolve().is_dir():
+        raise InputError(f"--confusion {name}: no folder {path.parent} to write it in")
+
+
+def _write_confusion(path: Path, class_names: Any, y: Any, predictions: Any) -> None:
+    """The whole confusion matrix as CSV, a row at a time (a 10,000-class matrix is 800 MB as
+    integers, so it is never held whole)."""
+    import csv
+
+    import numpy as np
+
+    from glassnet.atomic import atomic_write
+
+    k = len(class_names)
+    order = np.argsort(y, kind="stable")
+    ys, ps = np.asarray(y)[order], np.asarray(predictions)[order]
+    starts = np.searchsorted(ys, np.arange(k + 1))
+    with atomic_write(path, "w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["true \\ predicted", *class_names])
+        for i in range(k):
+            row = np.bincount(ps[starts[i] : starts[i + 1]], minlength=k)
+            writer.writerow([class_names[i], *row.tolist()])
 
 
 def _part(data: Any, split: str) -> tuple[Any, Any]:

@@ -23,7 +23,7 @@ import csv
 import io
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -144,7 +144,7 @@ def _open_csv(path: Path, size: int) -> _Table:
     text = sample.decode("utf-8-sig", errors="ignore")
     dialect = _dialect(path, text)
     with _text(path) as stream:
-        reader = csv.reader(stream, dialect=dialect)
+        reader = csv.reader(_lines(stream, path, MAX_HEADER), dialect=dialect)
         try:
             header = [name.strip() for name in next(reader)]
         except StopIteration:
@@ -168,6 +168,27 @@ def _open_csv(path: Path, size: int) -> _Table:
 
 def _text(path: Path) -> io.TextIOWrapper:
     return open(path, encoding="utf-8-sig", newline="", errors="strict")
+
+
+#: The longest header line, and the longest other line unless the header names many columns
+#: (256 characters a column): a line of a billion commas would be a billion cells in memory.
+MAX_HEADER, MAX_LINE = 4 << 20, 1 << 20
+
+
+def _lines(stream: io.TextIOWrapper, path: Path, limit: int) -> Iterator[str]:
+    """The stream's lines, refusing one longer than ``limit`` characters before it is whole."""
+    number = 0
+    while True:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > limit:
+            raise FormatError(
+                f"{path}: line {number} is longer than {limit:,} characters; refused (is it a "
+                "table of one row a line?)"
+            )
+        yield line
 
 
 def _ensure_fits(path: Path, needed: int) -> None:
@@ -208,7 +229,7 @@ def _read_csv(
 
     csv.field_size_limit(MAX_CELL)
     with _text(path) as stream:
-        reader = csv.reader(stream, dialect=dialect)
+        reader = csv.reader(_lines(stream, path, max(MAX_LINE, 256 * width)), dialect=dialect)
         try:
             next(reader)  # the header
             for row in reader:

@@ -23,7 +23,6 @@ from glassnet.checkpoint import load_checkpoint, save_checkpoint
 from glassnet.engine import Choice, select_engine
 from glassnet.errors import InputError, short
 from glassnet.history import History, TrainingInterrupted, TrainingState
-from glassnet.metrics import confusion_matrix, per_class_accuracy
 from glassnet.network import Network
 from glassnet.preprocess import input_scaling
 from glassnet.runs.folder import (
@@ -344,19 +343,31 @@ def _finish(
 def _per_class(network: Network, data: datasets.Dataset, most: int = 10) -> dict[str, Any]:
     """The test set's accuracy per class, and the confusions it makes most: ``[true class,
     predicted class, count]``, the largest first (at most ``most``), for the model file."""
-    confusion = confusion_matrix(
-        data.test_labels, network.predict(data.test_images), network.n_classes
-    )
-    wrong = confusion.copy()
-    np.fill_diagonal(wrong, 0)
-    rows, columns = np.unravel_index(np.argsort(wrong, axis=None)[::-1][:most], wrong.shape)
-    pairs = [[int(i), int(j), int(wrong[i, j])] for i, j in zip(rows, columns, strict=True)]
-    return {
-        "per_class_accuracy": [
-            None if np.isnan(a) else float(a) for a in per_class_accuracy(confusion)
-        ],
-        "most_confused": [pair for pair in pairs if pair[2] > 0],
-    }
+    predictions = np.concatenate(
+        [network.predict(data.test_images[i : i + 8192]) for i in range(0, len(data.test_images), 8192)]
+    ) if len(data.test_images) else np.empty(0, np.int64)  # fmt: skip
+    accuracy, confused = class_figures(data.test_labels, predictions, network.n_classes, most)
+    return {"per_class_accuracy": accuracy, "most_confused": confused}
+
+
+def class_figures(
+    labels: Any, predictions: Any, n_classes: int, most: int = 10
+) -> tuple[list[float | None], list[list[int]]]:
+    """Each class's accuracy (``None`` for a class with no sample), and the ``most`` largest
+    confusions as ``[true class, predicted class, count]``, without a ``k x k`` matrix: a model of
+    10,000 classes would need 800 MB for one."""
+    y = np.asarray(labels, dtype=np.int64)
+    p = np.asarray(predictions, dtype=np.int64)
+    totals = np.bincount(y, minlength=n_classes)
+    right = np.bincount(y[y == p], minlength=n_classes)
+    accuracy = [None if t == 0 else float(r / t) for r, t in zip(right, totals, strict=True)]
+    wrong = y != p
+    pairs, counts = np.unique(y[wrong] * n_classes + p[wrong], return_counts=True)
+    order = np.lexsort((-pairs, -counts))[:most]  # the largest first; ties by the later pair
+    confused = [
+        [int(pairs[i] // n_classes), int(pairs[i] % n_classes), int(counts[i])] for i in order
+    ]
+    return accuracy, confused
 
 
 class _Keeper:
