@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 from numpy.typing import NDArray
@@ -92,6 +93,25 @@ def check_gradients(
                 LayerCheck(l + 1, kind, relative_error(a, n), float(np.max(np.abs(a - n))))
             )
     return checks
+
+
+def evaluation_seconds(layer_sizes: Sequence[int], batch_size: int) -> float:
+    """About how long one evaluation of the loss takes in float64: a fixed cost per call and per
+    layer (NumPy's calls), the products (2 flops a parameter a sample, at ~2 GFLOP/s) and the
+    activations (~120 ns a unit a sample). Measured on one core: within a factor of two for a
+    4-layer network of 170 parameters, 1,000 layers of 5 units, and a 2,000-unit layer at batch
+    500 (140 ms) or 64."""
+    n = sum((a + 1) * b for a, b in pairwise(layer_sizes))
+    units = sum(layer_sizes[1:])
+    layers = len(layer_sizes) - 1
+    return 50e-6 + 20e-6 * layers + 2 * batch_size * n / 2e9 + 120e-9 * batch_size * units
+
+
+def check_seconds(layer_sizes: Sequence[int], batch_size: int, activations: int = 1) -> float:
+    """About how long :func:`check_gradients` takes for ``activations`` networks of these sizes:
+    two evaluations of the loss per parameter."""
+    n = sum((a + 1) * b for a, b in pairwise(layer_sizes))
+    return activations * 2 * n * evaluation_seconds(layer_sizes, batch_size)
 
 
 def gradcheck_network(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from glassnet.cli import options
@@ -46,27 +47,40 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-#: A check that would take longer than this is refused before it starts.
-MAX_SECONDS = 600.0
+#: A check estimated to take longer than this is refused before it starts; one over
+#: WARN_SECONDS says how long it will take before it starts.
+MAX_SECONDS, WARN_SECONDS = 300.0, 10.0
 
 
-def _check_size(layer_sizes: list[int], batch_size: int) -> None:
-    """Refuse a check too big to finish or to fit: it evaluates the loss twice per parameter."""
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} minutes"
+    return f"{seconds / 3600:,.0f} hours"
+
+
+def _check_size(layer_sizes: list[int], batch_size: int, activations: int = 1) -> float:
+    """Refuse a check too big to finish or to fit: it evaluates the loss twice per parameter,
+    each time through every layer. Returns the estimated seconds."""
     from glassnet import memory
+    from glassnet.gradcheck import check_seconds
 
     n = memory.n_parameters(layer_sizes)
-    # Each evaluation is a forward pass (2 · batch · n multiply-adds, at ~1 GFLOP/s for these
-    # small products) plus ~30 µs of calls.
-    seconds = 2 * n * (30e-6 + 2 * batch_size * n / 1e9)
+    seconds = check_seconds(layer_sizes, batch_size, activations)
     if seconds > MAX_SECONDS:
+        which = f" for each of {activations} activations" if activations > 1 else ""
         raise InputError(
-            f"a gradient check of {n:,} parameters (--inputs, --hidden, --classes) at batch "
-            f"{batch_size:,} (--batch-size) evaluates the "
-            f"loss twice per parameter: about {seconds / 3600:,.0f} hours; check a smaller network"
+            f"a gradient check of {n:,} parameters in {len(layer_sizes) - 1:,} layers (--inputs, "
+            f"--hidden, --classes) at batch {batch_size:,} (--batch-size) evaluates the loss "
+            f"{2 * n:,} times{which}: about {_duration(seconds)}, over the "
+            f"{_duration(MAX_SECONDS)} allowed; check a smaller network, a smaller batch or one "
+            "--activation"
         )
     sizes = "-".join(map(str, layer_sizes))
     needed = memory.network_bytes(layer_sizes, 8) + 8 * 4 * batch_size * sum(layer_sizes)
     memory.ensure_fits(needed, f"a gradient check of the network {sizes} at batch {batch_size}")
+    return seconds
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,10 +88,20 @@ def run(args: argparse.Namespace) -> int:
 
     if args.classes < 2:
         raise InputError("--classes must be at least 2 for a softmax output")
-    _check_size([args.inputs, *args.hidden, args.classes], args.batch_size)
     names = list(TOLERANCE) if args.activation == "all" else [args.activation]
-    sizes = "-".join(map(str, [args.inputs, *args.hidden, args.classes]))
+    layer_sizes = [args.inputs, *args.hidden, args.classes]
+    seconds = _check_size(layer_sizes, args.batch_size, len(names))
+    sizes = "-".join(map(str, layer_sizes))
+    if len(sizes) > 80:
+        sizes = f"of {len(layer_sizes) - 1:,} layers ({sizes[:40]}...{sizes[-20:]})"
     print(f"network {sizes}, batch of {args.batch_size}, float64, central differences h=1e-5")
+    if seconds > WARN_SECONDS:
+        print(
+            f"glassnet gradcheck: this takes about {_duration(seconds)} (the loss is evaluated "
+            f"twice per parameter, {len(names)} time(s) over)",
+            file=sys.stderr,
+            flush=True,
+        )
     failed = False
     for name in names:
         checks = gradcheck_network(
