@@ -23,7 +23,23 @@ from glassnet.web.limits import SHORTAGES, raise_open_file_limit
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
-__all__ = ["BACKLOG", "is_loopback_host", "serve_app", "warn_if_exposed"]
+__all__ = [
+    "BACKLOG",
+    "REQUEST_SECONDS",
+    "guarded_protocol",
+    "is_loopback_host",
+    "serve_app",
+    "warn_if_exposed",
+]
+
+#: Seconds a connection has to send a request's whole head (its request line and headers), from
+#: when it opens or its last answer ends; and the longest silence while it sends a body. A
+#: connection that sends nothing, or half its headers, is closed then: left open, a thousand of
+#: them use up the file descriptors and the page stops answering (uvicorn's own keep-alive timeout
+#: starts only after an answer, and stops at the first byte of the next request).
+REQUEST_SECONDS = 5.0
+#: Seconds Ctrl-C waits for requests in flight before the server stops anyway.
+SHUTDOWN_SECONDS = 3
 
 #: Connections waiting to be accepted. uvicorn's default is 2,048; the event loop retries every
 #: one of them when it runs out of file descriptors, so a page for one person keeps it short.
@@ -122,11 +138,13 @@ def _run(
     url = _page_url(sock)
     config = uvicorn.Config(
         app,
+        http=guarded_protocol(),
         log_level="warning",
         access_log=False,
         lifespan="off",
         server_header=False,
         timeout_keep_alive=5,
+        timeout_graceful_shutdown=SHUTDOWN_SECONDS,
         backlog=BACKLOG,
     )
 
@@ -143,3 +161,63 @@ def _run(
             return await super().on_tick(counter)
 
     Server(config).run(sockets=[sock])
+
+
+def guarded_protocol(seconds: float | None = None) -> type[asyncio.Protocol]:
+    """uvicorn's h11 protocol, with a deadline for each request's head and for silences in its body.
+
+    A connection must send a whole request head within ``seconds`` (default
+    :data:`REQUEST_SECONDS`) of opening or of its last answer's end, however it dribbles the bytes;
+    while it sends a body, it may be silent at most ``seconds`` at a time. Past either, the
+    connection is closed (a request in flight sees the client leave). Once the head is in, the app
+    takes as long as it takes.
+    """
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    limit = REQUEST_SECONDS if seconds is None else seconds
+
+    class GuardedH11Protocol(H11Protocol):
+        _deadline: asyncio.TimerHandle | None = None
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._deadline = self.loop.call_later(limit, self._expire)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _expire(self) -> None:
+            self._deadline = None
+            if not self.transport.is_closing():
+                self.transport.close()
+
+        def _waiting_for_head(self) -> bool:
+            return self.cycle is None or self.cycle.response_complete
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self._waiting_for_head():
+                if self._deadline is None:  # the first byte of a request after a keep-alive wait
+                    self._arm()
+            elif self.conn.their_state is h11.SEND_BODY:
+                self._arm()  # a body: its bytes keep coming
+            else:
+                self._disarm()  # the whole request is in: the app answers in its own time
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return GuardedH11Protocol
