@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from glassnet.cli import options
+from glassnet.errors import InputError
 from glassnet.rules import Rule
 
 EPILOG = """\
@@ -136,7 +137,7 @@ def _example(args: argparse.Namespace) -> tuple[Any, np.ndarray, np.ndarray, str
     data = datasets.load(args.dataset, data_dir=args.data_dir)
     rows = flatten_images(data.train_images)
     if args.batch_size > len(rows):
-        raise ValueError(f"--batch-size {args.batch_size} is more than the {len(rows):,} images")
+        raise InputError(f"--batch-size {args.batch_size} is more than the {len(rows):,} images")
     standardizer = Standardizer.fit(rows)
     rng = np.random.default_rng(args.seed)
     chosen = rng.choice(len(rows), args.batch_size, replace=False)
