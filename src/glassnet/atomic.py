@@ -147,7 +147,10 @@ def atomic_write(
     if not basename:
         raise InputError(f"atomic_write: {target!r} names a directory, not a file")
     file_mode = _mode_for(target)
-    file, temp_path = _open_temp_file(directory, basename, mode, encoding, newline)
+    try:
+        file, temp_path = _open_temp_file(directory, basename, mode, encoding, newline)
+    except OSError as exc:  # a missing or read-only folder: name the file asked for
+        raise _naming(exc, target) from None
     try:
         with file:
             _name_and_chmod(file, temp_path, file_mode)
@@ -157,13 +160,27 @@ def atomic_write(
         if not hasattr(os, "fchmod"):
             os.chmod(temp_path, file_mode)
         os.replace(temp_path, target)  # step 3: the atomic swap
-    except BaseException:
+    except BaseException as exc:
         # BaseException, not Exception: a Ctrl-C in the middle of a write must not leave
         # the temporary file behind either.
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_path)
+        if isinstance(exc, OSError) and exc.filename in (None, temp_path) and exc.strerror:
+            # A full disk or a failed rename names the file being written, not the hidden
+            # temporary file (which is gone) or nothing at all.
+            raise _naming(exc, target) from None
         raise
     _fsync_directory(directory)  # step 4: the rename survives a power cut
+
+
+def _naming(exc: OSError, target: str) -> OSError:
+    """``exc`` again (the same type, by its errno), naming ``target`` as the file."""
+    strerror = exc.strerror or str(exc)
+    if os.path.isdir(target):
+        strerror += " (it is a folder; give a file name)"
+    renamed = OSError(exc.errno, strerror, target)
+    renamed.__traceback__ = exc.__traceback__
+    return renamed
 
 
 def _open_mode(mode: str, encoding: str | None, newline: str | None) -> tuple[str, str | None]:

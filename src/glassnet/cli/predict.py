@@ -22,8 +22,10 @@ another IDX set) that is MNIST's own preparation: dark ink on light paper is inv
 tells which is which; --ink overrides), the digit is cropped, scaled into a 20x20 box and centred
 by its centre of mass in a 28x28 field. For a model trained on a folder of pictures (--data DIR),
 each picture is resized as that folder's were. --show writes what the network saw, enlarged,
-next to the original as <name>.mnist.png (or <name>.seen.png). Only PNG and JPEG files are read;
-a file that cannot be read is reported in one line and the others are still read.
+next to the original as <name>.mnist.png (or <name>.seen.png), or into --show-dir DIR; such
+pictures given as inputs (as photos/*.png would give them) are passed over, with a note. Only PNG
+and JPEG files are read; a file that cannot be read is reported in one line and the others are
+still read.
 
 For a model trained on a table (--data table.csv --target COLUMN), give one table (CSV or
 Parquet) holding the same feature columns: each row's predicted class and its probability are
@@ -32,6 +34,7 @@ written as CSV (row, class, probability), to standard output or --out FILE.
 
 #: Pictures the network saw are written beside the original with this suffix.
 SHOWN_SUFFIX = {"mnist": ".mnist.png", "resize": ".seen.png"}
+SHOWN_SUFFIXES = tuple(SHOWN_SUFFIX.values())
 
 
 def add_parser(subparsers: Any) -> None:
@@ -59,6 +62,12 @@ def add_parser(subparsers: Any) -> None:
         help="write what the network saw as <name>.mnist.png (or .seen.png) and print its path",
     )
     p.add_argument(
+        "--show-dir",
+        metavar="DIR",
+        help="with --show: write the pictures into DIR (made if missing) instead of beside the "
+        "originals",
+    )
+    p.add_argument(
         "--ink",
         choices=["auto", "dark", "light"],
         default="auto",
@@ -79,9 +88,13 @@ def run(args: argparse.Namespace) -> int:
     network = load(args.model)
     settings = network.training_settings
     if settings.get("dataset") == "table":
+        if args.show or args.show_dir:
+            raise InputError("--show is for pictures; a model trained on a table predicts rows")
         return _predict_table(network, args)
     if args.out:
         raise InputError("--out is for a model trained on a table; pictures are printed")
+    if args.show_dir and not args.show:
+        raise InputError("--show-dir says where --show writes; give --show too")
     return _predict_pictures(network, args)
 
 
@@ -110,6 +123,8 @@ def _predict_table(network: Any, args: argparse.Namespace) -> int:
 
     if len(args.images) != 1:
         raise InputError(f"a model trained on a table predicts one table; got {len(args.images)}")
+    if args.out and Path(args.out).is_dir():
+        raise InputError(f"--out {args.out}: a folder; give a file name, such as {args.out}/p.csv")
     recorded = network.training_settings
     features = feature_list(recorded.get("features"))
     if features is None and recorded.get("target") and recorded.get("data_sha256"):
@@ -187,7 +202,24 @@ def _predict_pictures(network: Any, args: argparse.Namespace) -> int:
     top = min(args.top, network.n_classes)
     width = max(len(name) for name in network.class_names)
     failed = 0
-    for name in args.images:
+    inputs = [name for name in args.images if not name.lower().endswith(SHOWN_SUFFIXES)]
+    if len(inputs) < len(args.images):
+        passed = len(args.images) - len(inputs)
+        print(
+            f"glassnet predict: passed over {passed} picture{'s' if passed != 1 else ''} that "
+            f"--show wrote ({', '.join('*' + s for s in SHOWN_SUFFIXES)}); rename one to predict "
+            "it",
+            file=sys.stderr,
+            flush=True,
+        )
+        if not inputs:
+            raise InputError("no pictures to predict besides those --show wrote")
+    out = Path(args.show_dir) if args.show and args.show_dir else None
+    if out is not None:
+        if out.exists() and not out.is_dir():
+            raise InputError(f"--show-dir {args.show_dir}: not a folder")
+        out.mkdir(parents=True, exist_ok=True)
+    for name in inputs:
         try:
             row, seen = read(name)
         except (GlassnetError, ValueError, OSError) as exc:
@@ -200,16 +232,17 @@ def _predict_pictures(network: Any, args: argparse.Namespace) -> int:
         )
         print(f"{name}: {answers}", flush=True)
         if args.show:
-            failed += _show(name, seen, SHOWN_SUFFIX[prep])
+            failed += _show(name, seen, SHOWN_SUFFIX[prep], out)
     return 1 if failed else 0
 
 
-def _show(name: str, seen: Any, suffix: str) -> int:
-    """Write what the network saw beside ``name``: 0, or 1 after reporting why it could not."""
+def _show(name: str, seen: Any, suffix: str, folder: Path | None = None) -> int:
+    """Write what the network saw beside ``name`` (or into ``folder``): 0, or 1 after reporting
+    why it could not."""
     from glassnet.images import save_png
 
     path = Path(name)
-    target = path.with_name(path.stem + suffix)
+    target = (folder if folder is not None else path.parent) / (path.stem + suffix)
     try:
         save_png(target, seen, scale=8 if max(seen.shape[:2]) <= 64 else 1)
     except (ValueError, OSError) as exc:

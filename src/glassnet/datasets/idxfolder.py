@@ -110,6 +110,27 @@ def _check_labels(labels: np.ndarray, path: Path, n_images: int, images_path: Pa
         raise FormatError(f"{path}: label {int(labels.max())} is above {MAX_CLASSES - 1}")
 
 
+def _check_classes(train: np.ndarray, test: np.ndarray, paths: dict[str, Path]) -> None:
+    """Refuse labels that cannot support what a run would claim: a training part of one class
+    (a model of it scores 100% by answering that class always), and a test class never trained
+    (every one of its samples is counted wrong, with no word why)."""
+    trained = np.unique(train)
+    if len(trained) < 2:
+        raise FormatError(
+            f"{paths['train labels']}: every training label is {int(trained[0])}: one class; a "
+            "classifier needs two or more"
+        )
+    untrained = np.setdiff1d(np.unique(test), trained)
+    if len(untrained):
+        count = int(np.isin(test, untrained).sum())
+        raise FormatError(
+            f"{paths['test labels']}: class {int(untrained[0])} is tested ({count:,} test "
+            f"sample{'s' if count != 1 else ''} of {len(untrained)} class"
+            f"{'es' if len(untrained) != 1 else ''} no training label has) but never trained; a "
+            "class must be trained before it is tested"
+        )
+
+
 def load_idx_folder(directory: str | os.PathLike[str]) -> Dataset:
     """Read the four IDX files of a folder (see the module docstring) as a :class:`Dataset`.
 
@@ -139,7 +160,8 @@ def load_idx_folder(directory: str | os.PathLike[str]) -> Dataset:
     if len(train) == 0 or len(test) == 0:
         empty = paths["train images"] if len(train) == 0 else paths["test images"]
         raise FormatError(f"{empty}: holds no images")
-    n_classes = max(2, int(max(arrays["train labels"].max(), arrays["test labels"].max())) + 1)
+    _check_classes(arrays["train labels"], arrays["test labels"], paths)
+    n_classes = int(max(arrays["train labels"].max(), arrays["test labels"].max())) + 1
     return Dataset(
         name="idx",
         train_images=train,

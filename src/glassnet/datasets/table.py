@@ -402,7 +402,8 @@ def _features(table: _Table, target: str | None, features: Sequence[str] | None)
         unknown = [name for name in chosen if name not in table.columns]
         if unknown:
             raise FormatError(
-                f"{table.path}: no column {unknown[0]!r} (its columns: {_names(table.columns)})"
+                f"{table.path}: no column {short(unknown[0])}{_did_you_mean(unknown[0], table)} "
+                f"(its columns: {_names(table.columns)})"
             )
         if target in chosen:
             raise InputError(f"column {target!r} is the target; it cannot be a feature too")
@@ -418,6 +419,17 @@ def _features(table: _Table, target: str | None, features: Sequence[str] | None)
                 f"columns comma-separated, and could not read this one back: {fix}"
             )
     return chosen
+
+
+def _did_you_mean(name: str, table: _Table) -> str:
+    """``"; did you mean 'species'?"`` for the column most like ``name``, or nothing."""
+    import difflib
+
+    if len(name) > 200:
+        return ""
+    lowered = {column.lower(): column for column in table.columns[:100_000]}
+    found = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+    return f"; did you mean {short(lowered[found[0]])}?" if found else ""
 
 
 def _names(columns: Sequence[str], most: int = 12) -> str:
@@ -507,8 +519,8 @@ def read_table(
     table = _open_table(Path(path).expanduser())
     if target not in table.columns:
         raise FormatError(
-            f"{table.path}: no column {short(target)} to take the classes from (its columns: "
-            f"{_names(table.columns)})"
+            f"{table.path}: no column {short(target)} to take the classes from"
+            f"{_did_you_mean(target, table)} (its columns: {_names(table.columns)})"
         )
     names = _features(table, target, features)
     columns = table.read(target, names)

@@ -284,7 +284,8 @@ def _train(
     _say(
         log,
         f"glassnet: {network!r}, {network.n_parameters:,} parameters, {engine}; "
-        f"{len(X):,} training images of {data.name}; run folder {folder}",
+        f"{len(X):,} training {'rows' if data.kind == 'table' else 'images'} of {data.name}; "
+        f"run folder {folder}",
     )
     if state is not None:
         _say(log, f"glassnet: resuming after epoch {state.epoch}")
@@ -300,7 +301,27 @@ def _train(
     except TrainingInterrupted as stop:
         keeper.save(stop.state)
         raise RunInterrupted(folder, 0 if stop.state is None else stop.state.epoch) from None
-    return _finish(settings, folder, network, data, history, time.perf_counter() - started)
+    except OSError as exc:
+        raise _resumable(exc, folder) from None
+    try:
+        return _finish(settings, folder, network, data, history, time.perf_counter() - started)
+    except OSError as exc:
+        raise _resumable(exc, folder) from None
+
+
+def _resumable(exc: OSError, folder: Path) -> OSError:
+    """A write that failed mid-run (a full disk), saying that the run can go on from its last
+    checkpoint, when it has one."""
+    if not (folder / CHECKPOINT).is_file() or not exc.strerror:
+        return exc
+    again = OSError(
+        exc.errno,
+        f"{exc.strerror}; the run is kept up to its last checkpoint: make room, then continue it "
+        f"with: glassnet train --resume {folder}",
+        exc.filename,
+    )
+    again.__traceback__ = exc.__traceback__
+    return again
 
 
 def _finish(
