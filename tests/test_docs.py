@@ -154,7 +154,10 @@ READ_PAGE = """async () => {
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize(("page_name", "least_formulas"), [("walkthrough", 20), ("explain", 50)])
+@pytest.mark.parametrize(
+    ("page_name", "least_formulas"),
+    [("walkthrough", 20), ("explain", 50), ("auto_examples/plot_01_backprop_step_by_step", 5)],
+)
 def test_the_walkthrough_is_typeset_and_whole_in_a_browser(
     browser: Any, server: str, page_name: str, least_formulas: int
 ) -> None:
@@ -173,7 +176,8 @@ def test_the_walkthrough_is_typeset_and_whole_in_a_browser(
         weight = {"bytes": sum(len(r.body()) for r in responses), "requests": len(responses)}
         problems += [f"{r.url}: HTTP {r.status}" for r in responses if r.status >= 400]
         ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"docs-{page_name}.png"), full_page=False)
+        shot = ARTIFACTS / f"docs-{page_name.replace('/', '-')}.png"
+        page.screenshot(path=str(shot), full_page=False)
     finally:
         context.close()
     assert not problems, problems
