@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -31,6 +32,7 @@ from glassnet.errors import GlassnetError
 from glassnet.settings import RunSettings
 from glassnet.sweep import (
     SweepFolder,
+    SweepInterrupted,
     TrialOutcome,
     execute,
     make_trials,
@@ -432,6 +434,27 @@ def test_a_scheduler_without_workers_is_one_line_and_makes_nothing(tmp_path: Pat
     ):
         run_sweep(spec, tmp_path / "sweep", scheduler=empty.scheduler_address, wait_seconds=1)
     assert f"dask worker {empty.scheduler_address}" in str(refused.value)
+    assert not (tmp_path / "sweep").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_waiting_for_a_worker_stops_at_once_and_makes_nothing(
+    tmp_path: Path, signum: int
+) -> None:
+    from distributed import LocalCluster
+
+    spec = read_spec(write_spec(tmp_path))
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signum))  # from another thread, as a
+    with (  # terminal's Ctrl-C or a kill comes
+        LocalCluster(n_workers=0, dashboard_address=":0") as empty,
+        pytest.raises(SweepInterrupted) as stopped,
+    ):
+        started = time.monotonic()
+        timer.start()
+        run_sweep(spec, tmp_path / "sweep", scheduler=empty.scheduler_address, wait_seconds=60)
+    assert time.monotonic() - started < 10  # not the 60 s it would wait for a worker
+    assert (stopped.value.signum, stopped.value.result) == (signum, None)
     assert not (tmp_path / "sweep").exists()
 
 

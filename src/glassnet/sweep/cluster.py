@@ -12,12 +12,14 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from glassnet.errors import GlassnetError, one_line
+from glassnet.sweep.stopping import POLL_SECONDS, StopRequest
 
 #: How long to try to reach a scheduler, and to wait for it to have a worker.
 CONNECT_SECONDS = 10.0
@@ -56,16 +58,18 @@ def connect(
     workers: int | None = None,
     *,
     wait_seconds: float = WORKER_WAIT_SECONDS,
+    stop: StopRequest | None = None,
 ) -> Iterator[Cluster]:
     """A client of the cluster at ``scheduler``, or of a new local cluster of ``workers`` workers
     (default: one per usable core), closed on the way out.
 
     Raises :class:`GlassnetError` when the scheduler cannot be reached or has no worker within
-    ``wait_seconds``.
+    ``wait_seconds``; :class:`~glassnet.sweep.stopping.Stopped` when ``stop`` notes a signal
+    while it waits for a worker.
     """
     require_dask()
     if scheduler:
-        with _existing(scheduler, wait_seconds) as cluster:
+        with _existing(scheduler, wait_seconds, stop or StopRequest()) as cluster:
             yield cluster
     else:
         with _local(workers or usable_cores()) as cluster:
@@ -73,7 +77,7 @@ def connect(
 
 
 @contextmanager
-def _existing(address: str, wait_seconds: float) -> Iterator[Cluster]:
+def _existing(address: str, wait_seconds: float, stop: StopRequest) -> Iterator[Cluster]:
     from distributed import Client
 
     try:
@@ -83,17 +87,28 @@ def _existing(address: str, wait_seconds: float) -> Iterator[Cluster]:
             f"cannot reach the Dask scheduler at {address}: {one_line(exc)}"
         ) from None
     try:
-        try:
-            client.wait_for_workers(1, timeout=wait_seconds)
-        except TimeoutError:
-            raise GlassnetError(
-                f"the Dask scheduler at {address} has no workers (waited {wait_seconds:g} s); "
-                f"start one with: dask worker {address}"
-            ) from None
+        _wait_for_a_worker(client, address, wait_seconds, stop)
         count = len(client.scheduler_info(n_workers=-1)["workers"])
         yield Cluster(client, f"the Dask cluster at {address} ({_count(count, 'worker')} now)")
     finally:
         client.close()
+
+
+def _wait_for_a_worker(client: Any, address: str, wait_seconds: float, stop: StopRequest) -> None:
+    """Wait for the cluster to have a worker, a moment at a time, so that a stop request is acted
+    on while waiting."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            client.wait_for_workers(1, timeout=max(0.01, min(POLL_SECONDS * 5, wait_seconds)))
+            return
+        except TimeoutError:
+            stop.check()
+            if time.monotonic() >= deadline:
+                raise GlassnetError(
+                    f"the Dask scheduler at {address} has no workers (waited {wait_seconds:g} s); "
+                    f"start one with: dask worker {address}"
+                ) from None
 
 
 @contextmanager

@@ -112,22 +112,21 @@ def run_sweep(
         with found.lock():  # nothing to run: no cluster needed
             _say(log, f"glassnet sweep: all {len(trials)} trials finished already in {found.path}")
             return _finish(spec, found, trials, found.records(), 0, len(trials))
-    with stop_requests() as stop, connect(scheduler, workers, wait_seconds=wait_seconds) as cluster:
-        _stop_if_asked(stop, None)  # a signal while the cluster started: nothing made yet
-        folder = SweepFolder.prepare(out, spec.text, trials)
-        with folder.lock():
-            result = _sweep(cluster, folder, spec, trials, log, progress, stop)
-            result.cluster = cluster.description
-        _stop_if_asked(stop, result)  # a signal while the results were written: say so
+    with stop_requests() as stop:
+        try:
+            with connect(scheduler, workers, wait_seconds=wait_seconds, stop=stop) as cluster:
+                stop.check()  # a signal while the cluster started
+                folder = SweepFolder.prepare(out, spec.text, trials)
+                with folder.lock():
+                    result = _sweep(cluster, folder, spec, trials, log, progress, stop)
+                    result.cluster = cluster.description
+        except SweepInterrupted:
+            raise
+        except Stopped as stopped:  # before the sweep folder was made: nothing to record
+            raise SweepInterrupted(None, stopped.signum) from None
+        if stop.signum is not None:  # a signal while the results were written: say so
+            raise SweepInterrupted(result, stop.signum)
         return result
-
-
-def _stop_if_asked(stop: StopRequest, result: SweepResult | None) -> None:
-    """Raise :class:`SweepInterrupted` with ``result`` if a signal came."""
-    try:
-        stop.check()
-    except Stopped as stopped:
-        raise SweepInterrupted(result, stopped.signum) from None
 
 
 def _sweep(
