@@ -42,7 +42,7 @@ for row in history.rows:
         f"epoch {row['epoch']}: train loss {row['train_loss']:.4f}, "
         f"test accuracy {row['test_accuracy']:.2%}"
     )
-net  # noqa: B018 (the network shows itself: a table in a notebook)
+net
 
 # %%
 # The gradient, layer by layer

@@ -22,12 +22,10 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import HTML
 from PIL import Image, ImageDraw
 
 import glassnet
 from glassnet.datasets.pictures import read_picture_folder
-from glassnet.notebook import history_html
 
 folder = Path(tempfile.mkdtemp()) / "shapes"
 rng = np.random.default_rng(0)
@@ -89,7 +87,7 @@ history = net.fit(
 )
 accuracy = net.score(data.test_images, data.test_labels)
 print(f"test accuracy after {len(history.rows)} epochs: {accuracy:.1%}")
-HTML(history_html(history))  # in a notebook, ``history`` alone draws itself the same way
+history
 
 # %%
 # What it says about the held-out pictures

@@ -2,9 +2,10 @@
 
 The first tests call :mod:`glassnet.notebook` directly. The last runs a real notebook in a real
 IPython kernel through nbclient, as Jupyter would, and reads what the kernel sent: the network's
-HTML table, a notebook progress bar per epoch, one picture updated in place once per epoch (counted
-from the kernel's ``update_display_data`` messages, not only from the saved notebook), the drawn
-history and the final accuracy.
+HTML table (``Network._repr_html_``), a notebook progress bar per epoch (``verbose=1``), one
+picture updated in place once per epoch (``live_plot=True``; counted from the kernel's
+``update_display_data`` messages, not only from the saved notebook), the history drawn by
+``History._repr_html_``, and the final accuracy.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def test_a_trained_network_says_how_well_and_nothing_is_left_unescaped() -> None
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "Trained (7 epochs): 98.77% test accuracy." in page and "numba engine" in page
     net.metrics = {}
-    assert "Trained (7 epochs); no test accuracy recorded." in network_html(net)
+    assert "Trained (7 epochs).</p>" in network_html(net)
 
 
 def test_a_history_draws_itself() -> None:
@@ -118,10 +119,8 @@ def test_without_ipython_the_live_chart_says_what_to_install(
 CELLS = [
     """\
 import numpy as np
-from IPython.display import HTML, display
 
 import glassnet
-from glassnet.notebook import LivePlot, history_html, network_html
 
 rng = np.random.default_rng(0)
 centres = rng.normal(size=(3, 20))
@@ -129,13 +128,13 @@ y = rng.integers(0, 3, size=600)
 X = centres[y] + rng.normal(size=(600, 20))""",
     """\
 net = glassnet.Network([20, 16, 3], activation="relu", seed=0)
-display(net if hasattr(type(net), "_repr_html_") else HTML(network_html(net)))""",
+net""",
     """\
 history = net.fit(X[:500], y[:500], epochs=EPOCHS, batch_size=16, learning_rate=0.05,
-                  test_data=(X[500:], y[500:]), verbose=1, callbacks=[LivePlot()])
+                  test_data=(X[500:], y[500:]), verbose=1, live_plot=True)
 print(f"final test accuracy: {history.rows[-1]['test_accuracy']:.4f}")""",
     """\
-display(history if hasattr(type(history), "_repr_html_") else HTML(history_html(history)))""",
+history""",
 ]
 EPOCHS = 4
 
@@ -159,8 +158,10 @@ def test_a_real_notebook_shows_the_table_the_live_chart_and_the_accuracy() -> No
     notebook.cells = [nbformat.v4.new_code_cell(c) for c in source]
     Recording(notebook, timeout=180, kernel_name="python3").execute()
 
-    table = notebook.cells[1].outputs[0]["data"]["text/html"]
+    shown = notebook.cells[1].outputs[0]["data"]
+    table = shown["text/html"]
     assert "Network 20-16-3" in table and "20 → 16" in table and "16 → 3" in table
+    assert shown["text/plain"].startswith("Network(20-16-3, activation='relu'")
 
     # The live chart: displayed once, then updated in place after every later epoch.
     charts = [

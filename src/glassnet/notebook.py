@@ -99,7 +99,7 @@ def _trained(network: Any) -> str:
         shown = _percent(metrics.get(key))
         if shown is not None:
             return f"{said}: {shown} {name} accuracy."
-    return f"{said}; no test accuracy recorded."
+    return f"{said}."
 
 
 # ---------------------------------------------------------------------------------- the history
