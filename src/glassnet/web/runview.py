@@ -119,6 +119,7 @@ class RunView:
         self._history: tuple[str | None, dict[str, Any]] = (None, _empty_history())
         self._weights: tuple[str | None, dict[str, Any]] = (None, {"units": []})
         self._problems: dict[str, str] = {}  # what failed at the last reading, by file
+        self._initial: dict[tuple[Any, ...], np.ndarray] = {}  # first-layer weights at the start
 
     def status(self, known: str | None = None) -> dict[str, Any]:
         """What ``GET /api/run`` answers: the settings, the history's rows, and whether it trains.
@@ -169,13 +170,37 @@ class RunView:
             stamp = _stamp(path)
             if stamp is not None and stamp != self._weights[0]:
                 try:
-                    self._weights = (stamp, {**_first_layer_images(path), "version": stamp})
+                    images = _first_layer_images(path, self._initial_weights)
+                    self._weights = (stamp, {**images, "version": stamp})
                     self._problems.pop("weights", None)
                 except (ValueError, OSError) as exc:  # FormatError is a ValueError
                     self._problems["weights"] = one_line(exc, 300)
             return self._weights[1]
 
     # ------------------------------------------------------------------------------ reading
+    def _initial_weights(self, network: Any) -> np.ndarray | None:
+        """The first layer's weights as the run began, for ``network`` (the same sizes): a run's
+        network is drawn from its settings' seed and initializer, so it is drawn again here.
+        ``None`` when the settings do not say (an older run, or settings edited since)."""
+        try:
+            settings = read_settings(self.folder / SETTINGS, regular=True)
+            seed, initializer = settings.get("seed"), settings.get("initializer")
+            if not isinstance(seed, int) or not isinstance(initializer, str):
+                return None
+            key = (tuple(network.layer_sizes), network.activation, initializer, seed)
+            cached = self._initial.get(key)
+            if cached is None:
+                from glassnet.network import Network
+
+                start = Network(
+                    network.layer_sizes, network.activation, initializer=initializer,
+                    seed=seed, dtype=network.dtype,
+                )  # fmt: skip
+                cached = self._initial[key] = start.weights[0].astype(np.float64)
+            return cached
+        except (ValueError, OSError, TypeError):
+            return None
+
     def _settings(self) -> dict[str, Any]:
         try:
             settings = read_settings(self.folder / SETTINGS, regular=True)
@@ -260,25 +285,38 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _first_layer_images(path: Path) -> dict[str, Any]:
-    """The first layer's weights in a model file or a checkpoint, as images (checked first)."""
+def _first_layer_images(
+    path: Path, initial: Callable[[Any], np.ndarray | None] | None = None
+) -> dict[str, Any]:
+    """The first layer's weights in a model file or a checkpoint, as images (checked first); with
+    ``initial`` (the weights the run began with, for a network), each unit's change since then
+    too, as ``change``: the random start hides what a short run has learned."""
     _check_regular(path)
     network, epoch, source = _read_network(path)
     W = network.weights[0].astype(np.float64)  # (n_inputs, units): column j is unit j's weights
+    W0 = initial(network) if initial is not None else None
     side = math.isqrt(W.shape[0])
     units: list[dict[str, Any]] = []
     if side * side == W.shape[0]:  # the inputs are a square image
         for j in range(min(WEIGHT_UNITS, W.shape[1])):
-            column = W[:, j]
-            scale = float(np.max(np.abs(column))) or 1.0
-            image = np.round(column.reshape(side, side) / scale, 3)
-            units.append({"unit": j, "image": image.tolist()})
+            unit = {"unit": j, "image": _image(W[:, j], side)}
+            if W0 is not None and W0.shape == W.shape:
+                unit["change"] = _image(W[:, j] - W0[:, j], side)
+            units.append(unit)
     return {
         "source": source,
         "epoch": epoch,
         "layer_sizes": network.layer_sizes,
         "units": units,
+        "has_change": bool(units) and all("change" in unit for unit in units),
     }
+
+
+def _image(column: np.ndarray, side: int) -> list[list[float]]:
+    """A unit's weights as a ``side x side`` image in ``[-1, 1]``, scaled by its largest."""
+    scale = float(np.max(np.abs(column))) or 1.0
+    image: list[list[float]] = np.round(column.reshape(side, side) / scale, 3).tolist()
+    return image
 
 
 def _read_network(path: Path) -> tuple[Any, int | None, str]:

@@ -13,6 +13,8 @@ export function createBackward({ session, canvasRows, isInked, refresh, percent 
   const labelText = document.getElementById("backward-label");
   const summary = document.getElementById("backward-summary");
   const deltas = document.getElementById("deltas");
+  const outputDeltas = document.getElementById("output-deltas");
+  const sizesScale = document.getElementById("gradient-scale");
   const sizes = document.getElementById("gradient-sizes");
   const units = document.getElementById("unit-gradients");
   const learnButton = document.getElementById("learn");
@@ -37,9 +39,42 @@ export function createBackward({ session, canvasRows, isInked, refresh, percent 
     layerSizes.slice(1).forEach((n, l) => {
       const last = l === layerSizes.length - 2;
       const [figure] = gridFigure(
-        n, `delta-${l + 1}`, last ? `Output δ = ŷ − y · ${n}` : `Layer ${l + 1} δ · ${n} units`,
+        n, `delta-${l + 1}`,
+        last ? `Output δ = (ŷ − y), one square per class (${n})`
+          : `Layer ${l + 1} δ, one square per unit (${n})`,
         `Delta of ${last ? "the output layer" : `hidden layer ${l + 1}`}`);
       deltas.append(figure);
+    });
+    // The output δ again, one labelled row per class: ŷₖ − yₖ, positive for every class but the
+    // label (the network should lower those), negative for the label.
+    outputDeltas.replaceChildren();
+    names.forEach((name, k) => {
+      const item = document.createElement("li");
+      item.dataset.class = String(k);
+      const text = document.createElement("span");
+      text.className = "size-label";
+      text.textContent = name;
+      const track = document.createElement("span");
+      track.className = "bar-track signed";
+      const fill = document.createElement("span");
+      fill.className = "bar-fill delta-fill";
+      track.append(fill);
+      const value = document.createElement("span");
+      value.className = "bar-value";
+      item.append(text, track, value);
+      outputDeltas.append(item);
+    });
+  }
+
+  function renderOutputDeltas(values) {
+    const scale = Math.max(1e-30, ...values.map(Math.abs));
+    outputDeltas.querySelectorAll("li").forEach((item, k) => {
+      const v = values[k] ?? 0;
+      item.dataset.delta = String(v);
+      const fill = item.querySelector(".delta-fill");
+      fill.style.transform = `scaleX(${Math.abs(v) / scale})`;
+      fill.classList.toggle("negative", v < 0);
+      item.querySelector(".bar-value").textContent = shortNumber(v);
     });
   }
 
@@ -119,17 +154,20 @@ export function createBackward({ session, canvasRows, isInked, refresh, percent 
       const grid = document.getElementById(`delta-${l + 1}`);
       if (grid) paintSigned(grid, values);
     });
+    renderOutputDeltas(answer.deltas[answer.deltas.length - 1] || []);
     renderSizes(answer.bias_gradient_norms, answer.gradient_norms);
     renderUnits(answer.units, answer.image_scale);
   }
 
-  // One bar per layer: how fast its units learn, ‖∇b⁽ˡ⁾C‖ (for one drawing, ‖δ⁽ˡ⁾‖), on a log
-  // scale, so that a first hidden layer learning ten times slower than the last shows at a
-  // glance. The weight gradient ‖∇Θ⁽ˡ⁾C‖ is in the row's tooltip: it also grows with the size of
-  // the layer's input, which is large for the first layer (784 pixels).
+  // One bar per layer: how fast its units learn, ‖∇b⁽ˡ⁾C‖ (for one drawing, ‖δ⁽ˡ⁾‖), to a linear
+  // scale (the longest bar is the largest norm), so that 2.01 and 1.41 look as different as they
+  // are, and a first hidden layer learning ten times slower than the last has a tenth of its bar.
+  // The weight gradient ‖∇Θ⁽ˡ⁾C‖ is in the row's tooltip: it also grows with the size of the
+  // layer's input, which is large for the first layer (784 pixels).
   function renderSizes(biasNorms, weightNorms) {
-    const logs = biasNorms.map((n) => Math.log10(Math.max(n, 1e-30)));
-    const hi = Math.max(...logs), lo = Math.min(...logs, hi - 1) - 0.5;
+    const largest = Math.max(1e-30, ...biasNorms);
+    sizesScale.textContent = `Bars to a linear scale: the longest is ${shortNumber(largest)}; ` +
+      "half its length is half as fast.";
     sizes.replaceChildren();
     biasNorms.forEach((n, l) => {
       const item = document.createElement("li");
@@ -144,7 +182,7 @@ export function createBackward({ session, canvasRows, isInked, refresh, percent 
       track.className = "bar-track";
       const fill = document.createElement("span");
       fill.className = "bar-fill size-fill";
-      fill.style.transform = `scaleX(${(logs[l] - lo) / (hi - lo)})`;
+      fill.style.transform = `scaleX(${n / largest})`;
       track.append(fill);
       const value = document.createElement("span");
       value.className = "bar-value";
@@ -167,7 +205,9 @@ export function createBackward({ session, canvasRows, isInked, refresh, percent 
       paintImage(image, unit.image);
       const caption = document.createElement("figcaption");
       caption.className = "muted small";
-      caption.textContent = `unit ${unit.unit + 1} · ${shortNumber(unit.norm)}`;
+      caption.textContent = `unit ${unit.unit + 1} · ‖∇‖ ${shortNumber(unit.norm)}`;
+      caption.title = `The size of unit ${unit.unit + 1}'s weight gradient, ‖∇Θ⁽¹⁾ⱼC‖: how ` +
+        "much this drawing would change its 784 weights";
       figure.append(image, caption);
       units.append(figure);
     }
@@ -184,7 +224,9 @@ export function createBackward({ session, canvasRows, isInked, refresh, percent 
     summary.textContent = "Draw a digit, then click a bar to say what it should be.";
     for (const grid of deltas.querySelectorAll("canvas")) paintSigned(grid, []);
     sizes.replaceChildren();
+    sizesScale.textContent = "";
     units.replaceChildren();
+    renderOutputDeltas([]);
   }
 
   async function learn() {

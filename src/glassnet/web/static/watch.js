@@ -22,8 +22,15 @@ let weightsVersion = null;
 let rows = [];
 let pollSeconds = 1;
 
+// One colour per meaning across the page: the parts of the data in the loss and accuracy charts,
+// and, apart from them, the layers in the gradient chart (orange is "training" only).
+const PART_COLOURS = { training: "#ff7a1a", validation: "#2f6fed", test: "#1aa37a" };
+const LAYER_COLOURS = ["#b04fd1", "#d14f6a", "#8a8f3a", "#3aa0b8", "#7a5230", "#5a5ad1",
+  "#c46a9a", "#4f7a52"];
+
 function series(name, key, colour) {
-  return { name, colour, points: rows.map((r) => [r.epoch, r[key] ?? null]) };
+  return { name, colour: colour || PART_COLOURS[name],
+    points: rows.map((r) => [r.epoch, r[key] ?? null]) };
 }
 
 // The figure for each layer's gradient size: how fast its units learn, the bias gradient's norm
@@ -50,7 +57,9 @@ function drawCharts() {
   legend(document.getElementById("accuracy-legend"), accuracies);
   const gradients = [];
   const key = gradientKey();
-  for (let l = 1; l <= layerCount(key); l++) gradients.push(series(`layer ${l}`, `${key}_${l}`));
+  for (let l = 1; l <= layerCount(key); l++) {
+    gradients.push(series(`layer ${l}`, `${key}_${l}`, LAYER_COLOURS[(l - 1) % LAYER_COLOURS.length]));
+  }
   gradientChart.dataset.figure = key;
   drawChart(gradientChart, gradients, { log: true });
   legend(document.getElementById("gradient-legend"), gradients);
@@ -95,8 +104,21 @@ async function getJSON(path) {
   return answer;
 }
 
+// Which view of the first layer the page shows: the weights, or their change since the start.
+let weightView = "weights";
+let lastWeights = null;
+
 async function refreshWeights() {
-  const answer = await getJSON("/api/weights");
+  lastWeights = await getJSON("/api/weights");
+  drawWeights();
+}
+
+function drawWeights() {
+  const answer = lastWeights;
+  if (!answer) return;
+  const change = weightView === "change" && answer.has_change;
+  changeButton.disabled = !answer.has_change;
+  weights.dataset.view = change ? "change" : "weights";
   weights.replaceChildren();
   for (const unit of answer.units) {
     const figure = document.createElement("figure");
@@ -104,8 +126,10 @@ async function refreshWeights() {
     const image = document.createElement("canvas");
     image.className = "weight-image";
     image.setAttribute("role", "img");
-    image.setAttribute("aria-label", `Weights of unit ${unit.unit + 1} of the first layer`);
-    paintImage(image, unit.image);
+    image.setAttribute("aria-label", change
+      ? `Change of unit ${unit.unit + 1}'s weights since the start`
+      : `Weights of unit ${unit.unit + 1} of the first layer`);
+    paintImage(image, change ? unit.change : unit.image);
     const caption = document.createElement("figcaption");
     caption.className = "muted small";
     caption.textContent = `unit ${unit.unit + 1}`;
@@ -114,9 +138,22 @@ async function refreshWeights() {
   }
   weights.dataset.version = answer.version || "";
   weights.dataset.epoch = answer.epoch == null ? "" : String(answer.epoch);
+  const source = answer.source === "checkpoint" ? `the checkpoint after epoch ${answer.epoch}`
+    : "the trained model";
   weightsNote.textContent = !answer.units.length ? "No weights yet: the first checkpoint comes after an epoch."
-    : answer.source === "checkpoint" ? `From the checkpoint after epoch ${answer.epoch}.`
-    : "From the trained model.";
+    : change ? `Change since the start, from ${source}: what training has learned so far.`
+    : `From ${source}.`;
+}
+
+const weightsButton = document.getElementById("show-weights");
+const changeButton = document.getElementById("show-change");
+for (const [button, view] of [[weightsButton, "weights"], [changeButton, "change"]]) {
+  button.addEventListener("click", () => {
+    weightView = view;
+    weightsButton.setAttribute("aria-pressed", String(view === "weights"));
+    changeButton.setAttribute("aria-pressed", String(view === "change"));
+    drawWeights();
+  });
 }
 
 async function poll() {
