@@ -192,6 +192,8 @@ def _check_out(name: str) -> None:
     path = Path(name)
     if path.is_dir():
         raise InputError(f"--confusion {name}: a folder; give a file name, such as {name}/x.csv")
+    if path.exists() and not path.is_file():
+        raise InputError(f"--confusion {name}: not a regular file (a device or a pipe)")
     if not path.parent.resolve().is_dir():
         raise InputError(f"--confusion {name}: no folder {path.parent} to write it in")
 

@@ -125,6 +125,8 @@ def _predict_table(network: Any, args: argparse.Namespace) -> int:
         raise InputError(f"a model trained on a table predicts one table; got {len(args.images)}")
     if args.out and Path(args.out).is_dir():
         raise InputError(f"--out {args.out}: a folder; give a file name, such as {args.out}/p.csv")
+    if args.out and Path(args.out).exists() and not Path(args.out).is_file():
+        raise InputError(f"--out {args.out}: not a regular file (a device or a pipe)")
     recorded = network.training_settings
     features = feature_list(recorded.get("features"))
     if features is None and recorded.get("target") and recorded.get("data_sha256"):

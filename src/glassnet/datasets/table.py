@@ -89,6 +89,8 @@ def is_table(path: str | os.PathLike[str]) -> bool:
 
 def _open_table(path: Path) -> _Table:
     if not path.is_file():
+        if path.exists():
+            raise FormatError(f"{path}: not a regular file (a folder, a pipe or a device)")
         raise DatasetNotFoundError(f"{path}: no such table file")
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
