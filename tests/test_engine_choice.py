@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -137,13 +138,13 @@ def test_a_run_names_its_engine_and_continues_on_the_other_one(
 
 @compiled
 def test_a_warm_start_loads_the_compiled_kernels_from_disk(tmp_path: Path) -> None:
-    """The first process compiles and writes the cache; the next loads every kernel from it."""
+    """The first process compiles and writes the cache, saying so in one line on standard error
+    with the time it took; the next loads every kernel from it, silently."""
     probe = (
         "import json, time\n"
         "t = time.perf_counter()\n"
-        "from glassnet.engine.numba import NumbaEngine\n"
-        "from glassnet.engine import kernels\n"
-        "NumbaEngine.check()\n"
+        "from glassnet.engine import engine_class, kernels\n"
+        "engine_class('numba')\n"
         "seconds = time.perf_counter() - t\n"
         "misses = sum(sum(f.stats.cache_misses.values()) for f in "
         "(kernels.train_steps, kernels.forward, kernels.backward))\n"
@@ -157,6 +158,11 @@ def test_a_warm_start_loads_the_compiled_kernels_from_disk(tmp_path: Path) -> No
             timeout=600,
         )  # fmt: skip
         runs_.append(json.loads(done.stdout))
+        runs_[-1]["stderr"] = done.stderr
+    first = runs_[0]["stderr"].splitlines()
+    assert len(first) == 1 and first[0].startswith("glassnet: compiling the numba engine")
+    assert re.search(r" done in \d+\.\d s$", first[0])
+    assert runs_[1]["stderr"] == ""
     assert runs_[0]["misses"] > 0  # compiled
     assert runs_[1]["misses"] == 0  # loaded, nothing compiled again
     assert runs_[1]["seconds"] < runs_[0]["seconds"]

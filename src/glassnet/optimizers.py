@@ -54,7 +54,11 @@ class Optimizer:
         self.weight_decay = self.COMMON["weight_decay"].check("weight decay", weight_decay)
         self.iterations = 0
         self.state: list[dict[str, Array]] = []
-        self._scratch: list[Array] = []
+        # Two scratch arrays per parameter array, made with the state: an update never allocates.
+        self._scratch: list[tuple[Array, Array]] = []
+        # Decay masks (which are never changed in place) times a factor (λ, or ηλ), each kept
+        # with its mask while the factor stays the same.
+        self._scaled_masks: dict[int, tuple[Array, float, Array]] = {}
 
     def step(
         self,
@@ -83,7 +87,7 @@ class Optimizer:
         """
         if not self.state:
             self.state = [self._init_state(p) for p in params]
-            self._scratch = [np.empty_like(p) for p in params]
+            self._scratch = [(np.empty_like(p), np.empty_like(p)) for p in params]
 
     def folded_factor(self, learning_rate: float | None = None) -> float | None:
         """The factor a caller may fold into the gradients for :meth:`step_folded`, or None.
@@ -106,19 +110,34 @@ class Optimizer:
         p: Array,
         g: Array,
         state: dict[str, Array],
-        tmp: Array,
+        scratch: tuple[Array, Array],
         decays: bool | Array,
         eta: float,
     ) -> None:
         raise NotImplementedError
 
     def _decay_term(self, p: Array, decays: bool | Array, scale: float, out: Array) -> bool:
-        """Write ``scale · λθ`` (masked by ``decays``) into ``out``; False if there is none."""
+        """Write ``scale · λθ`` (masked by ``decays``) into ``out``; False if there is none.
+
+        One pass: a mask is multiplied by ``scale · λ`` once and kept while that stays the same
+        (for coupled decay, always; for AdamW's, while the learning rate does).
+        """
         if not self.weight_decay or decays is False:
             return False
-        np.multiply(p, scale * self.weight_decay, out=out)
-        if decays is not True:
-            out *= decays
+        factor = scale * self.weight_decay
+        if decays is True:
+            np.multiply(p, factor, out=out)
+            return True
+        kept = self._scaled_masks.get(id(decays))
+        if kept is None or kept[0] is not decays:  # a mask not seen before
+            if len(self._scaled_masks) > 16:
+                self._scaled_masks.clear()
+            kept = (decays, math.nan, np.empty_like(p))
+        if kept[1] != factor:
+            np.multiply(decays, factor, out=kept[2])  # exactly factor or 0: masks are 1s and 0s
+            kept = (decays, factor, kept[2])
+        self._scaled_masks[id(decays)] = kept
+        np.multiply(p, kept[2], out=out)
         return True
 
     def _coupled_gradient(self, p: Array, g: Array, tmp: Array, decays: bool | Array) -> Array:
@@ -145,7 +164,7 @@ class Optimizer:
             raise InputError(f"the saved state is optimizer {name}'s, not {self.name}'s")
         self.iterations = int(state["iterations"])
         self.state = [self._init_state(p) for p in params]
-        self._scratch = [np.empty_like(p) for p in params]
+        self._scratch = [(np.empty_like(p), np.empty_like(p)) for p in params]
         expected = {f"{i}.{k}" for i, s in enumerate(self.state) for k in s}
         if self.iterations > 0 and set(state["arrays"]) != expected:
             raise InputError(
@@ -178,10 +197,11 @@ class SGD(Optimizer):
         p: Array,
         g: Array,
         state: dict[str, Array],
-        tmp: Array,
+        scratch: tuple[Array, Array],
         decays: bool | Array,
         eta: float,
     ) -> None:
+        tmp = scratch[0]
         if self.weight_decay:
             g = self._coupled_gradient(p, g, tmp, decays)
         np.multiply(g, eta, out=tmp)
@@ -234,10 +254,11 @@ class Momentum(Optimizer):
         p: Array,
         g: Array,
         state: dict[str, Array],
-        tmp: Array,
+        scratch: tuple[Array, Array],
         decays: bool | Array,
         eta: float,
     ) -> None:
+        tmp = scratch[0]
         g = self._coupled_gradient(p, g, tmp, decays)
         v = state["velocity"]
         v *= self.momentum
@@ -286,19 +307,21 @@ class RMSprop(Optimizer):
         p: Array,
         g: Array,
         state: dict[str, Array],
-        tmp: Array,
+        scratch: tuple[Array, Array],
         decays: bool | Array,
         eta: float,
     ) -> None:
-        g = self._coupled_gradient(p, g, tmp, decays)
-        s = state["square_average"]
+        g = self._coupled_gradient(p, g, scratch[0], decays)
+        s, tmp = state["square_average"], scratch[1]
+        np.multiply(g, g, out=tmp)
+        tmp *= 1.0 - self.rho
         s *= self.rho
-        s += (1.0 - self.rho) * g * g
-        denom = np.sqrt(s)
-        denom += self.eps
-        np.divide(g, denom, out=denom)
-        denom *= eta
-        p -= denom
+        s += tmp
+        np.sqrt(s, out=tmp)
+        tmp += self.eps
+        np.divide(g, tmp, out=tmp)
+        tmp *= eta
+        p -= tmp
 
 
 class Adam(Optimizer):
@@ -333,29 +356,30 @@ class Adam(Optimizer):
         p: Array,
         g: Array,
         state: dict[str, Array],
-        tmp: Array,
+        scratch: tuple[Array, Array],
         decays: bool | Array,
         eta: float,
     ) -> None:
         if self.decoupled:
-            if self._decay_term(p, decays, eta, tmp):
-                p -= tmp  # θ ← θ − ηλθ, apart from the adaptive step
+            if self._decay_term(p, decays, eta, scratch[0]):
+                p -= scratch[0]  # θ ← θ − ηλθ, apart from the adaptive step
         else:
-            g = self._coupled_gradient(p, g, tmp, decays)
-        m, v, t = state["m"], state["v"], self.iterations
+            g = self._coupled_gradient(p, g, scratch[0], decays)
+        m, v, t, tmp = state["m"], state["v"], self.iterations, scratch[1]
+        np.multiply(g, 1.0 - self.beta1, out=tmp)
         m *= self.beta1
-        m += (1.0 - self.beta1) * g
-        v *= self.beta2
+        m += tmp
         np.multiply(g, g, out=tmp)
         tmp *= 1.0 - self.beta2
+        v *= self.beta2
         v += tmp
-        # θ ← θ − η m̂ / (√v̂ + ε), with the bias corrections folded into scalars.
-        step_size = eta / (1.0 - self.beta1**t)
+        # θ ← θ − η m̂ / (√v̂ + ε) = θ − (η / (1 − β₁ᵗ)) √(1 − β₂ᵗ) m / (√v + ε √(1 − β₂ᵗ)): the
+        # bias corrections are scalars, computed once a step, and folded where they cost no pass.
+        root = math.sqrt(1.0 - self.beta2**t)
         np.sqrt(v, out=tmp)
-        tmp *= 1.0 / np.sqrt(1.0 - self.beta2**t)
-        tmp += self.eps
+        tmp += self.eps * root
         np.divide(m, tmp, out=tmp)
-        tmp *= step_size
+        tmp *= eta / (1.0 - self.beta1**t) * root
         p -= tmp
 
 

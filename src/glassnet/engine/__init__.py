@@ -27,6 +27,9 @@ from __future__ import annotations
 
 import functools
 import importlib
+import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +52,18 @@ class EngineUnavailable(InputError):
     """The engine asked for is not installed here, or does not work here; the message says why."""
 
 
+def _to_standard_error(text: str) -> None:
+    sys.stderr.write(text)
+    sys.stderr.flush()
+
+
+#: Where the one line saying that an engine is compiling goes: it is written in two parts (what is
+#: happening, then ``" done in 9.7 s"`` and the line's end), so that the pause it announces comes
+#: between them. Standard error by default; ``None`` says nothing. Only the first run on a machine
+#: (an empty or outdated cache) compiles; later runs load the compiled code and say nothing.
+compile_notice: Callable[[str], None] | None = _to_standard_error
+
+
 @functools.cache
 def engine_class(name: str) -> type[Engine]:
     """The class of the engine called ``name``; :class:`EngineUnavailable` where it cannot run."""
@@ -57,7 +72,17 @@ def engine_class(name: str) -> type[Engine]:
     module, cls = _WHERE[name]
     try:
         found: type[Engine] = getattr(importlib.import_module(module), cls)
-        found.check()
+        notice = compile_notice if found.needs_compiling() else None
+        if notice is not None:
+            notice(
+                f"glassnet: compiling the {name} engine (once on this machine; cached after) ..."
+            )
+        started = time.perf_counter()
+        try:
+            found.check()
+        finally:
+            if notice is not None:
+                notice(f" done in {time.perf_counter() - started:.1f} s\n")
     except Exception as exc:  # a missing package, or a compiler that fails on this machine
         reason = " ".join(str(exc).split()) or type(exc).__name__
         hint = f"; {INSTALL[name]}" if name in INSTALL and isinstance(exc, ImportError) else ""

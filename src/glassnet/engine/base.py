@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 
 from glassnet import memory
 from glassnet.activations import Activation, get_activation
+from glassnet.engine.subnormals import flushing_subnormals
 from glassnet.errors import InputError
 from glassnet.losses import softmax
 
@@ -237,12 +238,13 @@ class Engine(ABC):
         same rows of ``out``. This does :meth:`step` for each; an engine may run them all in one call.
         """
         rates = per_step(learning_rates, count)
-        for s in range(start, start + count):
-            rows = slice(s * batch_size, (s + 1) * batch_size)
-            self.step(
-                X1[rows], Y[rows], optimizer, rates[s - start], dropout=dropout, rng=rng,
-                clip_norm=clip_norm, out=None if out is None else out[rows],
-            )  # fmt: skip
+        with flushing_subnormals():  # once for the run (each step's own entry is then free)
+            for s in range(start, start + count):
+                rows = slice(s * batch_size, (s + 1) * batch_size)
+                self.step(
+                    X1[rows], Y[rows], optimizer, rates[s - start], dropout=dropout, rng=rng,
+                    clip_norm=clip_norm, out=None if out is None else out[rows],
+                )  # fmt: skip
 
     @classmethod
     def declines(cls, settings: Any) -> str | None:
@@ -256,6 +258,11 @@ class Engine(ABC):
     def check(cls) -> None:
         """Raise if this engine cannot run on this machine (a compiler that fails, say)."""
         return None
+
+    @classmethod
+    def needs_compiling(cls) -> bool:
+        """Whether :meth:`check` will compile code (a pause worth announcing), not load it."""
+        return False
 
     def blas_threads(self, batch_size: int) -> int | None:
         """BLAS threads for training at this batch size: 1 for small products, else all.

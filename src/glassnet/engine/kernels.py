@@ -268,59 +268,90 @@ def backward(
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def clip(grads, max_norm):
-    """Scale ``grads`` so that its norm is at most ``max_norm``."""
+def clip_factor(grads, max_norm):
+    """What the gradient is multiplied by so that its norm is at most ``max_norm``: 1 when it is
+    already. The optimizers' update applies it as it reads each gradient, so clipping costs one
+    pass over the gradient (its norm), not two."""
     total = 0.0
-    for x in grads:
-        total += float(x) * float(x)
+    for i in range(grads.shape[0]):  # indexed, so that the loop is vectorized
+        x = np.float64(grads[i])
+        total += x * x
     total = math.sqrt(total)
-    if total > max_norm:
-        factor = grads.dtype.type(max_norm / total)
-        for i in range(grads.shape[0]):
-            grads[i] *= factor
+    return max_norm / total if total > max_norm else 1.0
 
 
-@njit(cache=True, fastmath=FASTMATH)
-def update(opt, params, grads, decay, first, second, lr, hyper, t):
-    """One optimizer step over the flat parameters, as :mod:`glassnet.optimizers` defines it.
+@njit(cache=True, nogil=True)
+def coefficients(opt, hyper, lr, t, out):
+    """Step ``t``'s scalars, computed once per step rather than once per parameter: (η, μ, ρ, ε,
+    β₁, β₂, coupled λ, decoupled λ, Adam's ``η / (1 − β₁ᵗ)``, Adam's ``1 / √(1 − β₂ᵗ)``)."""
+    lam = hyper[5]
+    out[0], out[1], out[2], out[3], out[4], out[5] = (
+        lr, hyper[0], hyper[1], hyper[2], hyper[3], hyper[4]
+    )  # fmt: skip
+    out[6] = lam if opt != 5 else 0.0  # L2 regularization, coupled into the gradient
+    out[7] = lam if opt == 5 else 0.0  # AdamW: θ ← θ − ηλθ, apart from the adaptive step
+    out[8] = lr / (1.0 - hyper[3] ** t) if opt >= 4 else 0.0
+    out[9] = 1.0 / math.sqrt(1.0 - hyper[4] ** t) if opt >= 4 else 0.0
 
-    ``hyper`` is (momentum, rho, eps, beta1, beta2, weight decay); ``first`` and ``second`` are the
-    optimizer's state (velocity or square average; Adam's moments); ``t`` counts steps from 1.
-    """
+
+@njit(cache=True, nogil=True)
+def update(opt, params, grads, first, second, sizes, offsets, c, gscale):
+    """One optimizer step over every layer's block, as :mod:`glassnet.optimizers` defines it:
+    weight decay on each block's weight rows, never on its bias row (the network's decay mask),
+    the gradient read times ``gscale`` (gradient clipping's factor, or 1). ``c`` holds the step's
+    :func:`coefficients`; ``first`` and ``second`` are the optimizer's state (velocity or square
+    average; Adam's moments)."""
+    for l in range(sizes.shape[0] - 1):
+        k, n = sizes[l] + 1, sizes[l + 1]
+        lo = offsets[l]
+        bias = lo + (k - 1) * n
+        update_span(opt, params, grads, first, second, lo, bias, c, c[6], c[7], gscale)
+        update_span(opt, params, grads, first, second, bias, bias + n, c, 0.0, 0.0, gscale)
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def update_span(opt, params, grads, first, second, lo, hi, c, coupled, decoupled, gscale):
+    """:func:`update` on ``params[lo:hi]``, with decay ``coupled`` (L2, into the gradient) or
+    ``decoupled`` (AdamW's). One plain loop per optimizer, branch-free inside, so that each is
+    vectorized (``error_model="numpy"``: a division by zero gives infinity rather than a Python
+    exception, which would keep the loop scalar; and indices from 0 over slices, which spares
+    the check for negative indices that would too)."""
+    params, grads = params[lo:hi], grads[lo:hi]
+    first, second = first[lo:hi], second[lo:hi]  # empty where the optimizer keeps none
     f = params.dtype.type
-    mu, rho, eps, b1, b2, lam = (
-        f(hyper[0]),
-        f(hyper[1]),
-        f(hyper[2]),
-        f(hyper[3]),
-        f(hyper[4]),
-        f(hyper[5]),
-    )
-    one, lr_t = f(1.0), f(lr)
-    step_size = f(lr / (1.0 - hyper[3] ** t)) if opt >= 4 else f(0.0)
-    root_correction = f(1.0 / math.sqrt(1.0 - hyper[4] ** t)) if opt >= 4 else f(0.0)
-    for i in range(params.shape[0]):
-        p, g = params[i], grads[i]
-        if opt == 5:  # AdamW: θ ← θ − ηλθ, apart from the adaptive step
-            p -= lr_t * (lam * decay[i] * p)
-        elif lam > 0:  # L2 regularization, coupled into the gradient
-            g = g + lam * decay[i] * p
-        if opt == 0:
-            p -= lr_t * g
-        elif opt <= 2:
+    lr_t, mu, rho, eps, b1, b2 = f(c[0]), f(c[1]), f(c[2]), f(c[3]), f(c[4]), f(c[5])
+    step_size, root_correction = f(c[8]), f(c[9])
+    lam, lam_w, scale, one = f(coupled), f(decoupled), f(gscale), f(1.0)
+    if opt == 0:
+        for i in range(params.shape[0]):
+            p = params[i]
+            g = grads[i] * scale + lam * p
+            params[i] = p - lr_t * g
+    elif opt <= 2:
+        nesterov = opt == 2
+        for i in range(params.shape[0]):
+            p = params[i]
+            g = grads[i] * scale + lam * p
             v = mu * first[i] - lr_t * g
             first[i] = v
-            p = p + (mu * v - lr_t * g) if opt == 2 else p + v
-        elif opt == 3:
+            params[i] = p + (mu * v - lr_t * g) if nesterov else p + v
+    elif opt == 3:
+        for i in range(params.shape[0]):
+            p = params[i]
+            g = grads[i] * scale + lam * p
             s = rho * first[i] + (one - rho) * g * g
             first[i] = s
-            p -= lr_t * g / (math.sqrt(s) + eps)
-        else:
+            params[i] = p - lr_t * g / (math.sqrt(s) + eps)
+    else:
+        for i in range(params.shape[0]):
+            p = params[i]
+            g = grads[i] * scale + lam * p
+            p -= lr_t * (lam_w * p)
             mo = b1 * first[i] + (one - b1) * g
             ve = b2 * second[i] + (one - b2) * g * g
             first[i], second[i] = mo, ve
             p -= step_size * mo / (math.sqrt(ve) * root_correction + eps)
-        params[i] = p
+            params[i] = p
 
 
 @njit(cache=True, nogil=True)
@@ -330,7 +361,6 @@ def train_steps(
     P,
     params,
     grads,
-    decay,
     first,
     second,
     sizes,
@@ -358,6 +388,7 @@ def train_steps(
     n_rows = X1.shape[0]
     hidden_units = np.sum(sizes[1:-1])
     fused = opt == 0 and hyper[5] == 0.0 and clip_norm == 0.0
+    coefs = np.empty(10)
     used = 0
     for s in range(count):
         lo = (start + s) * batch
@@ -388,6 +419,6 @@ def train_steps(
             scalars,
         )
         if not fused:
-            if clip_norm > 0.0:
-                clip(grads, clip_norm)
-            update(opt, params, grads, decay, first, second, lr, hyper, t0 + s + 1)
+            coefficients(opt, hyper, lr, t0 + s + 1, coefs)
+            gscale = clip_factor(grads, clip_norm) if clip_norm > 0.0 else 1.0
+            update(opt, params, grads, first, second, sizes, offsets, coefs, gscale)

@@ -21,8 +21,9 @@ import numpy as np
 
 from glassnet.engine import kernels
 from glassnet.engine.base import Array, Engine, Parameters, per_step
+from glassnet.engine.subnormals import flushing_subnormals
 from glassnet.errors import InputError
-from glassnet.optimizers import OPTIMIZERS
+from glassnet.optimizers import OPTIMIZERS, clip_global_norm
 
 if TYPE_CHECKING:
     from glassnet.optimizers import Optimizer
@@ -63,6 +64,17 @@ class NumbaEngine(Engine):
             X1, Y = np.ones((2, 4), dtype), np.eye(2, dtype=dtype)
             engine.backprop(X1, Y)
             engine.step(X1, Y, Adam(), 0.1, dropout=0.5, rng=np.random.default_rng(0))
+
+    @classmethod
+    def needs_compiling(cls) -> bool:
+        """Whether Numba's disk cache lacks the kernels (the first run on a machine, or kernels
+        changed since they were cached): then :meth:`check` compiles them, some ten seconds."""
+        try:
+            dispatchers: tuple[Any, ...] = (kernels.train_steps, kernels.forward, kernels.backward)
+            # an index that is empty, or stale for this source, means compiling
+            return any(not kernel._cache._cache_file._load_index() for kernel in dispatchers)
+        except Exception:  # a Numba whose cache is laid out otherwise: nothing to announce
+            return False
 
     def _reserve(self, m: int) -> None:
         """Buffers for batches of up to ``m`` rows: per layer ``[A, 1]``, ``A`` and the delta."""
@@ -141,29 +153,68 @@ class NumbaEngine(Engine):
         clip_norm: float = 0.0,
         out: Array | None = None,
     ) -> None:
-        if type(optimizer) is not OPTIMIZERS.get(optimizer.name):
-            # An optimizer of one's own: the compiled gradient, then its own update.
-            super().steps(
-                X1, Y, optimizer, learning_rates, start=start, count=count, batch_size=batch_size,
-                dropout=dropout, rng=rng, clip_norm=clip_norm, out=out,
-            )  # fmt: skip
-            return
         if dropout > 0.0 and rng is None:
             raise InputError("dropout needs a random generator")
+        if type(optimizer) is not OPTIMIZERS.get(optimizer.name):
+            # An optimizer of one's own: the compiled gradient, then its own update.
+            with flushing_subnormals():
+                self._own_optimizer_steps(
+                    X1, Y, optimizer, per_step(learning_rates, count), start, count, batch_size,
+                    dropout, rng, clip_norm, out,
+                )  # fmt: skip
+            return
         self._reserve(batch_size)
         rates = np.asarray(per_step(learning_rates, count), np.float64)
         first, second = self._state(optimizer)
-        kernels.train_steps(
-            X1, Y, self._P_for(X1.shape[0]) if out is None else out, self.params.flat,
-            self.params.grad, self.params.decay_mask, first, second, self._sizes, self._offsets,
-            self._layout, self._ws, self._draws(X1.shape[0], start, count, batch_size, dropout, rng),
-            1.0 - dropout, self._code, kernels.OPTIMIZER_CODES[optimizer.name],
-            _hyperparameters(optimizer), rates, float(clip_norm), optimizer.iterations, start,
-            count, batch_size, self._scalars,
-        )  # fmt: skip
+        with flushing_subnormals():
+            kernels.train_steps(
+                X1, Y, self._P_for(X1.shape[0]) if out is None else out, self.params.flat,
+                self.params.grad, first, second, self._sizes, self._offsets,
+                self._layout, self._ws, self._draws(X1.shape[0], start, count, batch_size, dropout, rng),
+                1.0 - dropout, self._code, kernels.OPTIMIZER_CODES[optimizer.name],
+                _hyperparameters(optimizer), rates, float(clip_norm), optimizer.iterations, start,
+                count, batch_size, self._scalars,
+            )  # fmt: skip
         optimizer.iterations += count
 
     # -- helpers
+    def _own_optimizer_steps(
+        self,
+        X1: Array,
+        Y: Array,
+        optimizer: Optimizer,
+        rates: Sequence[float],
+        start: int,
+        count: int,
+        batch_size: int,
+        dropout: float,
+        rng: Any,
+        clip_norm: float,
+        out: Array | None,
+    ) -> None:
+        """Steps with an optimizer the kernels do not know: each step's gradient compiled, then
+        the optimizer's own ``step``."""
+        params = self.params
+        self._reserve(batch_size)
+        for s in range(start, start + count):
+            lo, hi = s * batch_size, min((s + 1) * batch_size, X1.shape[0])
+            P = self._P[: hi - lo] if out is None else out[lo:hi]
+            draws = self._draws(X1.shape[0], s, 1, batch_size, dropout, rng)
+            kernels.forward(
+                X1[lo:hi], params.flat, self._sizes, self._offsets, self._layout, self._ws, draws,
+                1.0 - dropout, self._code, P, self._scalars,
+            )  # fmt: skip
+            kernels.backward(
+                X1[lo:hi], Y[lo:hi], params.flat, params.grad, self._sizes, self._offsets,
+                self._layout, self._ws, draws, 1.0 - dropout, self._code, P, 1.0, False,
+                self._scalars,
+            )  # fmt: skip
+            if clip_norm:
+                clip_global_norm([params.grad], clip_norm)
+            optimizer.step(
+                [params.flat], [params.grad], [params.decay_mask], learning_rate=rates[s - start]
+            )
+
     def _P_for(self, m: int) -> Array:
         self._reserve(m)
         return self._P[:m]

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from glassnet.engine.base import Array, Engine, Parameters, per_step, with_ones
+from glassnet.engine.subnormals import flushing_subnormals
 from glassnet.errors import InputError
 from glassnet.losses import softmax, softmax_cross_entropy_delta
 from glassnet.optimizers import clip_global_norm
@@ -51,7 +52,13 @@ class _Workspace:
         self.outputs_T = [out.T for out in self.outputs]  # (n_l + 1, m)
         self.deltas = [np.empty((m, n), dtype) for n in sizes[1:]]  # dC/dZ_l, (m, n_l)
         self.scratch = [np.empty((m, n), dtype) for n in hidden]
-        self.masks = [np.empty((m, n), dtype) for n in hidden] if dropout else []
+        # Dropout's masks, every hidden layer's drawn in one call: (m, units) blocks one after the
+        # other, the order in which every engine draws them.
+        self.draws = np.empty(m * sum(hidden) if dropout else 0, dtype)
+        self.masks, start = [], 0
+        for n in hidden if dropout else []:
+            self.masks.append(self.draws[start : start + m * n].reshape(m, n))
+            start += m * n
         self.row = np.empty((m, 1), dtype)  # softmax's row maxima and sums
         self.probabilities = self.activations[-1]  # where the last forward pass wrote P
 
@@ -104,7 +111,8 @@ class NumpyEngine(Engine):
     ) -> Array:
         if dropout > 0.0 and rng is None:
             raise InputError("dropout needs a random generator")
-        return self._step(X1, Y, optimizer, learning_rate, dropout, rng, clip_norm, out)
+        with flushing_subnormals():
+            return self._step(X1, Y, optimizer, learning_rate, dropout, rng, clip_norm, out)
 
     def steps(
         self,
@@ -125,9 +133,10 @@ class NumpyEngine(Engine):
             raise InputError("dropout needs a random generator")
         batches = self._batches(X1, Y, out, batch_size)
         rates = per_step(learning_rates, count)
-        for s in range(start, start + count):
-            xb, yb, pb = batches[s]
-            self._step(xb, yb, optimizer, rates[s - start], dropout, rng, clip_norm, pb)
+        with flushing_subnormals():
+            for s in range(start, start + count):
+                xb, yb, pb = batches[s]
+                self._step(xb, yb, optimizer, rates[s - start], dropout, rng, clip_norm, pb)
 
     def _batches(
         self, X1: Array, Y: Array, out: Array | None, batch_size: int
@@ -183,16 +192,16 @@ class NumpyEngine(Engine):
         """Forward pass into the workspace; returns the probabilities ``P`` (``out`` if given)."""
         f = self.activation.forward
         A_prev = X1
+        if dropout > 0.0:  # every layer's mask at once: three calls a step, not three a layer
+            rng.random(out=ws.draws, dtype=self.dtype)  # type: ignore[union-attr]
+            np.greater_equal(ws.draws, dropout, out=ws.draws)
+            ws.draws *= 1.0 / (1.0 - dropout)  # inverted dropout: 1/(1 - p) where kept, else 0
         for l, Wb in enumerate(self._hidden_blocks):
             Z = ws.activations[l]
             np.dot(A_prev, Wb, out=Z)  # Z_l = [A_{l-1}, 1] @ Wb_l = A_{l-1} @ W_l + b_l
             f(Z, Z)  # A_l = f(Z_l), in place
             if dropout > 0.0:
-                mask = ws.masks[l]
-                rng.random(out=mask, dtype=self.dtype)  # type: ignore[union-attr]
-                np.greater_equal(mask, dropout, out=mask)
-                mask *= 1.0 / (1.0 - dropout)  # inverted dropout: 1/(1 - p) where kept, else 0
-                np.multiply(Z, mask, out=ws.output_values[l])
+                np.multiply(Z, ws.masks[l], out=ws.output_values[l])
             else:
                 ws.output_values[l][...] = Z
             A_prev = ws.outputs[l]
