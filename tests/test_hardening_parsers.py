@@ -131,6 +131,7 @@ def _fifo(path: Path) -> None:
 
 
 @FIFO
+@pytest.mark.timeout(30)  # without the check, opening the FIFO waits forever
 @pytest.mark.parametrize("name", ["history.json", "settings.toml", ".lock"])
 def test_a_fifo_in_a_run_folder_is_refused_at_once(run: Path, name: str) -> None:
     _fifo(run / name)
