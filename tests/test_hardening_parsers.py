@@ -174,3 +174,15 @@ def test_numbers_are_checked_without_overflow() -> None:
     rows = [{"epoch": 1, "train_loss": 10**400, "grad_norm_99999999999": 1.0}]
     assert column(rows, "train_loss") == ([], [])
     assert n_layers(rows) == 0
+
+
+@FIFO
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("command", ["evaluate", "predict", "card", "serve"])
+def test_a_fifo_given_as_a_model_is_refused_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    _fifo(tmp_path / "model.safetensors")
+    extra = {"predict": ["x.png"], "serve": ["--no-browser"]}.get(command, [])
+    code, _, err = run_main([command, str(tmp_path / "model.safetensors"), *extra], capsys)
+    assert code == 1 and "named pipe" in one_line_error(err, command)

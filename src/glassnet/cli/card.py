@@ -60,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
     out = args.markdown
     if out not in (None, "-") and same_file(args.model, out):
         return usage_error("card", f"--markdown {out} is the model file itself; choose another")
+    from glassnet.runs import open_run_file
+
+    open_run_file(args.model).close()  # a pipe would be waited on for ever
     # Measuring loads the model (checking it) before any data, so a bad file is refused first.
     measured = measure(args) if args.dataset or args.data_dir else None
     card = read_card(args.model, measured=measured)

@@ -248,4 +248,5 @@ def _model_path(path: Path) -> Path:
                 else ""
             )
         )
+    runs.open_run_file(path).close()  # a pipe would be waited on for ever, a device read so
     return path

@@ -73,6 +73,9 @@ def run(args: argparse.Namespace) -> int:
     )
 
     require_web()  # a clear message before the model is even read
+    from glassnet.runs import open_run_file
+
+    open_run_file(args.model).close()  # a pipe would be waited on for ever
     network = load(args.model)
     check_network(network)
     warn_if_exposed(args.host)

@@ -118,7 +118,10 @@ def read_card(path: str | os.PathLike[str], *, measured: Measured | None = None)
     OSError
         If it cannot be read.
     """
+    from glassnet.runs.folder import open_run_file
+
     name = os.fspath(path)
+    open_run_file(path).close()  # a pipe would be waited on for ever
     try:
         data = tensorfile.read_limited(path, DEFAULT_MAX_BYTES)
     except tensorfile.Invalid as exc:
