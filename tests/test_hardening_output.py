@@ -146,3 +146,18 @@ def test_show_pictures_are_not_read_back_and_may_go_elsewhere(
     )
     assert code == 0 and (tmp_path / "seen" / "a.mnist.png").is_file()
     assert sorted(p.name for p in (tmp_path / "photos").iterdir()) == ["a.mnist.png", "a.png"]
+
+
+def test_file_names_are_echoed_printable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("PIL")
+    monkeypatch.chdir(tmp_path)
+    evil = "e\x1b[31mvil.png"
+    picture("bar", 1).save(tmp_path / evil)
+    Network([784, 8, 10], "relu", seed=0).save(tmp_path / "m.safetensors")
+    code, out, err = run_main(
+        ["predict", "m.safetensors", evil, "nope\x1b[2J.png", "--show"], capsys
+    )
+    assert code == 1 and "\x1b" not in out + err
+    assert "e\\x1b[31mvil.png: " in out and "nope\\x1b[2J.png" in err

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from glassnet.errors import InputError
+from glassnet.errors import InputError, printable
 
 EPILOG = """\
 examples:
@@ -41,5 +41,5 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.out.lower().endswith(".png"):
         raise InputError(f"--out must name a .png file, got {args.out!r}")
-    print(plot_compare(args.runs, args.out))
+    print(printable(plot_compare(args.runs, args.out)))
     return 0

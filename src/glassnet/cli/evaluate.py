@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from glassnet.errors import InputError
+from glassnet.errors import InputError, printable
 
 EPILOG = """\
 examples:
@@ -139,8 +139,8 @@ def run(args: argparse.Namespace) -> int:
         _check_out(args.confusion)
     predictions = np.concatenate([network.predict(X[i : i + 8192]) for i in range(0, len(X), 8192)])
     correct = int(np.sum(predictions == y))
-    print(f"{args.model}: {network!r}")
-    print(f"{name} {args.split} accuracy {correct / len(y):.2%} ({correct}/{len(y)})")
+    print(f"{printable(args.model)}: {network!r}")
+    print(f"{printable(name)} {args.split} accuracy {correct / len(y):.2%} ({correct}/{len(y)})")
     if network.n_classes <= PRINTED_CLASSES:
         confusion = confusion_matrix(y, predictions, network.n_classes)
         print("\nper class:")
@@ -156,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
         _summary(network.class_names, y, predictions, args.confusion)
     if args.confusion:
         _write_confusion(Path(args.confusion), network.class_names, y, predictions)
-        print(f"confusion matrix written to {args.confusion}", file=sys.stderr)
+        print(f"confusion matrix written to {printable(args.confusion)}", file=sys.stderr)
     return 0
 
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from glassnet.errors import InputError
+from glassnet.errors import InputError, printable
 
 EPILOG = """\
 examples:
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
 
     written = plot_run(_run_folder(Path(args.run)), data_dir=args.data_dir, log=sys.stderr)
     for path in written:
-        print(path)
+        print(printable(path))
     return 0
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from glassnet.cli import options
-from glassnet.errors import InputError
+from glassnet.errors import InputError, one_line, printable
 
 EPILOG = """\
 examples:
@@ -151,7 +151,7 @@ def _predict_table(network: Any, args: argparse.Namespace) -> int:
         from glassnet.atomic import atomic_write_text
 
         atomic_write_text(args.out, text.getvalue())
-        print(f"{len(best)} predictions written to {args.out}", file=sys.stderr)
+        print(f"{len(best)} predictions written to {printable(args.out)}", file=sys.stderr)
     else:
         sys.stdout.write(text.getvalue())
     return 0
@@ -232,7 +232,7 @@ def _predict_pictures(network: Any, args: argparse.Namespace) -> int:
         answers = "  ".join(
             f"{network.class_names[k]:>{width}} {probabilities[k]:6.1%}" for k in order
         )
-        print(f"{name}: {answers}", flush=True)
+        print(f"{printable(name)}: {answers}", flush=True)
         if args.show:
             failed += _show(name, seen, SHOWN_SUFFIX[prep], out)
     return 1 if failed else 0
@@ -249,9 +249,12 @@ def _show(name: str, seen: Any, suffix: str, folder: Path | None = None) -> int:
         save_png(target, seen, scale=8 if max(seen.shape[:2]) <= 64 else 1)
     except (ValueError, OSError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        print(f"glassnet predict: error: cannot write {target}: {reason}", file=sys.stderr)
+        print(
+            f"glassnet predict: error: cannot write {printable(target)}: {one_line(reason)}",
+            file=sys.stderr,
+        )
         return 1
-    print(f"  what the network saw: {target}", flush=True)
+    print(f"  what the network saw: {printable(target)}", flush=True)
     return 0
 
 
@@ -264,5 +267,5 @@ def _report(name: str, exc: BaseException) -> int:
     )
     if not message.startswith(name):
         message = f"{name}: {message}"
-    print(f"glassnet predict: error: {message}", file=sys.stderr, flush=True)
+    print(f"glassnet predict: error: {one_line(message)}", file=sys.stderr, flush=True)
     return 1

@@ -8,6 +8,7 @@ from typing import Any
 
 from glassnet.cli import options
 from glassnet.cli.serve import add_server_options, open_browser
+from glassnet.errors import printable
 
 EPILOG = """\
 examples:
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
     def ready(url: str) -> None:
         print(f"serving on {url}", flush=True)
-        print(f"watching {folder}; press Ctrl-C to stop", file=sys.stderr, flush=True)
+        print(f"watching {printable(folder)}; press Ctrl-C to stop", file=sys.stderr, flush=True)
         if not args.no_browser:
             port = url.rsplit(":", 1)[1]
             open_browser(url if is_loopback_host(args.host) else f"http://127.0.0.1:{port}")
