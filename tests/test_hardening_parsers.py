@@ -52,8 +52,9 @@ def test_a_deep_settings_file_is_one_line_at_every_door(
 
 @pytest.mark.parametrize("where", ["row", "test_accuracy"])
 def test_an_integer_too_large_for_a_float_in_a_history(
-    run: Path, capsys: pytest.CaptureFixture[str], where: str
+    run: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
+    monkeypatch.chdir(run.parent)  # compare writes compare.png here
     data = json.loads((run / "history.json").read_text())
     if where == "row":
         data["rows"][0]["train_loss"] = 10**400
@@ -74,8 +75,9 @@ def test_an_integer_too_large_for_a_float_in_a_history(
 
 @pytest.mark.slow
 def test_an_integer_too_large_for_a_float_in_a_models_metrics(
-    run: Path, capsys: pytest.CaptureFixture[str]
+    run: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(run.parent)  # compare writes compare.png here
     from glassnet import load
 
     net = load(run / "model.safetensors")
