@@ -664,3 +664,16 @@ def test_learns_real_mnist_in_two_epochs(mnist: Any) -> None:
     accuracy = net.score(mnist.test_images, mnist.test_labels)
     assert accuracy >= 0.93
     assert history.rows[-1]["train_loss"] < history.rows[0]["train_loss"]
+
+
+def test_fit_leaves_the_last_epochs_figures_on_the_network() -> None:
+    """What a notebook's table and a saved model show of how well the network did."""
+    X, y = toy_data()
+    net = Network([16, 10, 3], "relu", seed=1)
+    history = net.fit(X, y, epochs=3, test_data=(X[:20], y[:20]), validation_split=0.2, seed=2)
+    last = history.rows[-1]
+    assert net.metrics["epochs"] == 3
+    for name in ("train_accuracy", "val_loss", "val_accuracy", "test_accuracy"):
+        assert net.metrics[name] == last[name]
+    net.fit(X, y, epochs=1)
+    assert "test_accuracy" not in net.metrics and net.metrics["epochs"] == 1

@@ -140,7 +140,24 @@ def train(
         loop.history.stopped = f"completed {config.epochs} epoch{'s' if config.epochs != 1 else ''}"
     loop.finish()
     network.training_settings = config.to_dict()
+    network.metrics = _last_figures(loop.history)
     return loop.history
+
+
+def _last_figures(history: History) -> dict[str, Any]:
+    """How well the last epoch did, for the network to carry (and a model file to record): its
+    losses and accuracies on each split it was measured on, and the epochs trained."""
+    last = history.rows[-1] if history.rows else {}
+    names = (
+        "train_loss",
+        "train_accuracy",
+        "val_loss",
+        "val_accuracy",
+        "test_loss",
+        "test_accuracy",
+    )
+    figures = {name: last[name] for name in names if last.get(name) is not None}
+    return {**figures, "epochs": len(history.rows)}
 
 
 class _Loop:
