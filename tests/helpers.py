@@ -8,6 +8,7 @@ network; and run folders written the way a training run writes them.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import hashlib
 import json
@@ -306,6 +307,34 @@ def probabilities(page: Any) -> list[float]:
     return [float(v) for v in values]
 
 
+def start_limited_server(model: Path, folder: Path, open_files: int) -> RunningServer:
+    """``glassnet serve`` in a process allowed only ``open_files`` descriptors (soft and hard)."""
+    code = (
+        "import resource, sys\n"
+        f"resource.setrlimit(resource.RLIMIT_NOFILE, ({open_files}, {open_files}))\n"
+        "from glassnet.cli import main\n"
+        f"sys.exit(main(['serve', {str(model)!r}, '--port', '0', '--no-browser']))\n"
+    )
+    stderr_path = folder / "limited.err"
+    with stderr_path.open("w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line.startswith("serving on http://"):
+        process.kill()
+        process.wait()
+        pytest.fail(f"the server did not start: {line!r} {stderr_path.read_text()}")
+    reader = threading.Thread(target=process.stdout.read, daemon=True)
+    reader.start()
+    return RunningServer(process, reader, line.split()[-1], stderr_path)
+
+
 # ------------------------------------------------------------------ datasets, offline
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
@@ -497,3 +526,56 @@ def start_watch(folder: Path, log: Path) -> tuple[subprocess.Popen[str], str]:
         process.kill()
         pytest.fail(f"glassnet watch printed {line!r}; stderr: {log.read_text()}")
     return process, line.split()[-1]
+
+
+# ------------------------------------------------------------------ your own data
+SHAPES = ("bar", "cross", "ring")
+
+
+def picture(shape: str, seed: int, size: int = 24) -> Any:
+    """Dark ink on white paper, as a PIL image: a vertical bar, a cross or a ring, slightly moved
+    each time."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    pixels = np.full((size, size), 250, np.uint8)
+    dy, dx = rng.integers(-2, 3, 2)
+    c = size // 2
+    if shape in ("bar", "cross"):
+        pixels[4 + dy : size - 4 + dy, c - 2 + dx : c + 2 + dx] = 10
+    if shape == "cross":
+        pixels[c - 2 + dy : c + 2 + dy, 4 + dx : size - 4 + dx] = 10
+    if shape == "ring":
+        yy, xx = np.mgrid[:size, :size]
+        r = np.hypot(yy - c - dy, xx - c - dx)
+        pixels[(r > 5) & (r < 8)] = 10
+    return Image.fromarray(pixels)
+
+
+def picture_folder(root: Path, per_class: int = 10, *, rgb: bool = False) -> Path:
+    for shape in SHAPES:
+        (root / shape).mkdir(parents=True)
+        for i in range(per_class):
+            image = picture(shape, i + 100 * SHAPES.index(shape))
+            suffix = ".jpg" if i % 3 == 0 else ".png"
+            (image.convert("RGB") if rgb or suffix == ".jpg" else image).save(
+                root / shape / f"{i}{suffix}"
+            )
+    (root / "bar" / "notes.txt").write_text("not a picture, passed over")
+    return root
+
+
+def write_csv(path: Path, rows: list[list[object]]) -> Path:
+    with open(path, "w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    return path
+
+
+def separable_rows(n: int = 60) -> list[list[object]]:
+    rng = np.random.default_rng(0)
+    rows: list[list[object]] = [["height", "weight", "kind"]]
+    for i in range(n):
+        kind = ("cat", "dog", "horse")[i % 3]
+        base = {"cat": 1.0, "dog": 5.0, "horse": 20.0}[kind]
+        rows.append([f"{base + rng.normal(0, 0.3):.3f}", f"{base * 3 + rng.normal():.3f}", kind])
+    return rows

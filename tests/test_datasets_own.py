@@ -3,13 +3,13 @@ them; and the input scalings a run may choose."""
 
 from __future__ import annotations
 
-import csv
 import os
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import SHAPES, picture, picture_folder, separable_rows, write_csv
 from PIL import Image
 
 from glassnet.cli import main
@@ -20,38 +20,6 @@ from glassnet.datasets.split import stratified_split
 from glassnet.datasets.table import read_feature_rows, read_table
 from glassnet.errors import DatasetNotFoundError, FormatError
 from glassnet.settings import RunSettings
-
-SHAPES = ("bar", "cross", "ring")
-
-
-def picture(shape: str, seed: int, size: int = 24) -> Image.Image:
-    """Dark ink on white paper: a vertical bar, a cross or a ring, slightly moved each time."""
-    rng = np.random.default_rng(seed)
-    pixels = np.full((size, size), 250, np.uint8)
-    dy, dx = rng.integers(-2, 3, 2)
-    c = size // 2
-    if shape in ("bar", "cross"):
-        pixels[4 + dy : size - 4 + dy, c - 2 + dx : c + 2 + dx] = 10
-    if shape == "cross":
-        pixels[c - 2 + dy : c + 2 + dy, 4 + dx : size - 4 + dx] = 10
-    if shape == "ring":
-        yy, xx = np.mgrid[:size, :size]
-        r = np.hypot(yy - c - dy, xx - c - dx)
-        pixels[(r > 5) & (r < 8)] = 10
-    return Image.fromarray(pixels)
-
-
-def picture_folder(root: Path, per_class: int = 10, *, rgb: bool = False) -> Path:
-    for shape in SHAPES:
-        (root / shape).mkdir(parents=True)
-        for i in range(per_class):
-            image = picture(shape, i + 100 * SHAPES.index(shape))
-            suffix = ".jpg" if i % 3 == 0 else ".png"
-            (image.convert("RGB") if rgb or suffix == ".jpg" else image).save(
-                root / shape / f"{i}{suffix}"
-            )
-    (root / "bar" / "notes.txt").write_text("not a picture, passed over")
-    return root
 
 
 # ------------------------------------------------------------------------- a folder of pictures
@@ -122,22 +90,6 @@ def test_the_split_is_stratified_seeded_and_keeps_every_class_in_training() -> N
 
 
 # ------------------------------------------------------------------------------ a table
-def write_csv(path: Path, rows: list[list[object]]) -> Path:
-    with open(path, "w", newline="") as handle:
-        csv.writer(handle).writerows(rows)
-    return path
-
-
-def separable_rows(n: int = 60) -> list[list[object]]:
-    rng = np.random.default_rng(0)
-    rows: list[list[object]] = [["height", "weight", "kind"]]
-    for i in range(n):
-        kind = ("cat", "dog", "horse")[i % 3]
-        base = {"cat": 1.0, "dog": 5.0, "horse": 20.0}[kind]
-        rows.append([f"{base + rng.normal(0, 0.3):.3f}", f"{base * 3 + rng.normal():.3f}", kind])
-    return rows
-
-
 def test_a_table_becomes_a_dataset(tmp_path: Path) -> None:
     data = read_table(write_csv(tmp_path / "t.csv", separable_rows()), "kind")
     assert data.kind == "table" and data.feature_names == ("height", "weight")

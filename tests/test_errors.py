@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 import pytest
-from test_cli import run_main
+from helpers import run_main
 
 from glassnet import cli
 from glassnet.errors import GlassnetError, InputError, cut, one_line, printable, short

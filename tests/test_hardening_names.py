@@ -12,8 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import listing, one_line_error, run_main
-from test_datasets_own import picture_folder
+from helpers import listing, one_line_error, picture_folder, run_main
 
 from glassnet.datasets.pictures import read_picture_folder
 from glassnet.datasets.table import read_table

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import one_line_error, run_main
-from test_datasets_own import picture, separable_rows, write_csv
+from helpers import one_line_error, picture, run_main, separable_rows, write_csv
 
 from glassnet import Network
 from glassnet.atomic import atomic_write_text

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import RunningServer, reaped, start_server
+from helpers import RunningServer, reaped, start_limited_server, start_server
 
 pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx")
@@ -126,8 +126,6 @@ def test_a_request_sent_in_time_is_answered(live: RunningServer) -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX descriptor limits")
 def test_idle_connections_cannot_starve_the_page(model_file: Path, tmp_path: Path) -> None:
-    from test_web_hardening import start_limited_server
-
     running = start_limited_server(model_file, tmp_path, open_files=64)
     connections: list[socket.socket] = []
     try:

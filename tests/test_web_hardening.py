@@ -15,9 +15,7 @@ import asyncio
 import errno
 import io
 import json
-import os
 import socket
-import subprocess
 import sys
 import time
 import warnings
@@ -26,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import RunningServer, reaped, start_server
+from helpers import RunningServer, reaped, start_limited_server, start_server
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
@@ -175,36 +173,6 @@ def test_a_client_leaving_mid_body_leaves_no_trace_in_the_log(live: RunningServe
 
 
 # ------------------------------------------------------------- out of file descriptors
-def start_limited_server(model: Path, folder: Path, open_files: int) -> RunningServer:
-    """``glassnet serve`` in a process allowed only ``open_files`` descriptors (soft and hard)."""
-    code = (
-        "import resource, sys\n"
-        f"resource.setrlimit(resource.RLIMIT_NOFILE, ({open_files}, {open_files}))\n"
-        "from glassnet.cli import main\n"
-        f"sys.exit(main(['serve', {str(model)!r}, '--port', '0', '--no-browser']))\n"
-    )
-    stderr_path = folder / "limited.err"
-    with stderr_path.open("w") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-c", code],
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line.startswith("serving on http://"):
-        process.kill()
-        process.wait()
-        pytest.fail(f"the server did not start: {line!r} {stderr_path.read_text()}")
-    import threading
-
-    reader = threading.Thread(target=process.stdout.read, daemon=True)
-    reader.start()
-    return RunningServer(process, reader, line.split()[-1], stderr_path)
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX descriptor limits")
 def test_running_out_of_file_descriptors_is_one_line_and_the_server_recovers(
