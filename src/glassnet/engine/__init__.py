@@ -15,6 +15,13 @@ engine only through :class:`Engine`:
 and every engine works on the same :class:`Parameters` layout, so files and optimizer state do not
 depend on the engine that made them, and a run can continue on another engine.
 
+Every engine trains with subnormal numbers flushed to zero (:mod:`glassnet.engine.subnormals`):
+``step`` and ``steps`` set the training thread's FTZ and DAZ modes on entry and give the caller its
+own floating-point mode back on return. The post's saturated sigmoids make such numbers, which many
+x86 CPUs compute tens of times slower; flushed, an epoch late in the post's run costs what its
+first did. The first use of the compiled engine on a machine compiles it, and says so in one line
+on standard error (:data:`compile_notice`).
+
 Engines, by the name the ``engine`` setting uses:
 
 ``numpy``   :class:`~glassnet.engine.numpy.NumpyEngine`: NumPy calls on reused buffers. Always there.
