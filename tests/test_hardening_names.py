@@ -136,3 +136,22 @@ def test_a_table_of_2000_columns_trains_and_reads_back(
     line = one_line_error(err, "train")
     assert code == 1 and "characters long" in line and "leave out --features" in line
     assert not (tmp_path / "named").exists()
+
+
+def test_resume_refuses_what_it_could_not_record_before_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    _table(tmp_path / "t.csv", ["x", "z", "y"], _rows(40))
+    train = ["train", "--data", "t.csv", "--target", "y", "--epochs", "1", "--out", "run"]
+    assert run_main(train, capsys)[0] == 0
+    evil = tmp_path / "t\x1b[2J.csv"
+    evil.write_bytes((tmp_path / "t.csv").read_bytes())
+    settings = tmp_path / "run" / "settings.toml"
+    text = settings.read_text().replace(str(tmp_path / "t.csv"), str(tmp_path / "t\\u001b[2J.csv"))
+    settings.write_text(text)  # as an older glassnet could have written it
+    (tmp_path / "run" / "checkpoint.safetensors").write_bytes(b"a checkpoint never read")
+    before = listing(tmp_path / "run")
+    code, _, err = run_main(["train", "--resume", "run", "--epochs", "3"], capsys)
+    assert code == 1 and "U+001B" in one_line_error(err, "train")
+    assert listing(tmp_path / "run") == before
