@@ -109,6 +109,7 @@ def test_a_body_that_stops_coming_is_closed_and_a_kept_alive_connection_too(
     assert not any(word in stderr for word in ("Traceback", "Exception", "ERROR")), stderr
 
 
+@pytest.mark.slow
 def test_a_request_sent_in_time_is_answered(live: RunningServer) -> None:
     port = _port(live.url)
     with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
