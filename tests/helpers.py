@@ -247,7 +247,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 def trained_model(path: Path) -> bool:
     """Write a 784-64-32-10 ReLU network to ``path``, trained for a few seconds on real MNIST when
     it is available; return whether it was trained."""
-    from glassnet.datasets.preprocess import Standardizer
+    from glassnet.preprocess import Standardizer
 
     net = Network([784, 64, 32, 10], "relu", seed=0)
     folder = mnist_folder()

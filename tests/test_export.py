@@ -21,9 +21,9 @@ from helpers import evil_pickle, listing, one_line_error, run_main
 
 import glassnet
 from glassnet.activations import ACTIVATIONS, Activation
-from glassnet.datasets.preprocess import Standardizer
 from glassnet.errors import GlassnetError
 from glassnet.export import onnx as onnx_export
+from glassnet.preprocess import Standardizer
 
 onnx = pytest.importorskip("onnx", reason="ONNX export needs the onnx extra")
 onnxruntime = pytest.importorskip("onnxruntime", reason="the ONNX tests run onnxruntime")

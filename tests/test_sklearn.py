@@ -28,7 +28,7 @@ from threadpoolctl import threadpool_limits
 
 import glassnet
 from glassnet import TrainConfig
-from glassnet.datasets.preprocess import Standardizer
+from glassnet.preprocess import Standardizer
 from glassnet.sklearn import AUTO_EPOCHS, NetClassifier, auto_epochs, expected_failed_checks
 
 

@@ -41,10 +41,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from glassnet import TrainConfig
-from glassnet.datasets.preprocess import Standardizer
 from glassnet.errors import GlassnetError, InputError
 from glassnet.history import TrainingState
 from glassnet.network import Network
+from glassnet.preprocess import Standardizer
 from glassnet.rules import parse_sizes
 from glassnet.settings import RULES
 
