@@ -235,7 +235,7 @@ def test_colour_follows_the_terminal_and_no_color(monkeypatch: pytest.MonkeyPatc
         (["--learning-rate", "nan"], 2, "--learning-rate"),
         (["--activation", "swish"], 2, "--activation"),
         (["--hidden", "3,x"], 2, "--hidden"),
-        (["--batch-size", "70000"], 1, "more than the 60,000 images"),
+        (["--batch-size", "70000"], 1, "on a batch of 70,000 (--batch-size)"),
         (["--markdown", "/nonexistent/dir/walk.md", "--batch-size", "5"], 1, "/nonexistent"),
     ],
 )
@@ -417,3 +417,151 @@ def test_a_wide_layer_says_how_many_of_its_entries_were_checked(
     assert re.search(r"∇Θ⁽¹⁾C\s+4×30\s+50 of 120\s", text)
     assert "(all 12 entries)" in text  # ∇Θ⁽²⁾C, 3×4: small enough to check whole
     assert "| 50 of 120 |" in render_markdown(found.blocks)
+
+
+# ------------------------------------------------------------------------- what the text says
+def test_delta_is_defined_before_it_is_used(default_run: tuple[int, str]) -> None:
+    out = " ".join(default_run[1].split())
+    definition = out.index("Write δ⁽ˡ⁾ = m ∂C/∂Z⁽ˡ⁾ for each layer l")
+    assert definition < out.index("δ⁽²⁾ = ∇ŶC ⊙ ∇Z⁽²⁾Ŷ = Ŷ − Y")
+    assert out.count("δ⁽") > 3 and out.index("δ⁽") >= definition  # no δ before it is defined
+    assert "multiplied by m on both sides, in the δ defined above" in out
+
+
+def test_columns_are_named_as_numpy_slices_them(
+    default_run: tuple[int, str], data_dir: str
+) -> None:
+    out = default_run[1]
+    caption = "∇Θ⁽¹⁾C, columns [:, 403:409] of its 784 (as NumPy slices, counting from 0"
+    assert caption in " ".join(out.split())
+    assert "columns 404 to 409" not in out
+
+
+def test_large_scores_and_tiny_activations_are_explained_where_they_appear(
+    default_run: tuple[int, str],
+) -> None:
+    out = " ".join(default_run[1].split())
+    shown = out.index("-76.79")  # Z⁽¹⁾ of the third sample, as printed
+    why = out.index("Why the entries of Z⁽¹⁾ are so large")
+    assert shown < out.index("4.471e-34") < why < out.index("Z⁽²⁾ = Θ⁽²⁾ A⁽²⁾ + b⁽²⁾")
+    paragraph = out[why : out.index("Z⁽²⁾ = Θ⁽²⁾ A⁽²⁾ + b⁽²⁾")]
+    assert "sum of 784 products" in paragraph and "√(784 · 1 · 1.01) = 28.2" in paragraph
+    assert "σ(-76.79) = 4.47e-34" in paragraph and "saturated" in paragraph
+    assert "N(0, 1) weights do this on 784 inputs" in paragraph
+
+
+def test_tanh_is_called_tanh_and_starts_from_glorot(
+    data_dir: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, _ = explain(capsys, "--data-dir", data_dir, "--activation", "tanh",
+                             "--batch-size", "10")  # fmt: skip
+    prose = " ".join(out.split())
+    assert status == 0
+    assert "Each tanh layer multiplies the gradient" in prose and "sigmoid layer" not in prose
+    assert re.search(
+        r"Glorot's weights \(seed 0; glorot, as `?glassnet train`? gives tanh\)", prose
+    )
+    assert "Why the entries" not in prose  # Glorot's weights keep the scores small
+
+
+def test_relu_starts_from_he_and_gives_numbers(
+    data_dir: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NumPy's RuntimeWarnings fail the test
+        status, out, err = explain(capsys, "--data-dir", data_dir, "--activation", "relu",
+                                   "--batch-size", "10")  # fmt: skip
+    assert status == 0 and err == ""
+    prose = " ".join(out.split())
+    assert re.search(r"He's weights \(seed 0; he, as `?glassnet train`? gives relu\)", prose)
+    assert not re.search(r"\bnan\b|\binf\b", out, re.IGNORECASE)
+    assert list(summary_verdicts(out).values()) == ["pass"] * 4
+    loss = float(re.search(r"C = (\d+\.\d+) on this batch", out).group(1))  # type: ignore[union-attr]
+    before = next(line for line in out.splitlines() if line.strip().startswith("loss before"))
+    assert before.split()[-1].startswith(f"{loss:.4f}"[:-1])  # one loss for one batch
+
+
+def test_a_walkthrough_that_overflows_is_refused() -> None:
+    """Weights so large that the scores overflow: an error naming where, not NaN tables."""
+    from glassnet import Network
+    from glassnet.errors import InputError
+
+    rng = np.random.default_rng(0)
+    network = Network([12, 5, 5, 3], "relu", seed=0, dtype="float64")
+    for W in network.weights[:2]:
+        W *= 1e200  # Z⁽²⁾ of order 1e400: infinite in float64
+    with pytest.raises(InputError, match=r"overflows: Z⁽²⁾ has NaN or infinite entries"):
+        build_walkthrough(network, rng.normal(size=(6, 12)), rng.integers(0, 3, size=6))
+
+
+def test_the_clipped_loss_and_the_steps_loss_are_told_apart(
+    data_dir: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, _ = explain(capsys, "--data-dir", data_dir, "--hidden", "", "--batch-size", "5")
+    assert status == 0
+    assert re.search(r"loss before \(unclipped\)\s+\d", out)
+    assert re.search(r"loss after \(unclipped\)\s+\d", out)
+
+
+# ------------------------------------------------------------------------------- its bounds
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--hidden", "2000", "--batch-size", "60000"], "a walkthrough of 2 layers"),
+        (["--hidden", ",".join(["5"] * 3000)], "a walkthrough of 3,001 layers"),
+        (["--hidden", "2000"], "over the 5 minutes allowed"),
+    ],
+)
+def test_a_walkthrough_too_big_is_refused_before_the_data_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    import time
+
+    started = time.perf_counter()
+    status, out, err = explain(capsys, "--data-dir", str(tmp_path), *args)  # no data there
+    assert time.perf_counter() - started < 5
+    assert status == 1 and out == "" and err.count("\n") == 1, err
+    assert message in err and "evaluates the loss" in err and "about" in err
+
+
+def test_a_long_walkthrough_says_how_long_before_it_starts(
+    data_dir: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(explain_cli, "WARN_SECONDS", 0.0)
+    status, _, err = explain(capsys, "--data-dir", data_dir, "--batch-size", "5")
+    assert status == 0
+    assert err.startswith("glassnet explain: this takes about ")
+
+
+def test_the_estimate_counts_the_checks() -> None:
+    # 784-3-10: all 2,352 + 3 + 30 + 10 entries, twice each, and the step's two losses.
+    assert numbers.walkthrough_evaluations([784, 3, 10]) == 2 * (2352 + 3 + 30 + 10) + 2
+    # A wide layer is checked on MAX_CHECKED of its entries.
+    assert numbers.walkthrough_evaluations([784, 100, 10]) == 2 * (3000 + 100 + 1000 + 10) + 2
+    assert numbers.walkthrough_seconds([784, 3, 10], 75) < explain_cli.WARN_SECONDS
+
+
+@pytest.mark.parametrize("where", ["missing/walk.md", "file/walk.md", "folder"])
+def test_markdown_into_a_missing_or_wrong_folder_names_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    (tmp_path / "file").write_text("")
+    (tmp_path / "folder").mkdir()
+    target = tmp_path / where
+    status, out, err = explain(capsys, "--data-dir", str(tmp_path), "--markdown", str(target))
+    assert status == 1 and out == "" and err.count("\n") == 1, err
+    assert str(target) in err and ".tmp" not in err and "/." not in err
+    assert not list(tmp_path.glob("**/.*"))
+
+
+def test_a_batch_larger_than_the_data_is_one_line(
+    data_dir: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Past the time bound (which refuses it first, unread), a batch larger than the training
+    set is refused once the data is read."""
+    monkeypatch.setattr(explain_cli, "MAX_SECONDS", float("inf"))
+    monkeypatch.setattr(explain_cli, "WARN_SECONDS", float("inf"))
+    status, _, err = explain(capsys, "--data-dir", data_dir, "--batch-size", "70000")
+    assert status == 1 and "more than the 60,000 images" in err and err.count("\n") == 1

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from glassnet.activations import get_activation
-from glassnet.gradcheck import relative_error
+from glassnet.gradcheck import evaluation_seconds, relative_error
 from glassnet.reference import softmax
 from glassnet.trace import Trace
 
@@ -39,12 +40,31 @@ __all__ = [
     "shape",
     "softmax_identity",
     "sup",
+    "walkthrough_evaluations",
+    "walkthrough_seconds",
 ]
 
 #: Central differences step: the error of order h² and the rounding of order ε/h balance near here.
 H = 1e-5
 #: Largest number of entries of one array checked; a larger array is checked on a seeded sample.
 MAX_CHECKED = 3000
+
+
+def walkthrough_evaluations(layer_sizes: Sequence[int]) -> int:
+    """How many times the walkthrough's gradient checks evaluate the loss: twice for each entry
+    checked of every weight and bias array (all of a small array, :data:`MAX_CHECKED` of a large
+    one), plus the descent step's two."""
+    entries = 0
+    for fan_in, fan_out in pairwise(layer_sizes):
+        entries += min(fan_in * fan_out, MAX_CHECKED) + min(fan_out, MAX_CHECKED)
+    return 2 * entries + 2
+
+
+def walkthrough_seconds(layer_sizes: Sequence[int], batch_size: int) -> float:
+    """About how long the walkthrough of a network of these sizes on a batch of ``batch_size``
+    takes: its loss evaluations at :func:`glassnet.gradcheck.evaluation_seconds` each, which
+    dominate the trace and the text."""
+    return walkthrough_evaluations(layer_sizes) * evaluation_seconds(layer_sizes, batch_size)
 
 
 def exact_loss(

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from glassnet.errors import InputError
 from glassnet.explain.document import Block, Equation, Heading, Numbers, Paragraph, Table
 from glassnet.explain.numbers import (
     GradientCheck,
@@ -38,7 +39,7 @@ from glassnet.explain.softmax import softmax_blocks
 
 if TYPE_CHECKING:
     from glassnet.network import Network
-    from glassnet.trace import Trace
+    from glassnet.trace import LayerTrace, Trace
 
 __all__ = ["TOLERANCE", "Walkthrough", "build_walkthrough"]
 
@@ -80,17 +81,54 @@ def build_walkthrough(
     integer ``labels`` (``(m,)``). ``about`` is a sentence on where the network and batch came
     from. The network should be float64, for central differences to mean something."""
     Y = np.eye(network.n_classes)[labels]
-    trace = network.trace(X, Y)
     rng = np.random.default_rng(seed)
     out = Walkthrough([], [])
-    out.blocks += _introduction(network, trace, labels, about)
-    out.blocks += _forward(network, trace)
-    out.blocks += _output_layer(network, trace, X, Y, rng, out.checks)
-    out.blocks += _softmax_section(trace, labels)
-    out.blocks += _hidden_layers(network, trace, X, Y, rng, out.checks)
-    out.blocks += _summary(out.checks, network.activation)
-    out.blocks += _step(network, trace, X, Y, learning_rate)
+    # Overflow is looked for below, where it can be named, rather than warned about by NumPy.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        trace = network.trace(X, Y)
+        _require_finite(network, trace)
+        out.blocks += _introduction(network, trace, labels, about)
+        out.blocks += _forward(network, trace)
+        out.blocks += _output_layer(network, trace, X, Y, rng, out.checks)
+        out.blocks += _softmax_section(trace, labels)
+        out.blocks += _hidden_layers(network, trace, X, Y, rng, out.checks)
+        out.blocks += _summary(out.checks, network.activation)
+        out.blocks += _step(network, trace, X, Y, learning_rate)
+        for check in out.checks:
+            if not (
+                math.isfinite(check.relative_error) and math.isfinite(check.max_abs_difference)
+            ):
+                raise _overflow(network, f"the central differences of {check.name} are not finite")
     return out
+
+
+def _overflow(network: Network, where: str) -> InputError:
+    return InputError(
+        f"the walkthrough of this {network.activation} network overflows: {where}, so its "
+        "tables would say nothing; start from smaller weights "
+        "(initializer 'he' for ReLU, 'glorot' for sigmoid or tanh) or a smaller network"
+    )
+
+
+def _require_finite(network: Network, trace: Trace) -> None:
+    """Refuse a trace with NaN or infinity anywhere: every table and check would be meaningless.
+    The forward pass is looked at first, layer by layer, so the first overflow is the one named."""
+    L = len(trace.layers)
+    forward: list[tuple[str, np.ndarray]] = []
+    backward: list[tuple[str, np.ndarray]] = []
+    for layer in trace.layers:
+        l = layer.index
+        forward += [(f"Z{sup(l)}", layer.Z), ("Ŷ" if l == L else f"A{sup(l + 1)}", layer.output)]
+        backward[:0] = [  # backprop's order: the last layer first
+            (f"δ{sup(l)}", layer.delta),
+            (f"∇Θ{sup(l)}C", layer.nabla_theta),
+            (f"∇b{sup(l)}C", layer.nabla_b),
+        ]
+    for name, values in forward + backward:
+        if not np.all(np.isfinite(values)):
+            raise _overflow(network, f"{name} has NaN or infinite entries")
+    if not math.isfinite(trace.loss):
+        raise _overflow(network, "the loss C is not finite")
 
 
 def _introduction(network: Network, trace: Trace, labels: np.ndarray, about: str) -> list[Block]:
@@ -133,6 +171,7 @@ def _forward(network: Network, trace: Trace) -> list[Block]:
         else:
             blocks.append(Equation(f"A{sup(l + 1)} = {symbol}(Z{sup(l)})", shape(layer.output)))
             blocks.append(_columns(f"A{sup(l + 1)}", layer.output))
+            blocks += _spread(network.activation, layer)
     blocks += [
         Equation("C = −(1/m) Σ Y ⊙ log Ŷ", f"({shape(trace.Y)}) → a number"),
         Paragraph(
@@ -142,6 +181,51 @@ def _forward(network: Network, trace: Trace) -> list[Block]:
         ),
     ]
     return blocks + _clipping(network, trace)
+
+
+#: A hidden layer whose scores spread wider than this (standard deviation) gets a word on why:
+#: sigmoid and tanh are flat beyond about ±4.
+WIDE = 4.0
+
+
+def _spread(activation: str, layer: LayerTrace) -> list[Block]:
+    """Why a layer's scores are as large as they are, when they are: each is a sum of ``fan_in``
+    products, whose spread the weights' variance sets."""
+    Z = layer.Z
+    spread = float(np.std(Z))
+    if spread <= WIDE:
+        return []
+    fan_in = layer.theta.shape[1]
+    weight_variance = float(np.var(layer.theta))
+    input_square = float(np.mean(layer.A**2))
+    predicted = math.sqrt(fan_in * weight_variance * input_square)
+    shown = Z[:10, :COLUMNS]
+    extreme = float(shown.flat[int(np.argmax(np.abs(shown)))])
+    l, n = sup(layer.index), sup(layer.index + 1)
+    text = (
+        f"Why the entries of Z{l} are so large: each is a sum of {fan_in:,} products of a weight "
+        f"and an input. The weights have variance {weight_variance:.3g} and the inputs a mean "
+        f"square of {input_square:.3g}, so each sum spreads with a standard deviation of about "
+        f"√({fan_in:,} · {weight_variance:.3g} · {input_square:.3g}) = {predicted:.1f} "
+        f"(measured here: {spread:.1f}), and a value like {extreme:.4g} is ordinary."
+    )
+    if activation == "sigmoid":
+        text += (
+            f" The sigmoid of such a z is within about e^−|z| of 0 or 1 (σ({extreme:.4g}) = "
+            f"{1 / (1 + math.exp(-extreme)):.3g}), hence the tiny entries of A{n}: those units "
+            "are saturated, their slope nearly 0."
+        )
+    elif activation == "tanh":
+        text += (
+            f" The tanh of such a z is within about 2e^−2|z| of ±1 (tanh({extreme:.4g}) = "
+            f"{math.tanh(extreme):.6g}): those units are saturated, their slope nearly 0."
+        )
+    if weight_variance > 4.0 / fan_in:
+        text += (
+            f" The post's N(0, 1) weights do this on {fan_in:,} inputs; Glorot's or He's, of "
+            f"variance about 1/{fan_in:,} or 2/{fan_in:,}, keep z near ±1."
+        )
+    return [Paragraph(text)]
 
 
 def _clipping(network: Network, trace: Trace) -> list[Block]:
@@ -183,6 +267,15 @@ def _output_layer(
     L = layer.index
     blocks: list[Block] = [
         Heading("The output layer's gradients, as the post derives them"),
+        Paragraph(
+            f"Write `δ{sup('l')} = m ∂C/∂Z{sup('l')}` for each layer l: the gradient of the "
+            f"loss in the layer's scores, times the batch size m. C is the mean of the m "
+            f"samples' losses, so `∂C/∂Z{sup('l')}` carries a factor 1/m; δ leaves it out, so "
+            f"each column of δ is one sample's own gradient, and the 1/m comes back once, in "
+            f"`∇Θ{sup('l')}C = (1/m) δ{sup('l')} A{sup('l')}ᵀ`. For the output layer a "
+            "sample's own gradient is the post's `∇ŶC ⊙ ∇ZŶ`, which for the categorical loss "
+            "is exactly `Ŷ − Y` (the section after this one shows why):"
+        ),
         Equation(f"δ{sup(L)} = ∇ŶC ⊙ ∇Z{sup(L)}Ŷ = Ŷ − Y", f"{shape(layer.delta)}"),
         _columns(f"δ{sup(L)}", layer.delta),
     ]
@@ -255,8 +348,8 @@ def _weight_gradient(gradient: np.ndarray, l: int) -> Numbers:
     centre = (side // 2) * side + side // 2 if side * side == n else n // 2
     first = centre - columns // 2
     return Numbers(
-        f"∇Θ{sup(l)}C, columns {first + 1} to {first + columns} of {n} (inputs from the middle "
-        "of the image):",
+        f"∇Θ{sup(l)}C, columns `[:, {first}:{first + columns}]` of its {n} (as NumPy slices, "
+        "counting from 0: inputs from the middle of the image):",
         matrix_lines(gradient, columns=columns, first=first),
     )
 
@@ -278,7 +371,15 @@ def _check_line(check: GradientCheck) -> Paragraph:
 def _softmax_section(trace: Trace, labels: np.ndarray) -> list[Block]:
     z = trace.layers[-1].Z[:, 0].astype(np.float64)
     y = trace.Y[:, 0].astype(np.float64)
-    return softmax_blocks(softmax_identity(z, y), int(labels[0]), len(trace.layers))
+    found = softmax_identity(z, y)
+    if not all(np.all(np.isfinite(v)) for v in found.values()):
+        # ŷ of exactly 0 or 1 in float64: the logarithms of the losses are infinite.
+        raise InputError(
+            "the walkthrough's first sample gets a probability of exactly 0 or 1, so the "
+            "softmax section's losses and their gradients are infinite; start from smaller "
+            "weights (initializer 'he' for ReLU, 'glorot' for sigmoid or tanh) or another --seed"
+        )
+    return softmax_blocks(found, int(labels[0]), len(trace.layers))
 
 
 def _hidden_layers(
@@ -301,7 +402,7 @@ def _hidden_layers(
                 f"The chain rule, one layer further back: C depends on Θ{sup(l)} only through "
                 f"Z{sup(l)}, which feeds A{n} = {symbol}(Z{sup(l)}), which feeds Z{sup(l + 1)}. So "
                 f"`∂C/∂Z{sup(l)} = Θ{sup(l + 1)}ᵀ (∂C/∂Z{sup(l + 1)}) ⊙ {symbol}'(Z{sup(l)})`, "
-                f"and with `δ = m ∂C/∂Z`:"
+                f"and multiplied by m on both sides, in the δ defined above:"
             ),
             Equation(
                 f"δ{sup(l)} = Θ{sup(l + 1)}ᵀ δ{sup(l + 1)} ⊙ {symbol}'(Z{sup(l)})",
@@ -325,8 +426,8 @@ def _saturation(activation: str, A: np.ndarray, l: int) -> Paragraph:
         return Paragraph(
             f"The slope is at most {top:g}, and here {flat:.0%} of the entries of "
             f"{activation}'(Z{sup(l)}) are below 1% of that: those units are saturated and pass "
-            "almost nothing back. Each sigmoid layer multiplies the gradient by such slopes, "
-            "which is how it vanishes in deep sigmoid networks."
+            f"almost nothing back. Each {activation} layer multiplies the gradient by such "
+            f"slopes, which is how it vanishes in deep {activation} networks."
         )
     dead = float(np.mean(A <= 0))
     return Paragraph(f"{dead:.0%} of the entries of A{sup(l + 1)} are at or below 0.")
@@ -362,15 +463,21 @@ def _step(
     network: Network, trace: Trace, X: np.ndarray, Y: np.ndarray, learning_rate: float
 ) -> list[Block]:
     step = descent_step(network, trace, X, Y, learning_rate)
+    if not all(math.isfinite(v) for v in (step.loss_before, step.loss_after, step.gradient_norm)):
+        raise _overflow(network, "the loss after the descent step is not finite")
     change = step.loss_after - step.loss_before
+    # The loss of the forward pass is clipped at ε where a sample's own class is given less; the
+    # step's is not (see _clipping), and says so rather than show two losses for one batch.
+    clipped = not math.isclose(step.loss_before, trace.loss, rel_tol=1e-9, abs_tol=1e-12)
+    which = " (unclipped)" if clipped else ""
     return [
         Heading(f"One step of gradient descent, `α = {learning_rate:g}`"),
         Equation("Θ ← Θ − α ∇ΘC,   b ← b − α ∇bC", "every layer at once"),
         Table(
             ["", "value"],
             [
-                ["loss before", f"{step.loss_before:.6f}"],
-                ["loss after", f"{step.loss_after:.6f}"],
+                [f"loss before{which}", f"{step.loss_before:.6f}"],
+                [f"loss after{which}", f"{step.loss_after:.6f}"],
                 ["change", f"{change:+.3e}"],
                 ["predicted to first order, −α‖∇C‖²", f"{step.predicted_change:+.3e}"],
             ],
