@@ -12,12 +12,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import listing, one_line_error, picture_folder, run_main
+from helpers import listing, picture_folder, run_main
 
 from glassnet.datasets.pictures import read_picture_folder
 from glassnet.datasets.table import read_table
 from glassnet.errors import FormatError, InputError
 from glassnet.runs import read_settings, to_toml
+
+
+def error_line(err: str, command: str) -> str:
+    """The one error line of a command that may first say other things (an engine compiling)."""
+    assert "Traceback" not in err, err
+    errors = [line for line in err.splitlines() if line.startswith("glassnet ")]
+    assert errors and errors[-1].startswith(f"glassnet {command}: error: "), err
+    assert len([line for line in errors if ": error: " in line]) == 1, err
+    return errors[-1]
+
 
 BAD_NAMES = {
     "newline": ("ri\nng", re.escape("U+000A")),
@@ -79,7 +89,7 @@ def test_the_command_refuses_before_training_and_leaves_nothing(
     _table(tmp_path / "t.csv", ["x", "z", "y"], _rows(label="bad\nlabel"))
     before = listing(tmp_path)
     code, _, err = run_main(["train", "--data", "t.csv", "--target", "y", "--epochs", "1"], capsys)
-    assert code == 1 and "U+000A" in one_line_error(err, "train")
+    assert code == 1 and "U+000A" in error_line(err, "train")
     assert listing(tmp_path) == before  # no runs/ folder, no run
 
 
@@ -96,7 +106,7 @@ def test_a_data_path_a_run_could_not_record_is_refused_before_training(
     picture_folder(tmp_path / folder, 2)
     before = listing(tmp_path)
     code, _, err = run_main(["train", "--data", folder, "--epochs", "1", "--out", "run"], capsys)
-    line = one_line_error(err, "train")
+    line = error_line(err, "train")
     assert code == 1 and line.startswith("glassnet train: error: data ")
     assert "UTF-8" in line or "control character" in line
     assert "\x1b" not in err
@@ -133,7 +143,7 @@ def test_a_table_of_2000_columns_trains_and_reads_back(
     assert code == 0, err
     listed = ",".join(header[:1500])  # named: 1,500 columns are 28,390 characters
     code, out, err = run_main([*train, "--features", listed, "--out", "named"], capsys)
-    line = one_line_error(err, "train")
+    line = error_line(err, "train")
     assert code == 1 and "characters long" in line and "leave out --features" in line
     assert not (tmp_path / "named").exists()
 
@@ -153,5 +163,5 @@ def test_resume_refuses_what_it_could_not_record_before_training(
     (tmp_path / "run" / "checkpoint.safetensors").write_bytes(b"a checkpoint never read")
     before = listing(tmp_path / "run")
     code, _, err = run_main(["train", "--resume", "run", "--epochs", "3"], capsys)
-    assert code == 1 and "U+001B" in one_line_error(err, "train")
+    assert code == 1 and "U+001B" in error_line(err, "train")
     assert listing(tmp_path / "run") == before
