@@ -565,3 +565,20 @@ def test_a_batch_larger_than_the_data_is_one_line(
     monkeypatch.setattr(explain_cli, "WARN_SECONDS", float("inf"))
     status, _, err = explain(capsys, "--data-dir", data_dir, "--batch-size", "70000")
     assert status == 1 and "more than the 60,000 images" in err and err.count("\n") == 1
+
+
+def test_a_probability_of_exactly_one_is_refused_not_shown_as_nan() -> None:
+    """Scores a thousand apart: ŷ is exactly 0 or 1 in float64, and the softmax section's
+    logarithms would be infinite. An error, with no NumPy warning on the way."""
+    import warnings
+
+    from glassnet import Network
+    from glassnet.errors import InputError
+
+    rng = np.random.default_rng(0)
+    network = Network([12, 3], "sigmoid", seed=0, dtype="float64")
+    network.weights[0][...] *= 1000
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(InputError, match="probability of exactly 0 or 1"):
+            build_walkthrough(network, rng.normal(size=(6, 12)), rng.integers(0, 3, size=6))

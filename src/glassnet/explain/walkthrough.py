@@ -377,7 +377,7 @@ def _softmax_section(trace: Trace, labels: np.ndarray) -> list[Block]:
         raise InputError(
             "the walkthrough's first sample gets a probability of exactly 0 or 1, so the "
             "softmax section's losses and their gradients are infinite; start from smaller "
-            "weights (initializer 'he' for ReLU, 'glorot' for sigmoid or tanh) or another --seed"
+            "weights (initializer 'he' for ReLU, 'glorot' for sigmoid or tanh) or another batch"
         )
     return softmax_blocks(found, int(labels[0]), len(trace.layers))
 
