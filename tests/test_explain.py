@@ -459,7 +459,7 @@ def test_tanh_is_called_tanh_and_starts_from_glorot(
     assert status == 0
     assert "Each tanh layer multiplies the gradient" in prose and "sigmoid layer" not in prose
     assert re.search(
-        r"Glorot's weights \(seed 0; glorot, as `?glassnet train`? gives tanh\)", prose
+        r"Glorot's weights \(seed 0; the default for tanh, as in `?glassnet train`?\)", prose
     )
     assert "Why the entries" not in prose  # Glorot's weights keep the scores small
 
@@ -475,7 +475,9 @@ def test_relu_starts_from_he_and_gives_numbers(
                                    "--batch-size", "10")  # fmt: skip
     assert status == 0 and err == ""
     prose = " ".join(out.split())
-    assert re.search(r"He's weights \(seed 0; he, as `?glassnet train`? gives relu\)", prose)
+    assert re.search(
+        r"He's weights \(seed 0; the default for relu, as in `?glassnet train`?\)", prose
+    )
     assert not re.search(r"\bnan\b|\binf\b", out, re.IGNORECASE)
     assert list(summary_verdicts(out).values()) == ["pass"] * 4
     loss = float(re.search(r"C = (\d+\.\d+) on this batch", out).group(1))  # type: ignore[union-attr]

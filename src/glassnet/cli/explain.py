@@ -239,7 +239,7 @@ def _example(args: argparse.Namespace) -> tuple[Any, np.ndarray, np.ndarray, str
     }.get(initializer, f"{initializer} weights")
     why = ""
     if args.initializer is None and initializer != "normal":
-        why = f"; {initializer}, as `glassnet train` gives {args.activation}"
+        why = f"; the default for {args.activation}, as in `glassnet train`"
     about = (
         f"The network starts from {start} (seed {args.seed}{why}), untrained, in float64; the batch is "
         f"{args.batch_size} images drawn at random (seed {args.seed}) from {data.name}'s "
