@@ -130,6 +130,13 @@ FIGURES = [
     Figure("docs/ecosystem.md", "X, y, cv=5).mean())   # {0.943}",
            "cross_val_score(NetClassifier(random_state=0), X, y, cv=5)", (),
            "digits_cross_validation_unshuffled", 0.0006),
+    # The walkthrough page quotes the post's example, as `glassnet explain` computes it.
+    Figure("docs/walkthrough.md", "standard-normal start scores $C = {2.8609}$ on the example's",
+           "[the numbers](explain.md)", ("explain",), "explain_loss", 0.00005),
+    Figure("docs/walkthrough.md", "the example's loss falls from {2.860941} to 2.860330",
+           "[the numbers](explain.md)", ("explain",), "explain_loss_before", 5e-7),
+    Figure("docs/walkthrough.md", "the example's loss falls from 2.860941 to {2.860330}",
+           "[the numbers](explain.md)", ("explain",), "explain_loss_after", 5e-7),
     # The web server's body limit, a constant the page states.
     Figure("docs/reliability.md",
            "| A request body over {6} MiB is refused with 413, before it is read |",
@@ -236,7 +243,33 @@ def _own_data(figure: Figure, tmp_path: Path, kind: str) -> float:
     return 100 * float(_history(out)[-1]["test_accuracy"])
 
 
+_EXPLAINED: list[str] = []
+
+
+def _explain(figure: Figure, tmp_path: Path, what: str) -> float:
+    """A figure of ``glassnet explain``'s walkthrough of the post's example (about 2 s)."""
+    if not _EXPLAINED:
+        data = mnist_folder()
+        if data is None:
+            pytest.skip("no MNIST copy (set GLASSNET_TEST_MNIST)")
+        out = tmp_path / "explain.txt"
+        assert main([*figure.quick, "--data-dir", str(data), "--markdown", str(out)]) == 0
+        _EXPLAINED.append(out.read_text())
+    text = _EXPLAINED[0]
+    pattern = {
+        "loss": r"C = (\d+\.\d+) on this batch",
+        "loss_before": r"\| loss before \| (\d+\.\d+) \|",
+        "loss_after": r"\| loss after \| (\d+\.\d+) \|",
+    }[what]
+    found = re.search(pattern, text)
+    assert found, f"glassnet explain no longer prints {pattern!r}"
+    return float(found.group(1))
+
+
 MEASURES: dict[str, Callable[[Figure, Path], float]] = {
+    "explain_loss": lambda figure, tmp_path: _explain(figure, tmp_path, "loss"),
+    "explain_loss_before": lambda figure, tmp_path: _explain(figure, tmp_path, "loss_before"),
+    "explain_loss_after": lambda figure, tmp_path: _explain(figure, tmp_path, "loss_after"),
     "test_accuracy": _test_accuracy,
     "picture_folder": lambda figure, tmp_path: _own_data(figure, tmp_path, "pictures"),
     "digits_table": lambda figure, tmp_path: _own_data(figure, tmp_path, "table"),
