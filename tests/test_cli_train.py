@@ -578,3 +578,17 @@ def test_a_run_checks_its_settings_once_chooses_its_engine_once_and_takes_a_shor
     assert len(made) == 1 and len(chosen) == 1
     assert depths and depths[0] <= 8, depths
     assert err.count("numpy engine") == 1
+
+
+def test_class_weight_is_a_setting_a_run_records_and_repeats(
+    mnist_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    code, _, err = run_main(
+        ["train", "--data-dir", str(mnist_dir), *SMALL, "--class-weight", "balanced",
+         "--out", str(out)], capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert read_settings(out / SETTINGS)["class_weight"] == "balanced"
+    code, _, err = run_main(["train", "--class-weight", "heavy"], capsys)
+    assert code == 2 and "invalid choice: 'heavy'" in err

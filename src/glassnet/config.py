@@ -34,6 +34,9 @@ DTYPES = ("float32", "float64")
 #: [0, 1], as tutorials divide pixels by 255, or each column by its range), none (raw values).
 SCALINGS = ("standardize", "unit", "none")
 
+#: How a run weighs its samples' losses: all alike, or each class alike (``balanced``).
+CLASS_WEIGHTS = ("none", "balanced")
+
 
 #: The data's settings. Which names a dataset may take is the catalogue's to say: the settings of
 #: a run check ``dataset`` against it (:class:`glassnet.datasets.datasettings.DatasetRule`).
@@ -100,6 +103,13 @@ DATA_RULES: dict[str, Rule] = {
         "inputs standardized (default), scaled to [0, 1] (unit: pixels / 255, a table's columns "
         "by their range), or left raw (none)",
         choices=lambda: SCALINGS,
+        group="data",
+    ),
+    "class_weight": Rule(
+        "choice",
+        "balanced: weigh each sample by n / (classes x its class's count), so every class counts "
+        "alike in the loss however rare",
+        choices=lambda: CLASS_WEIGHTS,
         group="data",
     ),
     "data_sha256": Rule(

@@ -12,12 +12,13 @@ shape ``(fan_out, 1)``. The forward pass::
 
 the cost, categorical cross-entropy averaged over the batch's ``m`` columns::
 
-    C = −(1/m) Σ Y ⊙ log Ŷ
+    C = −(1/m) Σ Y ⊙ log Ŷ                       or, with a weight wᵢ per sample, (1/m) Σᵢ wᵢ cᵢ
 
 and backpropagation, the chain rule in matrix form, with ``δ⁽ˡ⁾ = m ∂C/∂Z⁽ˡ⁾`` (the post leaves the
 ``1/m`` to the gradients)::
 
     δ⁽ᴸ⁾ = Ŷ − Y                                 softmax and cross-entropy, multiplied out
+                                                 (each column times its wᵢ, with weights)
     δ⁽ˡ⁾ = Θ⁽ˡ⁺¹⁾ᵀ δ⁽ˡ⁺¹⁾ ⊙ f'(Z⁽ˡ⁾)                one layer back; f' written through A⁽ˡ⁺¹⁾ = f(Z⁽ˡ⁾)
     ∇Θ⁽ˡ⁾C = (1/m) δ⁽ˡ⁾ A⁽ˡ⁾ᵀ                       (fan_out, fan_in), like Θ⁽ˡ⁾
     ∇b⁽ˡ⁾C = (1/m) Σ δ⁽ˡ⁾                          summed over the columns: (fan_out, 1), like b⁽ˡ⁾
@@ -302,15 +303,16 @@ class ReferenceNetwork:
         y: Array,
         dropout: float = 0.0,
         rng: np.random.Generator | None = None,
+        weights: Array | None = None,
     ) -> tuple[list[Array], list[Array]]:
         """The gradients ``(∇Θ C, ∇b C)`` of the batch's mean cost, layer by layer, like ``thetas``
-        and ``biases``."""
+        and ``biases``; with ``weights`` ``(m,)``, of the weighted cost ``(1/m) Σᵢ wᵢ cᵢ``."""
         A, _, masks = self._feedforward(x, dropout, rng)
-        _, nabla_theta, nabla_b = self._backward(A, masks, y)
+        _, nabla_theta, nabla_b = self._backward(A, masks, y, weights)
         return nabla_theta, nabla_b
 
     def _backward(
-        self, A: list[Array], masks: list[Array | None], y: Array
+        self, A: list[Array], masks: list[Array | None], y: Array, weights: Array | None = None
     ) -> tuple[list[Array], list[Array], list[Array]]:
         """``δ``, ``∇Θ C`` and ``∇b C`` of every layer, from the last back to the first.
 
@@ -322,6 +324,9 @@ class ReferenceNetwork:
         nabla_b: list[Array] = [np.empty(0)] * L
         # δ⁽ᴸ⁾ = Ŷ − Y: softmax and cross-entropy multiplied out (glassnet.losses says why)
         delta[L - 1] = A[L] - y
+        if weights is not None:
+            # a cost (1/m) Σᵢ wᵢ cᵢ: sample i's every derivative is wᵢ times its own
+            delta[L - 1] = delta[L - 1] * weights
         for l in reversed(range(L)):
             # ∇Θ⁽ˡ⁾C = (1/m) δ⁽ˡ⁾ A⁽ˡ⁾ᵀ, with A⁽ˡ⁾ as dropout passed it on
             nabla_theta[l] = delta[l] @ _kept(A[l], masks[l]).T / m
@@ -377,6 +382,7 @@ class ReferenceNetwork:
         dropout: float = 0.0,
         clip_norm: float = 0.0,
         rng: np.random.Generator | None = None,
+        weights: Array | None = None,
     ) -> None:
         """One step of gradient descent on the batch: ``Θ ← Θ − η ∇Θ C`` (the post's), or
         ``optimizer``'s rule.
@@ -384,7 +390,7 @@ class ReferenceNetwork:
         With ``clip_norm > 0`` the gradients are first scaled down, all together, so that their
         global norm ``√(Σ‖∇Θ⁽ˡ⁾C‖² + Σ‖∇b⁽ˡ⁾C‖²)`` is at most ``clip_norm``.
         """
-        nabla_theta, nabla_b = self.backprop(x, y, dropout, rng)
+        nabla_theta, nabla_b = self.backprop(x, y, dropout, rng, weights)
         if clip_norm > 0.0:
             norm = np.sqrt(sum(np.sum(g**2) for g in nabla_theta + nabla_b))
             if norm > clip_norm:
@@ -413,25 +419,30 @@ class ReferenceNetwork:
         dropout: float = 0.0,
         clip_norm: float = 0.0,
         max_batches: int | None = None,
+        weights: Array | None = None,
     ) -> None:
         """Shuffle the columns with ``rng``, then one :meth:`update_mini_batch` per mini-batch.
 
         ``rng`` shuffles first and then draws the dropout masks, step by step, as glassnet's
-        training loop does, so one seed gives both the same epoch. ``max_batches`` stops early.
+        training loop does, so one seed gives both the same epoch. ``max_batches`` stops early;
+        ``weights`` ``(n,)`` are the samples' weights, shuffled with them.
         """
         order = rng.permutation(x.shape[1])
         x, y = x[:, order], y[:, order]
+        w = None if weights is None else weights[order]
         n_batches = -(-x.shape[1] // batch_size)
         for k in range(n_batches if max_batches is None else min(n_batches, max_batches)):
             batch = slice(k * batch_size, (k + 1) * batch_size)
             self.update_mini_batch(
                 x[:, batch], y[:, batch], eta, optimizer, dropout=dropout, clip_norm=clip_norm,
-                rng=rng,
+                rng=rng, weights=None if w is None else w[batch],
             )  # fmt: skip
 
-    def cost(self, x: Array, y: Array) -> float:
-        """The mean categorical cross-entropy ``C = −(1/m) Σ Y ⊙ log Ŷ``."""
-        return _cross_entropy(self.feedforward(x)[-1], y)
+    def cost(self, x: Array, y: Array, weights: Array | None = None) -> float:
+        """The mean categorical cross-entropy ``C = −(1/m) Σ Y ⊙ log Ŷ`` (each column's term times
+        its weight, with ``weights``)."""
+        y_hat = self.feedforward(x)[-1]
+        return _cross_entropy(y_hat, y if weights is None else y * weights)
 
     def predict(self, x: Array) -> NDArray[np.intp]:
         """The most probable class of each column of ``x``."""

@@ -54,6 +54,7 @@ class RunSettings:
     color: str | None = None
     image_prep: str | None = None
     scaling: str = "standardize"
+    class_weight: str = "none"
     data_sha256: str | None = None
     train_limit: int | None = None
     hidden: list[int] = field(default_factory=lambda: [256])

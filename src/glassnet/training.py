@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from glassnet import trainingdata
 from glassnet.augment import random_shift
-from glassnet.config import TrainConfig
+from glassnet.config import RULES, TrainConfig
 from glassnet.engine import Choice, Engine, select_engine
 from glassnet.engine.prefetch import HELPER_BYTES, ShuffledCopy, cores
 from glassnet.errors import InputError, TrainingDivergedError
@@ -65,6 +65,8 @@ def train(
     image_shape: tuple[int, int] | None = None,
     engine_choice: Choice | None = None,
     live_plot: bool = False,
+    sample_weight: ArrayLike | None = None,
+    class_weight: str = "none",
     **settings: Any,
 ) -> History:
     """Train ``network`` in place and return its :class:`History`.
@@ -95,6 +97,13 @@ def train(
         Continue from a snapshot taken by an earlier call with the same data and settings.
     image_shape : (height, width), optional
         Needed for shift augmentation when ``X`` is given as rows; inferred for square inputs.
+    sample_weight : (n,) array, optional
+        Each training sample's weight ``wᵢ ≥ 0`` in the loss, ``(1/m) Σᵢ wᵢ cᵢ`` over a batch: 2 counts
+        a sample twice, 0 leaves it out. ``class_weight="balanced"`` multiplies them by its class
+        weights. The reported losses and accuracies stay unweighted.
+    class_weight : {"none", "balanced"}
+        ``balanced`` weighs each sample by ``n / (classes · its class's count)``, so that every
+        class counts alike in the loss however rare (scikit-learn's ``"balanced"``).
     live_plot : bool
         In a Jupyter notebook, a chart of the loss and accuracy that grows as epochs end
         (:class:`glassnet.notebook.LivePlot`, which needs matplotlib and IPython).
@@ -117,8 +126,9 @@ def train(
         callbacks = [*callbacks, LivePlot()]
     engine = network.use_engine((engine_choice or select_engine(config.engine, config)).name)
     data = trainingdata.prepare(
-        network, config, X, y, validation_data, test_data, resume, image_shape
-    )
+        network, config, X, y, validation_data, test_data, resume, image_shape, sample_weight,
+        RULES["class_weight"].check("class_weight", class_weight),
+    )  # fmt: skip
     loop = _Loop(network, engine, config, data)
     if resume is not None:
         loop.restore(resume)
@@ -176,9 +186,15 @@ class _Loop:
         # The shuffled epoch, so that each mini-batch is a contiguous slice; and the probabilities
         # of every training sample, which the steps write for the epoch's loss and accuracy.
         self.X_epoch, self.Y_epoch = np.empty_like(data.X), np.empty_like(data.Y)
+        # The samples' weights, shuffled with them (None: all alike).
+        pairs = [(data.X, self.X_epoch), (data.Y, self.Y_epoch)]
+        self.W_epoch = None
+        if data.weights is not None:
+            self.W_epoch = np.empty_like(data.weights)
+            pairs.append((data.weights, self.W_epoch))
         self.P_epoch = np.empty((n, network.n_classes), network.dtype)
         self.shuffle = ShuffledCopy(
-            [(data.X, self.X_epoch), (data.Y, self.Y_epoch)],
+            pairs,
             config.batch_size,
             helper=cores() > 1 and self.X_epoch.nbytes >= HELPER_BYTES,
             # A core is free while training when the products run on one BLAS thread; shifted
@@ -233,6 +249,7 @@ class _Loop:
                     self.X_epoch, self.Y_epoch, self.optimizer, self._rates(start, stop),
                     start=start, count=stop - start, batch_size=bs, dropout=self.config.dropout,
                     rng=self.rng, clip_norm=self.config.clip_norm, out=self.P_epoch,
+                    sample_weight=self.W_epoch,
                 )  # fmt: skip
                 bar.update(stop - start)
                 if not np.isfinite(self.P_epoch[start * bs : stop * bs]).all():

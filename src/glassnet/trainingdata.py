@@ -39,6 +39,7 @@ class TrainingData:
     test: tuple[Array, Labels] | None
     image_shape: tuple[int, int] | None
     fill: float  # the value of a blank pixel after standardization, for shifted images
+    weights: Array | None = None  # (n,): each sample's weight in the loss, or None for all alike
 
 
 def prepare(
@@ -50,9 +51,12 @@ def prepare(
     test_data: tuple[ArrayLike, ArrayLike] | None,
     resume: TrainingState | None,
     image_shape: tuple[int, int] | None,
+    sample_weight: ArrayLike | None = None,
+    class_weight: str = "none",
 ) -> TrainingData:
     """Check the data, hold out a validation split, fit the standardizer, lay the rows out."""
     rows, labels = _check_data(network, X, y, "training")
+    weights = _sample_weights(sample_weight, labels, network.n_classes, class_weight)
     if image_shape is None:
         image_shape = _image_shape(np.shape(X), network.n_inputs)
     if config.augment_shift and image_shape is None:
@@ -63,6 +67,7 @@ def prepare(
         val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
         validation_data = (rows[val_idx], labels[val_idx])
         rows, labels = rows[train_idx], labels[train_idx]
+        weights = None if weights is None else weights[train_idx]
     if len(rows) == 0:
         raise InputError(
             "no training samples"
@@ -91,7 +96,40 @@ def prepare(
         test=held_out(test_data, "test"),
         image_shape=image_shape,
         fill=float(network.prepare(np.zeros((1, network.n_inputs)))[0, 0]),
+        weights=None if weights is None else weights.astype(network.dtype),
     )
+
+
+def _sample_weights(
+    sample_weight: ArrayLike | None, labels: Labels, n_classes: int, class_weight: str
+) -> NDArray[np.float64] | None:
+    """Each training sample's weight in the loss ``(1/m) Σᵢ wᵢ cᵢ``: ``sample_weight`` times the
+    class weights (``balanced``: ``n / (classes · count of the class)``), or None for all alike."""
+    weights = None
+    if sample_weight is not None:
+        weights = np.asarray(sample_weight)
+        if weights.shape != labels.shape:
+            raise InputError(
+                f"sample_weight must have one weight per sample, shape {labels.shape}, got "
+                f"{weights.shape}"
+            )
+        if not np.issubdtype(weights.dtype, np.number) or np.issubdtype(
+            weights.dtype, np.complexfloating
+        ):
+            raise InputError(f"sample_weight must be real numbers, got dtype {weights.dtype}")
+        weights = weights.astype(np.float64)
+        if not np.isfinite(weights).all() or (weights < 0).any():
+            raise InputError("sample_weight must be finite and at least 0")
+        if not weights.any():
+            raise InputError("sample_weight is 0 for every sample: nothing to learn from")
+    if class_weight == "balanced":
+        counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
+        present = counts > 0
+        per_class = np.zeros(n_classes)
+        per_class[present] = len(labels) / (present.sum() * counts[present])
+        balanced = per_class[labels]
+        weights = balanced if weights is None else weights * balanced
+    return weights
 
 
 def with_ones_standardized(network: Network, rows: NDArray[Any], chunk: int = 8192) -> Array:

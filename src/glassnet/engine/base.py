@@ -185,6 +185,7 @@ class Engine(ABC):
         rng: np.random.Generator | None = None,
         clip_norm: float = 0.0,
         out: Array | None = None,
+        sample_weight: Array | None = None,
     ) -> Array:
         """One step of mini-batch gradient descent: forward, backprop, update the parameters.
 
@@ -208,6 +209,8 @@ class Engine(ABC):
             If positive, the gradient's global norm is clipped to it before the update.
         out : (m, n_classes) array, optional
             Where to write the forward pass's probabilities.
+        sample_weight : (m,) array, optional
+            Each sample's weight ``wᵢ`` in the batch's cost ``(1/m) Σᵢ wᵢ cᵢ``; all 1 without.
 
         Returns
         -------
@@ -229,6 +232,7 @@ class Engine(ABC):
         rng: np.random.Generator | None = None,
         clip_norm: float = 0.0,
         out: Array | None = None,
+        sample_weight: Array | None = None,
     ) -> None:
         """Steps ``start .. start + count − 1`` of an epoch whose batches are consecutive rows.
 

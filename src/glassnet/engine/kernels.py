@@ -229,9 +229,11 @@ def forward(X1, params, sizes, offsets, layout, ws, draws, keep, code, P, scalar
 
 @njit(cache=True, nogil=True)
 def backward(
-    X1, Y, params, grads, sizes, offsets, layout, ws, draws, keep, code, P, scale, fused, scalars
-):
-    """Backpropagate after :func:`forward` on the same batch, from the delta ``(P − Y) · scale / m``.
+    X1, Y, params, grads, sizes, offsets, layout, ws, draws, keep, code, P, scale, fused, scalars,
+    weights,
+):  # fmt: skip
+    """Backpropagate after :func:`forward` on the same batch, from the delta ``(P − Y) · scale / m``
+    (each row times its sample's weight, where ``weights`` holds one per row rather than none).
 
     With ``fused`` (plain SGD, ``scale = −η``) each layer's weight gradient is added straight into
     its block, after the block has passed the delta one layer back; otherwise it goes to ``grads``.
@@ -240,8 +242,9 @@ def backward(
     delta = view(ws, layout[DELTAS, L - 1], m, sizes[L])
     factor = P.dtype.type(scale / m)
     for i in range(m):
+        row_factor = factor * weights[i] if weights.shape[0] > 0 else factor
         for j in range(sizes[L]):
-            delta[i, j] = (P[i, j] - Y[i, j]) * factor
+            delta[i, j] = (P[i, j] - Y[i, j]) * row_factor
     used = m * (np.sum(sizes[1:L]))  # the dropout draws: the last layer's block ends here
     for l in range(L - 1, -1, -1):
         k, n = sizes[l] + 1, sizes[l + 1]
@@ -379,11 +382,13 @@ def train_steps(
     count,
     batch,
     scalars,
+    weights,
 ):
     """Steps ``start .. start + count − 1`` of an epoch whose batches are consecutive rows of ``X1``.
 
     Step ``s``'s learning rate is ``lrs[s − start]``; its dropout draws follow the previous step's in
     ``draws``; its probabilities go to ``P``'s rows. ``t0`` is the optimizer's step count before.
+    ``weights`` holds each row's sample weight, or nothing (all alike).
     """
     n_rows = X1.shape[0]
     hidden_units = np.sum(sizes[1:-1])
@@ -417,6 +422,7 @@ def train_steps(
             scale,
             fused,
             scalars,
+            weights[lo:hi] if weights.shape[0] > 0 else weights,
         )
         if not fused:
             coefficients(opt, hyper, lr, t0 + s + 1, coefs)

@@ -54,6 +54,7 @@ class NumbaEngine(Engine):
         self._layout = np.zeros((3, len(sizes) - 1), np.int64)
         self._P: Array = np.empty((0, sizes[-1]), self.dtype)
         self._no_draws: Array = np.empty(0, self.dtype)
+        self._no_weights: Array = np.empty(0, self.dtype)
         self._no_state: Array = np.empty(0, self.dtype)
 
     @classmethod
@@ -115,6 +116,7 @@ class NumbaEngine(Engine):
         kernels.backward(
             X1, Y, self.params.flat, self.params.grad, self._sizes, self._offsets, self._layout,
             self._ws, self._no_draws, 1.0, self._code, P, 1.0, False, self._scalars,
+            self._no_weights,
         )  # fmt: skip
         hidden = [
             kernels.view(self._ws, self._layout[kernels.OUTS, l], m, n + 1)[:, :n]
@@ -133,11 +135,12 @@ class NumbaEngine(Engine):
         rng: np.random.Generator | None = None,
         clip_norm: float = 0.0,
         out: Array | None = None,
+        sample_weight: Array | None = None,
     ) -> Array:
         P = self._P_for(X1.shape[0]) if out is None else out
         self.steps(
             X1, Y, optimizer, learning_rate, start=0, count=1, batch_size=X1.shape[0],
-            dropout=dropout, rng=rng, clip_norm=clip_norm, out=P,
+            dropout=dropout, rng=rng, clip_norm=clip_norm, out=P, sample_weight=sample_weight,
         )  # fmt: skip
         return P
 
@@ -155,15 +158,17 @@ class NumbaEngine(Engine):
         rng: np.random.Generator | None = None,
         clip_norm: float = 0.0,
         out: Array | None = None,
+        sample_weight: Array | None = None,
     ) -> None:
         if dropout > 0.0 and rng is None:
             raise InputError("dropout needs a random generator")
+        weights = self._no_weights if sample_weight is None else sample_weight
         if type(optimizer) is not OPTIMIZERS.get(optimizer.name):
             # An optimizer of one's own: the compiled gradient, then its own update.
             with flushing_subnormals():
                 self._own_optimizer_steps(
                     X1, Y, optimizer, per_step(learning_rates, count), start, count, batch_size,
-                    dropout, rng, clip_norm, out,
+                    dropout, rng, clip_norm, out, weights,
                 )  # fmt: skip
             return
         self._reserve(batch_size)
@@ -176,7 +181,7 @@ class NumbaEngine(Engine):
                 self._layout, self._ws, self._draws(X1.shape[0], start, count, batch_size, dropout, rng),
                 1.0 - dropout, self._code, kernels.OPTIMIZER_CODES[optimizer.name],
                 _hyperparameters(optimizer), rates, float(clip_norm), optimizer.iterations, start,
-                count, batch_size, self._scalars,
+                count, batch_size, self._scalars, weights,
             )  # fmt: skip
         optimizer.iterations += count
 
@@ -194,6 +199,7 @@ class NumbaEngine(Engine):
         rng: Any,
         clip_norm: float,
         out: Array | None,
+        weights: Array,
     ) -> None:
         """Steps with an optimizer the kernels do not know: each step's gradient compiled, then
         the optimizer's own ``step``."""
@@ -210,7 +216,7 @@ class NumbaEngine(Engine):
             kernels.backward(
                 X1[lo:hi], Y[lo:hi], params.flat, params.grad, self._sizes, self._offsets,
                 self._layout, self._ws, draws, 1.0 - dropout, self._code, P, 1.0, False,
-                self._scalars,
+                self._scalars, weights[lo:hi] if weights.shape[0] else weights,
             )  # fmt: skip
             if clip_norm:
                 clip_global_norm([params.grad], clip_norm)

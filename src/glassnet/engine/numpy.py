@@ -78,7 +78,7 @@ class NumpyEngine(Engine):
         self._groups = ([params.flat], [params.grad], [params.decay_mask])
         self._workspaces: dict[tuple[int, bool], _Workspace] = {}
         self._batch_key: tuple[int, ...] = ()
-        self._batch_views: list[tuple[Array, Array, Array | None]] = []
+        self._batch_views: list[tuple[Array, Array, Array | None, Array | None]] = []
 
     def _workspace(self, m: int, dropout: bool = False) -> _Workspace:
         key = (m, dropout)
@@ -110,11 +110,14 @@ class NumpyEngine(Engine):
         rng: np.random.Generator | None = None,
         clip_norm: float = 0.0,
         out: Array | None = None,
+        sample_weight: Array | None = None,
     ) -> Array:
         if dropout > 0.0 and rng is None:
             raise InputError("dropout needs a random generator")
         with flushing_subnormals():
-            return self._step(X1, Y, optimizer, learning_rate, dropout, rng, clip_norm, out)
+            return self._step(
+                X1, Y, optimizer, learning_rate, dropout, rng, clip_norm, out, sample_weight
+            )
 
     def steps(
         self,
@@ -130,27 +133,29 @@ class NumpyEngine(Engine):
         rng: np.random.Generator | None = None,
         clip_norm: float = 0.0,
         out: Array | None = None,
+        sample_weight: Array | None = None,
     ) -> None:
         if dropout > 0.0 and rng is None:
             raise InputError("dropout needs a random generator")
-        batches = self._batches(X1, Y, out, batch_size)
+        batches = self._batches(X1, Y, out, sample_weight, batch_size)
         rates = per_step(learning_rates, count)
         with flushing_subnormals():
             for s in range(start, start + count):
-                xb, yb, pb = batches[s]
-                self._step(xb, yb, optimizer, rates[s - start], dropout, rng, clip_norm, pb)
+                xb, yb, pb, wb = batches[s]
+                self._step(xb, yb, optimizer, rates[s - start], dropout, rng, clip_norm, pb, wb)
 
     def _batches(
-        self, X1: Array, Y: Array, out: Array | None, batch_size: int
-    ) -> list[tuple[Array, Array, Array | None]]:
+        self, X1: Array, Y: Array, out: Array | None, weights: Array | None, batch_size: int
+    ) -> list[tuple[Array, Array, Array | None, Array | None]]:
         """Each step's views of an epoch's arrays, made once for as long as the arrays stay the
         same (a training run): at batch 10 three slices a step cost about 1% of it."""
-        key = (id(X1), id(Y), id(out), batch_size, len(X1))
+        key = (id(X1), id(Y), id(out), id(weights), batch_size, len(X1))
         if self._batch_key != key:
             n = len(X1)
             self._batch_views = [
                 (X1[lo : lo + batch_size], Y[lo : lo + batch_size],
-                 None if out is None else out[lo : lo + batch_size])
+                 None if out is None else out[lo : lo + batch_size],
+                 None if weights is None else weights[lo : lo + batch_size])
                 for lo in range(0, n, batch_size)
             ]  # fmt: skip
             self._batch_key = key
@@ -166,6 +171,7 @@ class NumpyEngine(Engine):
         rng: np.random.Generator | None,
         clip_norm: float,
         out: Array | None,
+        weights: Array | None = None,
     ) -> Array:
         ws = self._workspace(X1.shape[0], dropout > 0.0)
         P = self._forward(X1, ws, dropout, rng, out)
@@ -173,10 +179,10 @@ class NumpyEngine(Engine):
         # Clipping needs the plain gradient's norm, so only an unclipped step may fold.
         factor = None if clip_norm else optimizer.folded_factor(learning_rate)
         if factor is not None:
-            self._backprop(X1, Y, ws, dropout, factor)
+            self._backprop(X1, Y, ws, dropout, factor, weights)
             optimizer.step_folded(params, grads)
         else:
-            self._backprop(X1, Y, ws, dropout)
+            self._backprop(X1, Y, ws, dropout, 1.0, weights)
             if clip_norm:
                 clip_global_norm(grads, clip_norm)
             optimizer.step(params, grads, decay, learning_rate=learning_rate)
@@ -213,17 +219,26 @@ class NumpyEngine(Engine):
         return ws.probabilities
 
     def _backprop(
-        self, X1: Array, Y: Array, ws: _Workspace, dropout: float = 0.0, scale: float = 1.0
+        self,
+        X1: Array,
+        Y: Array,
+        ws: _Workspace,
+        dropout: float = 0.0,
+        scale: float = 1.0,
+        weights: Array | None = None,
     ) -> None:
         """Backward pass after :meth:`_forward` on the same batch; writes ``params.grad``.
 
         With ``scale`` the gradients come out multiplied by it, the factor carried from the output
-        delta through every product.
+        delta through every product; with ``weights`` ``(m,)``, each sample's delta is multiplied
+        by its weight (the weighted cost ``(1/m) Σᵢ wᵢ cᵢ``).
         """
         f_prime = self.activation.backward
         grad_blocks = self.params.grad_blocks
         # delta_L = (P − Y) / m, times scale; see glassnet.losses for why it is P − Y.
         delta = softmax_cross_entropy_delta(ws.probabilities, Y, out=ws.deltas[-1], scale=scale)
+        if weights is not None:
+            delta *= weights[:, None]
         for l in range(len(grad_blocks) - 1, 0, -1):
             # dC/dWb_l = [A_{l-1}, 1]ᵀ @ delta_l: the weight gradients, and as the last row the
             # bias gradients (the ones column sums delta_l over the batch).

@@ -296,7 +296,7 @@ def _train(
             network, X, y, config, test_data=(data.test_images, data.test_labels),
             callbacks=[keeper], verbose=verbose if log else 0,
             progress=False if log is None else progress, log=log, resume=state,
-            engine_choice=engine,
+            engine_choice=engine, class_weight=settings.class_weight,
         )  # fmt: skip
     except TrainingInterrupted as stop:
         keeper.save(stop.state)
