@@ -494,3 +494,22 @@ def test_dropout_gradient_matches_finite_differences_with_the_same_mask() -> Non
     )
     assert error < 1e-7
     np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("a\nb", "U[+]000A"),
+        ("\x1b[2Jx", "U[+]001B"),
+        ("\u202eab", "U[+]202E"),
+        ("x" * 150, "150 char"),
+        ("", "is empty"),
+        ("\udcff", "UTF-8"),
+    ],
+)
+def test_a_class_name_a_model_file_could_not_hold_is_refused_when_the_network_is_made(
+    name: str, problem: str
+) -> None:
+    """Checked at the door, not after training when the model file cannot be written."""
+    with pytest.raises(ValueError, match=problem):
+        Network([3, 4, 2], class_names=["fine", name])

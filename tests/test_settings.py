@@ -186,3 +186,18 @@ def test_the_command_line_refuses_an_option_its_optimizer_ignores(
 def test_a_presets_defaults_are_what_its_checked_settings_hold(preset: str) -> None:
     """``--help`` shows defaults without making a run's settings; they must be the same."""
     assert RunSettings.defaults(preset) == RunSettings.resolve(preset).to_dict()
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("a\nb", "U[+]000A"),
+        ("a\x1b[31m", "U[+]001B"),
+        ("\udcff", "UTF-8"),
+    ],
+)
+def test_a_text_setting_that_cannot_be_recorded_is_refused_where_it_enters(
+    value: str, problem: str
+) -> None:
+    with pytest.raises(ValueError, match=problem):
+        RunSettings.resolve(overrides={"data": "table.csv", "target": value})

@@ -41,10 +41,11 @@ from numpy.typing import ArrayLike, DTypeLike, NDArray
 from glassnet.activations import ACTIVATIONS, get_activation
 from glassnet.config import TrainConfig
 from glassnet.engine import Engine, Parameters, make_engine, select_engine, with_ones
-from glassnet.errors import InputError
+from glassnet.errors import InputError, short
 from glassnet.initializers import DEFAULT_INITIALIZER, get_initializer
 from glassnet.losses import cross_entropy
 from glassnet.modelfile import DEFAULT_MAX_BYTES, load_model, save_model
+from glassnet.modelfile.checks import name_problem
 from glassnet.preprocess import Standardizer, flatten_images, one_hot
 from glassnet.reference import ReferenceNetwork
 from glassnet.trace import Trace
@@ -114,6 +115,10 @@ class Network:
         names = [str(i) for i in range(n_classes)] if class_names is None else list(class_names)
         if len(names) != n_classes:
             raise InputError(f"class_names has {len(names)} names for {n_classes} classes")
+        for i, name in enumerate(names):
+            problem = name_problem(name) if isinstance(name, str) else "is not a string"
+            if problem is not None:
+                raise InputError(f"class name {i} {short(name)} {problem}")
         self.class_names: list[str] = names
         self.standardizer: Standardizer | None = None
         self.training_settings: dict[str, Any] = {}

@@ -10,6 +10,7 @@ factor), and :mod:`glassnet.settings` gathers them into one table.
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,25 @@ from typing import Any
 import numpy as np
 
 from glassnet.errors import InputError, short
+
+
+def text_problem(text: str, limit: float) -> str | None:
+    """What makes ``text`` unfit to record and print (as a few words), or ``None``.
+
+    Settings, class names and columns are written to files and printed to terminals and pages:
+    at most ``limit`` characters, valid UTF-8, free of control and format characters
+    (a newline, an escape sequence, a direction override would make them print as something else).
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid UTF-8 text"
+    if len(text) > limit:
+        return f"is {len(text):,} characters long; the limit is {limit:,}"
+    bad = next((c for c in text if unicodedata.category(c) in ("Cc", "Cf")), None)
+    if bad is not None:
+        return f"holds the control character U+{ord(bad):04X}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -80,6 +100,11 @@ class Rule:
             ok = self._in_range(float(value))
         if not ok:
             raise InputError(f"{name} must be {self.allowed()}, got {short(value)}")
+        # Unprintable text is refused here; its length where it is recorded, which can say how
+        # to record less (a table's --features, say).
+        problem = text_problem(value, math.inf) if self.kind == "text" else None
+        if problem is not None:
+            raise InputError(f"{name} {short(value)} {problem}")
         if self.kind == "sizes":
             return [int(n) for n in value]
         if self.kind == "whole":

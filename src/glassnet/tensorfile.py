@@ -24,8 +24,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NoReturn
+from typing import Any, BinaryIO, NoReturn
 
 import numpy as np
 import safetensors
@@ -287,7 +288,7 @@ def read_header(source: Source, kind: str) -> tuple[dict[str, Any], Table]:
         length = header_length(head, len(data), kind)
         header = data[8 : 8 + length]
     else:
-        with open(source, "rb") as file:
+        with open_regular_file(source) as file:
             size = os.fstat(file.fileno()).st_size
             head = file.read(8)
             length = header_length(head, max(size, len(head)), kind)
@@ -302,9 +303,45 @@ def source_name(source: Source) -> str:
     return "<bytes>" if isinstance(source, (bytes, bytearray, memoryview)) else os.fspath(source)
 
 
+def open_regular_file(path: str | os.PathLike[str]) -> BinaryIO:
+    """Open a file for reading, refusing anything but a regular file.
+
+    A FIFO would make the reader wait forever for a writer, and a device (``/dev/zero``) would read
+    without end; no model, checkpoint or run file is either. The file is opened without waiting
+    and checked as opened (not by a look at its name first, which a swap could outrun).
+
+    Raises
+    ------
+    glassnet.errors.InputError
+        If ``path`` is not a regular file; ``OSError`` if it cannot be opened.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+            raise InputError(f"{os.fspath(path)}: {kind}, not a regular file")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+_KINDS = {
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFCHR: "a device",
+    stat.S_IFBLK: "a device",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFDIR: "a folder",
+}
+
+
 def read_limited(path: str | os.PathLike[str], max_bytes: int) -> bytes:
     """The file's bytes, refusing (before reading) a file larger than ``max_bytes``."""
-    with open(path, "rb") as file:
+    with open_regular_file(path) as file:
         size = os.fstat(file.fileno()).st_size
         if size > max_bytes:
             invalid(f"the file is {size_text(size)}, over the {size_text(max_bytes)} limit")

@@ -11,31 +11,12 @@ the training when the model file cannot be written.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 
 from glassnet.errors import FormatError, printable
+from glassnet.modelfile.checks import MAX_NAME, MAX_TEXT, name_problem
 
 __all__ = ["MAX_NAME", "MAX_TEXT", "check_names", "name_problem"]
-
-#: Longest class name, and longest recorded text (the model file's own limits).
-MAX_NAME, MAX_TEXT = 100, 10_000
-
-
-def name_problem(name: str, limit: int = MAX_NAME) -> str | None:
-    """What makes ``name`` unrecordable (as a few words), or ``None`` when it is fine."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return "is not valid UTF-8 text"
-    if not name.strip():
-        return "is empty"
-    if len(name) > limit:
-        return f"is {len(name):,} characters long; the limit is {limit:,}"
-    bad = next((c for c in name if unicodedata.category(c) in ("Cc", "Cf")), None)
-    if bad is not None:
-        return f"holds the control character U+{ord(bad):04X}"
-    return None
 
 
 def check_names(names: Sequence[str], what: str, where: object, fix: str) -> None:

@@ -31,7 +31,7 @@ from glassnet.modelfile.layout import (
     known_initializers,
     weight_name,
 )
-from glassnet.rules import Rule
+from glassnet.rules import Rule, text_problem
 from glassnet.tensorfile import Array, Table, invalid, is_int, names
 
 
@@ -137,6 +137,12 @@ def _check_network(doc: Mapping[str, Any]) -> None:
 
 #: Longest class name, and longest other text, a model file may hold.
 MAX_NAME, MAX_TEXT, MAX_DEPTH = 100, 10_000, 4
+
+
+def name_problem(name: str, limit: int = MAX_NAME) -> str | None:
+    """What makes a class or column ``name`` unrecordable in a model file (as a few words), or
+    ``None``: not empty, and :func:`glassnet.rules.text_problem` with a name's limit."""
+    return "is empty" if not name.strip() else text_problem(name, limit)
 
 
 def _check_text(text: str, where: str, limit: int) -> None:

@@ -20,7 +20,6 @@ import io
 import json
 import math
 import os
-import stat
 import sys
 import time
 from collections.abc import Mapping
@@ -30,6 +29,7 @@ from typing import Any, BinaryIO
 
 from glassnet.atomic import atomic_write_text
 from glassnet.errors import InputError, printable, short
+from glassnet.tensorfile import open_regular_file
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -45,39 +45,9 @@ LOCK = ".lock"
 
 
 def open_run_file(path: str | os.PathLike[str]) -> BinaryIO:
-    """Open one of a run folder's files for reading, refusing anything but a regular file.
-
-    A FIFO would make the reader wait forever for a writer, and a device (``/dev/zero``) would
-    read without end; a run folder holds neither. The file is opened without waiting and checked
-    as opened (not by a look at its name first, which a swap could outrun).
-
-    Raises
-    ------
-    glassnet.errors.InputError
-        If ``path`` is not a regular file; ``OSError`` if it cannot be opened.
-    """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-    fd = os.open(path, flags)
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
-            raise InputError(f"{path}: {kind}, not a regular file")
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-_KINDS = {
-    stat.S_IFIFO: "a named pipe (FIFO)",
-    stat.S_IFCHR: "a device",
-    stat.S_IFBLK: "a device",
-    stat.S_IFSOCK: "a socket",
-    stat.S_IFDIR: "a folder",
-}
+    """Open one of a run folder's files for reading, refusing anything but a regular file
+    (:func:`glassnet.tensorfile.open_regular_file`: a FIFO or a device would hang its reader)."""
+    return open_regular_file(path)
 
 
 def new_run_dir(root: str | Path, label: str) -> Path:
