@@ -15,19 +15,25 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import json
-import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 import safetensors.numpy
+from helpers import (
+    evil_pickle,
+    isolated_env,
+    listing,
+    one_line_error,
+    run_glassnet,
+    run_main,
+)
 
 import glassnet
-from glassnet.cli import SUBCOMMANDS, build_parser, main
+from glassnet.cli import SUBCOMMANDS, build_parser
 from glassnet.datasets import write_idx
 from glassnet.modelfile import read_model_header
 
@@ -37,75 +43,9 @@ MNIST_FILES = (
     "t10k-images-idx3-ubyte.gz",
     "t10k-labels-idx1-ubyte.gz",
 )
-CLOSED_PROXY = "http://127.0.0.1:9"  # the discard port: nothing listens, a download fails at once
-PROXY_VARIABLES = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 
 
 # ------------------------------------------------------------------------------------ helpers
-def isolated_env(tmp: Path) -> dict[str, str]:
-    """The environment for a ``glassnet`` subprocess that can touch nothing outside ``tmp``."""
-    env = dict(os.environ)
-    env["GLASSNET_DATA_DIR"] = str(tmp / "no-data-dir")  # does not exist
-    env["XDG_CACHE_HOME"] = str(tmp / "no-cache")  # does not exist
-    env.pop("GLASSNET_RUNS_DIR", None)
-    for name in PROXY_VARIABLES:
-        env[name] = CLOSED_PROXY
-    env["NO_PROXY"] = env["no_proxy"] = ""
-    return env
-
-
-def glassnet_command() -> list[str]:
-    """The installed console script beside this Python, else ``python -m glassnet``."""
-    script = Path(sys.executable).with_name("glassnet")
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "glassnet"]
-
-
-def run_glassnet(
-    args: Sequence[str], tmp: Path, *, python_flags: Sequence[str] = (), timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    """Run the real ``glassnet`` command in ``tmp`` with an isolated environment."""
-    command = (
-        [sys.executable, *python_flags, "-m", "glassnet"] if python_flags else glassnet_command()
-    )
-    return subprocess.run(
-        [*command, *args],
-        cwd=tmp,
-        env=isolated_env(tmp),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def run_main(args: Sequence[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """``glassnet ARGS`` in this process: exit status, standard output, standard error."""
-    try:
-        code = main(list(args))
-    except SystemExit as exit_info:  # argparse: --help, --version and usage errors
-        code = exit_info.code if isinstance(exit_info.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def one_line_error(err: str, command: str | None = None) -> str:
-    """The single line of an error report on standard error."""
-    assert "Traceback" not in err, err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, f"expected one line on stderr, got {len(lines)}:\n{err}"
-    prefix = f"glassnet {command}: error: " if command else "glassnet"
-    assert lines[0].startswith(prefix), lines[0]
-    return lines[0]
-
-
-def listing(folder: Path) -> dict[str, int]:
-    """Every file and folder below ``folder``, with file sizes: to show nothing was written."""
-    return {
-        str(path.relative_to(folder)): (path.stat().st_size if path.is_file() else -1)
-        for path in sorted(folder.rglob("*"))
-    }
-
-
 def copy_mnist(source: Path, target: Path) -> Path:
     """A writable copy of the four MNIST files."""
     target.mkdir(parents=True)
@@ -121,23 +61,6 @@ def trained_model(path: Path) -> Path:
     network.fit(rng.integers(0, 256, (40, 28, 28)), np.arange(40) % 10, epochs=1, batch_size=8)
     network.save(path)
     return path
-
-
-def evil_pickle(marker: Path) -> bytes:
-    """The bytes of a pickle that, if anything ever unpickled it, would create ``marker``.
-
-    Written opcode by opcode (protocol 2: PROTO, GLOBAL builtins.exec, BINUNICODE code, TUPLE1,
-    REDUCE, STOP) so that no test module needs to import the pickle module.
-    """
-    code = f"open({str(marker)!r}, 'w').close()".encode()
-    return (
-        b"\x80\x02"
-        + b"cbuiltins\nexec\n"
-        + b"X"
-        + len(code).to_bytes(4, "little")
-        + code
-        + b"\x85R."
-    )
 
 
 # ------------------------------------------------------------------------------- help, version

@@ -28,8 +28,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from subprocesses import reaped
-from test_cli import (  # the shared command-line test helpers
+from helpers import (  # the shared command-line test helpers
     glassnet_command,
     isolated_env,
     listing,
@@ -37,6 +36,7 @@ from test_cli import (  # the shared command-line test helpers
     run_glassnet,
     run_main,
 )
+from subprocesses import reaped
 
 from glassnet import Network, checkpoint
 from glassnet.modelfile import read_model_file, read_model_header
