@@ -271,10 +271,11 @@ def main() -> None:
         print(f"{dtype} ...", file=sys.stderr, flush=True)
         contenders = contenders_for(dtype, data, std, args.images)
         results["dtypes"][dtype] = summarize(interleaved(contenders, args.rounds))
-    results["load_average_end"] = list(np.round(__import__("os").getloadavg(), 2))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(results, indent=1, default=float))
-    print(markdown(results))
+        # written after each dtype, so that a run cut short keeps what it measured
+        results["load_average_end"] = list(np.round(__import__("os").getloadavg(), 2))
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(results, indent=1, default=float))
+        print(markdown(results), flush=True)
 
 
 if __name__ == "__main__":
