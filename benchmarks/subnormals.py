@@ -14,6 +14,7 @@ zero while they train (``glassnet.engine.subnormals``). This script measures wha
 
     python benchmarks/subnormals.py --train 435          # once: some 10 minutes on 2 cores
     python benchmarks/subnormals.py [--rounds 5] [--images 20000]
+    python benchmarks/subnormals.py --micro              # only: are subnormals slow on this CPU?
 """
 
 from __future__ import annotations
@@ -62,6 +63,44 @@ def subnormal_share(net: Network, X1: np.ndarray, Y: np.ndarray) -> float:
     return float(np.mean((A != 0) & (np.abs(A) < SMALLEST_NORMAL)))
 
 
+def micro() -> None:
+    """Does this CPU compute subnormals slowly? A multiply over the post's 52,510 parameters and
+    its first layer's weight-gradient product, with normal and with subnormal numbers, one core."""
+
+    def best(f: Any, n: int = 200) -> float:
+        times = []
+        for _ in range(5):
+            began = time.perf_counter()
+            for _ in range(n):
+                f()
+            times.append((time.perf_counter() - began) / n)
+        return min(times) * 1e6
+
+    rng = np.random.default_rng(0)
+    x = (rng.random(52_510) + 0.5).astype(np.float32)
+    tiny = (x * np.float32(1e-39)).astype(np.float32)
+    y = np.empty_like(x)
+    a = rng.random((10, 785)).astype(np.float32)
+    d = rng.random((10, 50)).astype(np.float32)
+    d_tiny = (d * np.float32(1e-39)).astype(np.float32)
+    g = np.empty((785, 50), np.float32)
+    with threadpool_limits(1):
+        print(
+            f"multiply, normal in and out:      {best(lambda: np.multiply(x, 0.5, out=y)):.1f} µs"
+        )
+        small = np.float32(1e-39)
+        print(
+            f"multiply, every output subnormal: {best(lambda: np.multiply(x, small, out=y)):.1f} µs"
+        )
+        print(
+            f"multiply, every input subnormal:  {best(lambda: np.multiply(tiny, 0.5, out=y)):.1f} µs"
+        )
+        print(f"(785x10)(10x50) sgemm, normal:    {best(lambda: np.matmul(a.T, d, out=g)):.1f} µs")
+        print(
+            f"(785x10)(10x50) sgemm, subnormal: {best(lambda: np.matmul(a.T, d_tiny, out=g)):.1f} µs"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--train", type=int, metavar="EPOCHS", help="train and save the weights")
@@ -69,7 +108,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--images", type=int, default=20_000)
     parser.add_argument("--data-dir")
+    parser.add_argument("--micro", action="store_true", help="only: are subnormals slow here?")
     args = parser.parse_args()
+    if args.micro:
+        micro()
+        return
     data, _ = load_mnist(find_data_dir(args.data_dir))
     if args.train:
         train(data, args.train, args.weights)
