@@ -267,3 +267,47 @@ def test_without_scikit_learn_the_import_says_how_to_install() -> None:
     )
     assert result.stdout.startswith("GlassnetError")
     assert 'pip install "glassnet[sklearn]"' in result.stdout
+
+
+def test_class_weight_and_sample_weight_make_a_rare_class_count() -> None:
+    rng = np.random.default_rng(0)
+    y = np.r_[np.zeros(270, int), np.ones(30, int)]
+    X = rng.normal(size=(300, 2)) + y[:, None]
+    recall = {}
+    for name, kwargs, weights in [
+        ("none", {}, None),
+        ("balanced", {"class_weight": "balanced"}, None),
+        ("dict", {"class_weight": {0: 1.0, 1: 9.0}}, None),
+        ("sample_weight", {}, np.where(y == 1, 9.0, 1.0)),
+    ]:
+        clf = NetClassifier(hidden=8, epochs=30, random_state=0, **kwargs)
+        clf.fit(X, y, sample_weight=weights)
+        recall[name] = float(np.mean(clf.predict(X[y == 1]) == 1))
+    assert recall["none"] < 0.3
+    assert min(recall["balanced"], recall["dict"], recall["sample_weight"]) > 0.6
+
+
+def test_partial_fit_takes_sample_weight_but_balanced_needs_every_row() -> None:
+    X, y = np.random.default_rng(1).normal(size=(40, 3)), np.arange(40) % 2
+    clf = NetClassifier(hidden=4, random_state=0)
+    clf.partial_fit(X, y, classes=[0, 1], sample_weight=np.linspace(0.5, 1.5, 40))
+    with pytest.raises(ValueError, match="needs every row at once"):
+        NetClassifier(hidden=4, class_weight="balanced").partial_fit(X, y, classes=[0, 1])
+
+
+def test_training_longer_keeps_no_more_memory() -> None:
+    """The estimator keeps the last epoch's state, not one per epoch (a 512-512 network's state
+    is megabytes: a long fit would grow by that every epoch)."""
+    import gc
+    import tracemalloc
+
+    X, y = np.random.default_rng(2).normal(size=(100, 20)), np.arange(100) % 3
+    kept = []
+    for epochs in (2, 12):
+        gc.collect()
+        tracemalloc.start()
+        NetClassifier(hidden=[256, 256], epochs=epochs, random_state=0, engine="numpy").fit(X, y)
+        gc.collect()
+        kept.append(tracemalloc.get_traced_memory()[1])  # the peak, while it trained
+        tracemalloc.stop()
+    assert kept[1] < kept[0] + 2_000_000, kept

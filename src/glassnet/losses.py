@@ -53,7 +53,7 @@ def softmax(Z: Array, out: Array | None = None, row: Array | None = None) -> Arr
     return out
 
 
-def cross_entropy(P: Array, Y: ArrayLike) -> float:
+def cross_entropy(P: Array, Y: ArrayLike, weights: ArrayLike | None = None) -> float:
     """Mean categorical cross-entropy ``-(1/m) sum_i sum_k Y_ik log P_ik``.
 
     Probabilities are clipped at the dtype's machine epsilon, so a confident wrong answer (``P = 0``)
@@ -65,6 +65,8 @@ def cross_entropy(P: Array, Y: ArrayLike) -> float:
         Predicted probabilities.
     Y : (m, classes) array or (m,) array of int
         One-hot labels, or the class index of each row.
+    weights : (m,) array, optional
+        Each row's weight: the weighted mean ``Σ wᵢ cᵢ / Σ wᵢ``, on the scale of the plain mean.
     """
     targets = np.asarray(Y)
     # The probability each row gives its true class; one-hot rows pick it by a product.
@@ -72,7 +74,10 @@ def cross_entropy(P: Array, Y: ArrayLike) -> float:
         P[np.arange(len(targets)), targets] if targets.ndim == 1 else np.sum(P * targets, axis=1)
     )
     eps = np.finfo(P.dtype).eps
-    return float(-np.mean(np.log(np.clip(picked, eps, 1.0))))
+    losses = -np.log(np.clip(picked, eps, 1.0))
+    return float(
+        np.mean(losses) if weights is None else np.average(losses, weights=np.asarray(weights))
+    )
 
 
 def softmax_cross_entropy_delta(

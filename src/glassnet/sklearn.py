@@ -34,7 +34,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -63,7 +63,7 @@ AUTO_STEPS = 20_000
 #: ... but for no fewer and no more epochs than these.
 AUTO_EPOCHS = (10, 200)
 #: The training settings the constructor takes under their own names: all of TrainConfig's but
-#: ``seed``, which scikit-learn calls ``random_state``.
+#: ``seed``, which scikit-learn calls ``random_state`` (``class_weight`` is its own: a dict too).
 TRAINING = tuple(name for name in TrainConfig.field_names() if name != "seed")
 
 
@@ -88,6 +88,10 @@ step_epochs, gamma, lr_floor, validation_split, patience, augment_shift, engine
         As for ``glassnet train`` (see :data:`glassnet.settings.RULES`). ``validation_split`` with
         ``patience`` stops early on the held-out rows' loss, like ``MLPClassifier``'s
         ``early_stopping``.
+    class_weight : "balanced", dict or None, default None
+        Weights of the classes in the loss, as scikit-learn's classifiers take them: ``"balanced"``
+        (``n_samples / (n_classes · count of the class)``) or ``{label: weight}``; multiplied into
+        ``fit``'s ``sample_weight``. ``partial_fit`` takes a dict only.
     standardize : bool, default True
         Standardize each feature with the training rows' mean and standard deviation.
     dtype : {"float32", "float64"}, default "float32"
@@ -144,6 +148,7 @@ step_epochs, gamma, lr_floor, validation_split, patience, augment_shift, engine
         validation_split: float = 0.0,
         patience: int = 0,
         augment_shift: int = 0,
+        class_weight: str | Mapping[Any, float] | None = None,
         standardize: bool = True,
         dtype: str = "float32",
         engine: str = "auto",
@@ -172,6 +177,7 @@ step_epochs, gamma, lr_floor, validation_split, patience, augment_shift, engine
         self.validation_split = validation_split
         self.patience = patience
         self.augment_shift = augment_shift
+        self.class_weight = class_weight
         self.standardize = standardize
         self.dtype = dtype
         self.engine = engine
@@ -180,21 +186,30 @@ step_epochs, gamma, lr_floor, validation_split, patience, augment_shift, engine
         self.verbose = verbose
 
     # ------------------------------------------------------------------ training
-    def fit(self, X: ArrayLike, y: ArrayLike) -> NetClassifier:
+    def fit(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> NetClassifier:
         """Train on ``X`` ``(n_samples, n_features)`` and labels ``y`` ``(n_samples,)``.
 
         A fresh network each time, unless ``warm_start`` and a network is fitted already; then
-        ``epochs`` more epochs of it, on the same classes.
+        ``epochs`` more epochs of it, on the same classes. ``sample_weight`` ``(n_samples,)``
+        weighs each row's loss (``class_weight`` multiplies in).
         """
         if self.warm_start and hasattr(self, "network_"):
             rows, labels = self._check_data(X, y, reset=False)
-            return self._continue(rows, self._encode(labels, "fit"), None)
+            weights = self._weights(rows, labels, sample_weight, "fit")
+            return self._continue(rows, self._encode(labels, "fit"), None, weights)
         rows, labels = self._check_data(X, y, reset=True)
         self.classes_ = unique_labels(labels)
-        return self._start(rows, self._encode(labels, "fit"), None)
+        weights = self._weights(rows, labels, sample_weight, "fit")
+        return self._start(rows, self._encode(labels, "fit"), None, weights)
 
     def partial_fit(
-        self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        classes: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
     ) -> NetClassifier:
         """Train one epoch on these rows, continuing from the last call.
 
@@ -205,6 +220,8 @@ step_epochs, gamma, lr_floor, validation_split, patience, augment_shift, engine
         classes : (n_classes,) array, optional
             Every label there will ever be; required on the first call, when ``y`` may hold only
             some of them.
+        sample_weight : (n_samples,) array, optional
+            Each row's weight in the loss.
         """
         first = not hasattr(self, "network_")
         rows, labels = self._check_data(X, y, reset=first)
@@ -220,9 +237,35 @@ step_epochs, gamma, lr_floor, validation_split, patience, augment_shift, engine
                 f"{self.classes_.tolist()}"
             )
         positions = self._encode(labels, "partial_fit")
+        weights = self._weights(rows, labels, sample_weight, "partial_fit")
         if first:
-            return self._start(rows, positions, 1)
-        return self._continue(rows, positions, 1)
+            return self._start(rows, positions, 1, weights)
+        return self._continue(rows, positions, 1, weights)
+
+    def _weights(
+        self, X: NDArray[Any], y: NDArray[Any], sample_weight: ArrayLike | None, method: str
+    ) -> NDArray[np.float64] | None:
+        """Each row's weight: ``sample_weight`` (checked as scikit-learn checks it) times
+        ``class_weight``'s; None when neither is given."""
+        from sklearn.utils.class_weight import compute_sample_weight
+        from sklearn.utils.validation import _check_sample_weight
+
+        if sample_weight is None and self.class_weight is None:
+            return None
+        weights = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if self.class_weight is not None:
+            if method == "partial_fit" and self.class_weight == "balanced":
+                raise InputError(
+                    "class_weight='balanced' needs every row at once: give partial_fit a dict of "
+                    "class weights, or use fit"
+                )
+            weights = weights * compute_sample_weight(self.class_weight, y)
+        if method == "fit" and len(np.unique(y[weights > 0])) < 2:
+            raise InputError(
+                "only one class has samples of non-zero weight: a classifier needs at least 2 "
+                "classes to learn from"
+            )
+        return np.asarray(weights, np.float64)
 
     def _check_data(
         self, X: ArrayLike, y: ArrayLike, reset: bool
@@ -232,7 +275,13 @@ step_epochs, gamma, lr_floor, validation_split, patience, augment_shift, engine
         check_classification_targets(labels)
         return np.asarray(rows), np.asarray(labels)
 
-    def _start(self, X: NDArray[Any], labels: NDArray[np.int64], epochs: int | None) -> Any:
+    def _start(
+        self,
+        X: NDArray[Any],
+        labels: NDArray[np.int64],
+        epochs: int | None,
+        weights: NDArray[np.float64] | None = None,
+    ) -> Any:
         """Train a new network for ``epochs`` (the ``epochs`` parameter when None)."""
         config = self._config(len(X), epochs, seed=self._seed())
         hidden = _hidden_sizes(self.hidden)
@@ -252,9 +301,15 @@ step_epochs, gamma, lr_floor, validation_split, patience, augment_shift, engine
         )
         if self.standardize:
             network.standardizer = Standardizer.fit(X, per_feature=True)
-        return self._train(network, X, labels, config, None)
+        return self._train(network, X, labels, config, None, weights)
 
-    def _continue(self, X: NDArray[Any], labels: NDArray[np.int64], epochs: int | None) -> Any:
+    def _continue(
+        self,
+        X: NDArray[Any],
+        labels: NDArray[np.int64],
+        epochs: int | None,
+        weights: NDArray[np.float64] | None = None,
+    ) -> Any:
         """Train the fitted network ``epochs`` more, its optimizer state and history kept."""
         state: TrainingState = self._state
         # A run that stopped early would stop again at once: the new epochs count afresh.
@@ -262,7 +317,7 @@ step_epochs, gamma, lr_floor, validation_split, patience, augment_shift, engine
         history.stopped = ""
         state = dataclasses.replace(state, history=history, bad_epochs=0)
         config = self._config(len(X), epochs, seed=self._seed_used, trained=state.epoch)
-        return self._train(self.network_, X, labels, config, state)
+        return self._train(self.network_, X, labels, config, state, weights)
 
     def _train(
         self,
@@ -271,20 +326,26 @@ step_epochs, gamma, lr_floor, validation_split, patience, augment_shift, engine
         labels: NDArray[np.int64],
         config: TrainConfig,
         resume: TrainingState | None,
+        weights: NDArray[np.float64] | None = None,
     ) -> NetClassifier:
-        states: list[TrainingState] = []
+        last: list[TrainingState] = []  # the last epoch's state only, not one an epoch
+
+        def keep(row: dict[str, Any], state: TrainingState) -> None:
+            last[:] = [state]
+
         history = network.fit(
             X,
             labels,
             config=config,
             resume=resume,
-            callbacks=[lambda row, state: states.append(state)],
+            sample_weight=weights,
+            callbacks=[keep],
             verbose=self.verbose,
             progress=self.verbose > 0,
             log=sys.stderr,
         )
         self.network_, self.history_, self._seed_used = network, history, config.seed
-        self._state = states[-1]  # every call trains at least one epoch
+        self._state = last[0]  # every call trains at least one epoch
         self.loss_curve_ = history.column("train_loss")
         scores = history.column("val_accuracy")
         self.validation_scores_ = None if scores and scores[-1] is None else scores
@@ -356,15 +417,20 @@ step_epochs, gamma, lr_floor, validation_split, patience, augment_shift, engine
 def expected_failed_checks(estimator: NetClassifier) -> dict[str, str]:
     """The scikit-learn estimator checks ``estimator`` is known to fail, each with why, for
     ``check_estimator(..., expected_failed_checks=...)`` and ``parametrize_with_checks``."""
-    if estimator.dtype != "float32":
-        return {}
-    return {
-        "check_methods_subset_invariance": (
+    failing = {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "the check wants a weight of 2 to train as the row given twice; mini-batch gradient "
+            "descent shuffles and cuts batches from the rows it is given, so the two see other "
+            "batches (the weighted loss itself is exact: glassnet's tests check its gradient)"
+        ),
+    }
+    if estimator.dtype == "float32":
+        failing["check_methods_subset_invariance"] = (
             "the check wants predict_proba of a subset of rows to agree with that of all rows to "
             "1e-7; in float32 (6e-8 a rounding) BLAS sums products of another number of rows in "
             "another order, and they differ by a rounding or two. With dtype='float64' it passes."
         )
-    }
+    return failing
 
 
 def auto_epochs(n_train: int, batch_size: int) -> int:

@@ -215,7 +215,11 @@ class _Loop:
         self.last_state = self.snapshot()
         # A loss far above where training started means the steps overshoot, even when bounded
         # activations keep every weight finite.
-        start_loss, _ = evaluate(engine, data.X[:PROBE_SIZE], data.labels[:PROBE_SIZE])
+        # With sample weights, the loss they weigh: a weighted run may rightly trade some of the
+        # plain loss for the rare classes' sake.
+        probe = slice(0, PROBE_SIZE)
+        weights = None if data.weights is None else data.weights[probe]
+        start_loss = cross_entropy(engine.forward(data.X[probe]), data.labels[probe], weights)
         self.divergence_loss = 2.0 * max(start_loss, math.log(network.n_classes))
 
     # -- one epoch
@@ -317,8 +321,11 @@ class _Loop:
             "learning_rate": self.rate,
             "seconds": seconds,
         }
-        if not math.isfinite(row["train_loss"]) or row["train_loss"] > self.divergence_loss:
-            self._diverged(None, row["train_loss"])
+        loss = row["train_loss"]
+        if self.W_epoch is not None:  # the loss the weights say, as divergence_loss is
+            loss = cross_entropy(self.P_epoch, labels, self.W_epoch)
+        if not math.isfinite(loss) or loss > self.divergence_loss:
+            self._diverged(None, loss)
         if self.data.val is not None:
             row["val_loss"], row["val_accuracy"] = evaluate(self.engine, *self.data.val)
         if self.data.test is not None:
