@@ -116,7 +116,7 @@ def test_the_card_of_a_trained_run_shows_what_its_file_records(
 
 
 @pytest.mark.mnist
-def confusion_figures_measured_now_agree_with_those_the_file_recorded(
+def test_confusion_figures_measured_now_agree_with_those_the_file_recorded(
     trained: runs.RunResult, mnist_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = trained.folder / runs.MODEL

@@ -183,6 +183,7 @@ def test_unknown_option_is_a_usage_error(
 
 
 # ------------------------------------------------------------------------------- bad data
+@pytest.mark.slow
 def test_missing_data_dir(tmp_path: Path) -> None:
     result = run_glassnet(
         ["train", "--data-dir", str(tmp_path / "missing"), "--out", "run"], tmp_path
@@ -223,6 +224,7 @@ def test_truncated_gzip_file(
     assert listing(isolated) == before
 
 
+@pytest.mark.slow
 @pytest.mark.mnist
 def test_truncated_gzip_file_in_the_real_command(mnist_dir: Path, tmp_path: Path) -> None:
     data = copy_mnist(mnist_dir, tmp_path / "mnist")
@@ -276,7 +278,7 @@ def test_images_and_labels_that_disagree(
 
 
 def test_counts_that_disagree_are_named(tmp_path: Path) -> None:
-    from conftest_datasets_helpers import make_fake_dataset
+    from helpers import make_fake_dataset
 
     rng = np.random.default_rng(1)
     fake = make_fake_dataset(

@@ -33,10 +33,10 @@ from helpers import (  # the shared command-line test helpers
     isolated_env,
     listing,
     one_line_error,
+    reaped,
     run_glassnet,
     run_main,
 )
-from subprocesses import reaped
 
 from glassnet import Network, checkpoint
 from glassnet.modelfile import read_model_file, read_model_header
@@ -50,7 +50,7 @@ from glassnet.runs import (
     read_settings,
 )
 
-pytestmark = pytest.mark.mnist
+pytestmark = [pytest.mark.mnist, pytest.mark.slow]  # every test here trains on real MNIST
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 
 RUN_FILES = {SETTINGS, HISTORY_JSON, HISTORY_CSV, MODEL}

@@ -22,9 +22,9 @@ import numpy as np
 import pytest
 import safetensors
 import safetensors.numpy
+from helpers import reaped
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from subprocesses import reaped
 
 import glassnet
 from glassnet.errors import FormatError
@@ -539,6 +539,7 @@ def test_huge_file_is_refused_before_reading(
 
 @posix_only
 # ---------------------------------------------------------------------------------- fuzzing
+@pytest.mark.slow
 @fuzz
 @given(data=st.binary(max_size=4096))
 def test_fuzz_arbitrary_bytes(data: bytes) -> None:
@@ -547,6 +548,7 @@ def test_fuzz_arbitrary_bytes(data: bytes) -> None:
         read_model_header(data)
 
 
+@pytest.mark.slow
 @fuzz
 @given(body=st.binary(max_size=2048), extra=st.integers(-16, 16))
 def test_fuzz_plausible_header_length(body: bytes, extra: int) -> None:
@@ -564,6 +566,7 @@ VALID = valid_file()
         st.tuples(st.integers(0, len(VALID) - 1), st.integers(1, 255)), min_size=1, max_size=8
     )
 )
+@pytest.mark.slow
 def test_fuzz_mutated_valid_file(flips: list[tuple[int, int]]) -> None:
     data = bytearray(VALID)
     for position, mask in flips:
@@ -571,6 +574,7 @@ def test_fuzz_mutated_valid_file(flips: list[tuple[int, int]]) -> None:
     read_or_refuse(bytes(data))
 
 
+@pytest.mark.slow
 @fuzz
 @given(cut=st.integers(0, len(VALID) - 1))
 def test_fuzz_truncated_valid_file_is_always_refused(cut: int) -> None:
@@ -596,6 +600,7 @@ json_values = st.recursive(
         max_size=4,
     )
 )
+@pytest.mark.slow
 def test_fuzz_header_field_values(changes: dict[str, Any]) -> None:
     """Any JSON value in any header field is checked, never trusted (no TypeError, KeyError...)."""
     read_or_refuse(corrupt(lambda t, d: d.update(changes)))
@@ -660,6 +665,7 @@ KILLED_SAVE = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @posix_only
 def test_sigkill_during_save_leaves_previous_file_byte_identical(tmp_path: Path) -> None:
     path = tmp_path / "model.safetensors"

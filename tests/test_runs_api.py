@@ -23,6 +23,7 @@ def small(mnist_dir: Path, **overrides: object) -> RunSettings:
     )
 
 
+@pytest.mark.slow
 def test_a_run_from_python_leaves_the_same_folder_the_command_does(
     mnist_dir: Path, tmp_path: Path
 ) -> None:
@@ -63,6 +64,7 @@ def test_nothing_is_made_when_the_data_cannot_be_loaded(tmp_path: Path) -> None:
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_resumes_to_the_same_bits(
     mnist_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

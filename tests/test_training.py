@@ -620,6 +620,7 @@ def mnist(mnist_dir: Path) -> Any:
     return load("mnist", mnist_dir, download=False)
 
 
+@pytest.mark.slow
 @pytest.mark.mnist
 def test_the_posts_sigmoid_network_has_a_vanishing_gradient_and_relu_does_not(mnist: Any) -> None:
     """784-50x6-10 on 1,000 real digits: the post's sigmoid network with N(0, 1) weights passes
@@ -646,6 +647,7 @@ def test_the_posts_sigmoid_network_has_a_vanishing_gradient_and_relu_does_not(mn
         assert r["saturation_1"] < 0.05
 
 
+@pytest.mark.slow
 @pytest.mark.mnist
 def test_learns_real_mnist_in_two_epochs(mnist: Any) -> None:
     """784-128-10 ReLU on the first 10,000 training digits, scored on the 10,000 test digits.
