@@ -260,11 +260,7 @@ def _show(name: str, seen: Any, suffix: str, folder: Path | None = None) -> int:
 
 def _report(name: str, exc: BaseException) -> int:
     """One line on standard error for a file that could not be read; returns 1."""
-    message = (
-        f"{exc.filename}: {exc.strerror}"
-        if isinstance(exc, OSError) and exc.filename and exc.strerror
-        else " ".join(str(exc).split())
-    )
+    message = one_line(exc)
     if not message.startswith(name):
         message = f"{name}: {message}"
     print(f"glassnet predict: error: {one_line(message)}", file=sys.stderr, flush=True)

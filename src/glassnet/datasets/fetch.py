@@ -37,7 +37,7 @@ from glassnet.datasets.local import (
     verify,
 )
 from glassnet.datasets.sources import SOURCES, Archive, DatasetSource, IdxFile, get_source
-from glassnet.errors import DownloadError, FormatError, InputError
+from glassnet.errors import DownloadError, FormatError, InputError, one_line
 
 __all__ = [
     "ENV_VAR",
@@ -75,8 +75,8 @@ def _failure(exc: Exception) -> str:
         return "SHA-256 of the download does not match"
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    text = one_line(exc)
+    return text if text == type(exc).__name__ else f"{type(exc).__name__}: {text}"
 
 
 def download_file(

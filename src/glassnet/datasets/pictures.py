@@ -32,7 +32,7 @@ from glassnet.datasets.dataset import Dataset
 from glassnet.datasets.idx import DEFAULT_MAX_BYTES
 from glassnet.datasets.names import check_names
 from glassnet.datasets.split import stratified_split
-from glassnet.errors import DatasetNotFoundError, FormatError, GlassnetError
+from glassnet.errors import DatasetNotFoundError, FormatError, GlassnetError, one_line
 
 __all__ = ["MAX_PICTURES", "PICTURE_SUFFIXES", "class_folders", "read_picture_folder"]
 
@@ -123,7 +123,7 @@ def _read_all(
             try:
                 images[i] = load_picture(path, size=size, color=color, prep=prep)
             except (GlassnetError, OSError) as exc:
-                text = " ".join(str(exc).split())
+                text = one_line(exc)
                 raise FormatError(text if str(path) in text else f"{path}: {text}") from None
             labels[i] = names.index(name)
             i += 1

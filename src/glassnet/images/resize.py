@@ -22,7 +22,7 @@ import os
 import numpy as np
 from numpy.typing import NDArray
 
-from glassnet.errors import FormatError, InputError
+from glassnet.errors import FormatError, InputError, one_line
 from glassnet.images.files import (
     MAX_FILE_BYTES,
     MAX_PIXELS,
@@ -103,7 +103,7 @@ def load_picture(
         except MemoryError:
             raise FormatError(f"{name}: not enough memory to decode it") from None
         except Exception as exc:  # truncated data, bad chunks, zlib errors, bad Huffman tables...
-            text = " ".join(str(exc).split())[:200] or type(exc).__name__
+            text = one_line(exc, 200)
             raise FormatError(
                 f"{name}: corrupt or truncated {opened.format} image ({text})"
             ) from None

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
-from glassnet.errors import GlassnetError, InputError
+from glassnet.errors import GlassnetError, InputError, one_line
 from glassnet.plots.canvas import _figure
 from glassnet.plots.confusion import plot_confusion
 from glassnet.plots.curves import plot_curves, plot_learning_rate
@@ -233,7 +233,7 @@ def _load_dataset(settings: Mapping[str, Any], data_dir: str | Path | None) -> t
     try:  # the run's own data and test part: a named dataset, a folder of pictures, a table
         return load_for_settings(wanted, download=False), ""
     except (GlassnetError, OSError, ValueError) as exc:
-        message = " ".join(str(exc).split()) or type(exc).__name__
+        message = one_line(exc)
         return None, f"cannot read the {name} test set ({message}); give its folder with --data-dir"
 
 
