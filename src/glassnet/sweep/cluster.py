@@ -9,6 +9,7 @@ optional extra (``pip install "glassnet[sweep]"``), imported only here and on th
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -18,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from glassnet.errors import GlassnetError, one_line
+from glassnet.errors import GlassnetError, one_line, printable
 from glassnet.sweep.stopping import POLL_SECONDS, StopRequest
 
 #: How long to try to reach a scheduler, and to wait for it to have a worker.
@@ -80,9 +81,10 @@ def connect(
 def _existing(address: str, wait_seconds: float, stop: StopRequest) -> Iterator[Cluster]:
     from distributed import Client
 
+    check_scheduler(address, CONNECT_SECONDS)
     try:
         client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, ValueError) as exc:
         raise GlassnetError(
             f"cannot reach the Dask scheduler at {address}: {one_line(exc)}"
         ) from None
@@ -92,6 +94,59 @@ def _existing(address: str, wait_seconds: float, stop: StopRequest) -> Iterator[
         yield Cluster(client, f"the Dask cluster at {address} ({_count(count, 'worker')} now)")
     finally:
         client.close()
+
+
+def check_scheduler(address: str, seconds: float) -> None:
+    """Refuse, in one line within about ``seconds``, an address that is not a Dask scheduler's.
+
+    The address must read as ``tcp://HOST:PORT`` (or ``HOST:PORT``); something must listen there;
+    and it must answer Dask's greeting as a scheduler does. An HTTP server, a dashboard's port or a
+    listener that never answers would otherwise keep a client trying for minutes, and its
+    unfinished connection would fail again, with a traceback, as the program ends.
+    """
+    from distributed.comm import parse_address
+    from distributed.comm.addressing import parse_host_port
+
+    try:
+        scheme, location = parse_address(address)
+        host, port = parse_host_port(location)
+    except (ValueError, TypeError) as exc:
+        raise GlassnetError(
+            f"--scheduler {printable(address, 80)}: not a scheduler's address ({one_line(exc, 120)}); "
+            "give it as tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786"
+        ) from None
+    if scheme not in ("tcp", "tls"):
+        return  # another transport: let Dask say what it makes of it
+    try:
+        reply = asyncio.run(_identity(f"{scheme}://{host}:{port}", seconds))
+    except (OSError, TimeoutError, asyncio.TimeoutError) as exc:
+        what = "no answer" if isinstance(exc, TimeoutError) else one_line(exc, 120)
+        raise GlassnetError(
+            f"cannot reach the Dask scheduler at {address}: {what or 'no answer'} (tried for "
+            f"{seconds:g} s); start one with: dask scheduler"
+        ) from None
+    except Exception:  # garbage where Dask's messages belong
+        raise GlassnetError(
+            f"{address} does not answer as a Dask scheduler (it sent something else); is it the "
+            "scheduler's address (not its dashboard's)?"
+        ) from None
+    if not (isinstance(reply, dict) and reply.get("type") == "Scheduler"):
+        raise GlassnetError(f"{address} does not answer as a Dask scheduler")
+
+
+async def _identity(address: str, seconds: float) -> Any:
+    """What the server at ``address`` says it is, asked as Dask asks, all within ``seconds``."""
+    from distributed.comm import connect
+
+    async def ask() -> Any:
+        comm = await connect(address, timeout=seconds)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    return await asyncio.wait_for(ask(), seconds)
 
 
 def _wait_for_a_worker(client: Any, address: str, wait_seconds: float, stop: StopRequest) -> None:
@@ -171,3 +226,33 @@ __all__ = [
     "require_dask",
     "usable_cores",
 ]
+
+
+class WorkerWatch:
+    """Notices a cluster left without workers while trials wait: every worker killed, say.
+
+    A trial handed to a cluster with no worker waits for one for ever. Looked at every
+    ``look_seconds``; after ``wait_seconds`` without a worker, :meth:`check` raises.
+    """
+
+    def __init__(self, client: Any, wait_seconds: float, look_seconds: float = 2.0) -> None:
+        self.client, self.wait_seconds, self.look_seconds = client, wait_seconds, look_seconds
+        self.next_look = time.monotonic() + look_seconds
+        self.none_since: float | None = None
+
+    def check(self, where: str) -> None:
+        """Raise a one-line :class:`GlassnetError` if the cluster has had no worker too long."""
+        now = time.monotonic()
+        if now < self.next_look:
+            return
+        self.next_look = now + self.look_seconds
+        if self.client.scheduler_info(n_workers=-1).get("workers"):
+            self.none_since = None
+            return
+        self.none_since = self.none_since or now
+        if now - self.none_since >= self.wait_seconds:
+            raise GlassnetError(
+                f"the Dask cluster has had no worker for {self.wait_seconds:g} s, so no trial can "
+                f"run: every finished trial is recorded in {where}; start workers and run the same "
+                "command again to finish the rest"
+            )

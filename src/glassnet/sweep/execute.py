@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from glassnet.atomic import atomic_write_text
 from glassnet.errors import GlassnetError, one_line
-from glassnet.sweep.cluster import WORKER_WAIT_SECONDS, Cluster, connect
+from glassnet.sweep.cluster import WORKER_WAIT_SECONDS, Cluster, WorkerWatch, connect
 from glassnet.sweep.folder import PLOT, RESULTS, SweepFolder
 from glassnet.sweep.results import best_row, rank_figure, result_rows, results_csv
 from glassnet.sweep.spec import SweepSpec
@@ -118,7 +118,9 @@ def run_sweep(
                 stop.check()  # a signal while the cluster started
                 folder = SweepFolder.prepare(out, spec.text, trials)
                 with folder.lock():
-                    result = _sweep(cluster, folder, spec, trials, log, progress, stop)
+                    result = _sweep(
+                        cluster, folder, spec, trials, log, progress, stop, wait_seconds
+                    )
                     result.cluster = cluster.description
         except SweepInterrupted:
             raise
@@ -137,6 +139,7 @@ def _sweep(
     log: TextIO | None,
     progress: bool | None,
     stop: StopRequest,
+    wait_seconds: float = WORKER_WAIT_SECONDS,
 ) -> SweepResult:
     """Run the trials not finished in ``folder``, then rank them; a signal stops it after
     recording what finished."""
@@ -151,7 +154,10 @@ def _sweep(
     )
     ran: list[str] = []
     try:
-        _run_trials(cluster.client, todo, folder, records, spec, trials, ran, log, progress, stop)
+        _run_trials(
+            cluster.client, todo, folder, records, spec, trials, ran, log, progress, stop,
+            wait_seconds,
+        )  # fmt: skip
     except KeyboardInterrupt as exc:  # Stopped, or a second signal raised where it came
         result = _finish(spec, folder, trials, records, len(ran), len(finished))
         signum: int = stop.signum or getattr(exc, "signum", None) or signal.SIGINT  # the first
@@ -170,6 +176,7 @@ def _run_trials(
     log: TextIO | None,
     progress: bool | None,
     stop: StopRequest,
+    wait_seconds: float = WORKER_WAIT_SECONDS,
 ) -> None:
     """Hand ``todo`` to the cluster; record each outcome (its id in ``ran``), and rewrite
     results.csv, as it arrives. Raises :class:`Stopped` when ``stop`` says a signal came, having
@@ -192,10 +199,12 @@ def _run_trials(
         leave=False,
     )
     pending = as_completed(futures, loop=client.loop)
+    workers = WorkerWatch(client, wait_seconds)
     try:
         # Polled rather than iterated: waiting inside Dask, a stop request would wait with it.
         while not pending.is_empty():
             stop.check()
+            workers.check(str(folder.path))
             finished = pending.next_batch(block=False)
             if not finished:
                 time.sleep(POLL_SECONDS)
