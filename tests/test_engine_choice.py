@@ -136,6 +136,7 @@ def test_a_run_names_its_engine_and_continues_on_the_other_one(
     assert np.linalg.norm(ours - theirs) < 1e-4 * np.linalg.norm(theirs)  # ... the same numbers
 
 
+@pytest.mark.slow
 @compiled
 def test_a_warm_start_loads_the_compiled_kernels_from_disk(tmp_path: Path) -> None:
     """The first process compiles and writes the cache, saying so in one line on standard error

@@ -24,10 +24,11 @@ on standard error (:data:`compile_notice`).
 
 Engines, by the name the ``engine`` setting uses:
 
-``numpy``   :class:`~glassnet.engine.numpy.NumpyEngine`: NumPy calls on reused buffers. Always there.
-``numba``   :class:`~glassnet.engine.numba.NumbaEngine`: the same, compiled, with runs of steps in
-            one call. With ``pip install 'glassnet[fast]'`` (Numba and SciPy).
-``auto``    numba where it is installed and works, else numpy.
+- ``numpy``: :class:`~glassnet.engine.numpy.NumpyEngine`, NumPy calls on reused buffers. Always
+  there.
+- ``numba``: :class:`~glassnet.engine.numba.NumbaEngine`, the same, compiled, with runs of steps in
+  one call. With ``pip install 'glassnet[fast]'`` (Numba and SciPy).
+- ``auto``: numba where it is installed and works, else numpy.
 """
 
 from __future__ import annotations

@@ -2,20 +2,19 @@
 
 Each picture answers one question about a run, and each lives in its own module:
 
-``curves.png``         Is it learning, and is it overfitting? Loss and accuracy per epoch, training
-                       against validation and test.                              (:mod:`.curves`)
-``learning_rate.png``  What step size did the optimizer take in each epoch?      (:mod:`.curves`)
-``gradients.png``      Does the gradient reach the first layer? The gradient of each layer's
-                       weights on a log scale, from the input layer (dark) to the output layer
-                       (light). When the early layers' lines lie far below the last layer's, the
-                       early layers learn slowly: the *vanishing gradient*. Beside it, the
-                       fraction of saturated (sigmoid, tanh) or dead (ReLU) units per hidden
-                       layer.                                                 (:mod:`.gradients`)
-``weights.png``        What does the first layer look for? Each hidden unit's 784 input weights
-                       drawn as a 28x28 image.                                  (:mod:`.weights`)
-``weight_changes.png`` The same for what training changed: the weights minus their random start.
-``confusion.png``      Which classes does the network confuse with which?     (:mod:`.confusion`)
-``mistakes.png``       The test images it gets wrong with the most confidence. (:mod:`.mistakes`)
+- ``curves.png`` (:mod:`.curves`): is it learning, and is it overfitting? Loss and accuracy per
+  epoch, training against validation and test.
+- ``learning_rate.png`` (:mod:`.curves`): what step size did the optimizer take in each epoch?
+- ``gradients.png`` (:mod:`.gradients`): does the gradient reach the first layer? The gradient of
+  each layer's weights on a log scale, from the input layer (dark) to the output layer (light).
+  When the early layers' lines lie far below the last layer's, the early layers learn slowly: the
+  *vanishing gradient*. Beside it, the fraction of saturated (sigmoid, tanh) or dead (ReLU) units
+  per hidden layer.
+- ``weights.png`` (:mod:`.weights`): what does the first layer look for? Each hidden unit's 784
+  input weights drawn as a 28x28 image; ``weight_changes.png`` the same for what training changed,
+  the weights minus their random start.
+- ``confusion.png`` (:mod:`.confusion`): which classes does the network confuse with which?
+- ``mistakes.png`` (:mod:`.mistakes`): the test images it gets wrong with the most confidence.
 
 :mod:`.run` draws all of them for a run folder (``glassnet plot``), :mod:`.compare` puts several
 runs in one picture (``glassnet compare``), :mod:`.history` reads the per-epoch figures they are
