@@ -3,10 +3,12 @@ line within a stated time, keeping what finished."""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -116,3 +118,33 @@ def test_a_worker_that_comes_back_in_time_is_waited_for() -> None:
     for _ in range(30):
         watch.check("sweep")
         time.sleep(0.03)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_pipes_in_a_sweep_folder_are_not_waited_on(tmp_path: Path) -> None:
+    """A named pipe where a trial's record or the trial list belongs is not read: the trial counts
+    as not run, and the list as unreadable, at once."""
+    from glassnet.sweep.folder import RECORD, TRIALS, TRIALS_DIR, SweepFolder
+    from glassnet.sweep.spec import read_spec
+
+    trial = tmp_path / TRIALS_DIR / "trial-001"
+    trial.mkdir(parents=True)
+    os.mkfifo(trial / RECORD)
+    os.mkfifo(tmp_path / TRIALS)
+    os.mkfifo(tmp_path / "spec.toml")
+    started = time.monotonic()
+    assert SweepFolder(tmp_path).records() == {}
+    with pytest.raises(ValueError, match="named pipe"):
+        SweepFolder(tmp_path).check_same([])
+    with pytest.raises(ValueError, match="named pipe"):
+        read_spec(tmp_path / "spec.toml")
+    assert time.monotonic() - started < 5.0
+
+
+def test_a_spec_nested_thousands_deep_is_one_line(tmp_path: Path) -> None:
+    from glassnet.sweep.spec import read_spec
+
+    spec = tmp_path / "deep.toml"
+    spec.write_text("[settings]\nx = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ValueError, match="nested 5,000 deep"):
+        read_spec(spec)

@@ -153,7 +153,7 @@ def read_settings(path: str | Path, *, regular: bool = False) -> dict[str, Any]:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(f"{file}: not a settings file (not UTF-8 text)") from None
-    depth = _nesting(text)
+    depth = toml_nesting(text)
     if depth > MAX_SETTINGS_DEPTH:
         raise InputError(
             f"{file}: not a settings file (brackets nested {depth:,} deep; settings are flat)"
@@ -170,7 +170,7 @@ def read_settings(path: str | Path, *, regular: bool = False) -> dict[str, Any]:
 MAX_SETTINGS_DEPTH = 8
 
 
-def _nesting(text: str) -> int:
+def toml_nesting(text: str) -> int:
     """How deep ``[`` and ``{`` nest in ``text``, outside strings and comments (roughly: enough to
     refuse a document built to exhaust the parser's recursion before it is parsed)."""
     depth = deepest = 0

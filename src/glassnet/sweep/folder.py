@@ -35,6 +35,7 @@ from glassnet.runs import RunBusyError, RunLock
 from glassnet.sweep.spec import FIGURES
 from glassnet.sweep.trials import Trial
 from glassnet.sweep.worker import DIVERGED, DONE, FAILED, TrialOutcome
+from glassnet.tensorfile import open_regular_file
 
 SPEC = "sweep.toml"
 TRIALS = "trials.json"
@@ -99,7 +100,7 @@ class SweepFolder:
         """Refuse a folder that is not a sweep's, or holds a sweep of other trials."""
         listing = self.path / TRIALS
         try:
-            stored = json.loads(listing.read_text(encoding="utf-8"))
+            stored = json.loads(_read(listing).decode("utf-8"))
         except FileNotFoundError:
             raise InputError(
                 f"{self.path}: not a sweep folder (no {TRIALS}); choose another --out"
@@ -135,7 +136,7 @@ class SweepFolder:
             if record.parent.name.startswith("."):
                 continue
             try:
-                data = json.loads(record.read_text(encoding="utf-8"))
+                data = json.loads(_read(record).decode("utf-8"))
             except (OSError, ValueError):
                 continue  # unreadable: as if the trial had not run, so it runs again
             if _valid_record(data, record.parent.name):
@@ -173,8 +174,8 @@ class SweepFolder:
         model = source / "model.safetensors"
         if not model.is_file():
             return None
-        atomic_write_bytes(self.path / BEST_MODEL, model.read_bytes())
-        atomic_write_bytes(self.path / BEST_SETTINGS, (source / "settings.toml").read_bytes())
+        atomic_write_bytes(self.path / BEST_MODEL, _read(model))
+        atomic_write_bytes(self.path / BEST_SETTINGS, _read(source / "settings.toml"))
         return self.path / BEST_MODEL
 
 
@@ -231,3 +232,10 @@ __all__ = [
     "TRIALS_DIR",
     "SweepFolder",
 ]
+
+
+def _read(path: Path) -> bytes:
+    """A sweep folder's file, read only if it is a regular file: a named pipe put where a trial's
+    record belongs would make the reader wait for ever (an ``InputError``, a ``ValueError``, here)."""
+    with open_regular_file(path) as file:
+        return file.read()

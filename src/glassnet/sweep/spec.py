@@ -39,7 +39,9 @@ from typing import Any
 
 from glassnet.errors import InputError, short
 from glassnet.rules import parse_sizes
+from glassnet.runs.folder import MAX_SETTINGS_DEPTH, toml_nesting
 from glassnet.settings import RULES, RUN_FIELDS, TrainConfig
+from glassnet.tensorfile import open_regular_file
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -91,16 +93,31 @@ class SweepSpec:
         return [*self.grid, *self.ranges]
 
 
+#: The largest spec file read: a spec is a few lines of settings.
+MAX_SPEC_BYTES = 1 << 20
+
+
 def read_spec(path: str | Path) -> SweepSpec:
     """Read and check a spec file; a ``ValueError`` names the file, the table and the problem."""
     file = Path(path)
     try:
-        text = file.read_bytes().decode("utf-8")
+        with open_regular_file(file) as opened:
+            data = opened.read(MAX_SPEC_BYTES + 1)
+        if len(data) > MAX_SPEC_BYTES:
+            raise InputError(
+                f"{file}: larger than any spec file ({MAX_SPEC_BYTES:,} bytes at most)"
+            )
+        text = data.decode("utf-8")
+        depth = toml_nesting(text)
+        if depth > MAX_SETTINGS_DEPTH:
+            raise InputError(f"{file}: not a spec file (brackets nested {depth:,} deep)")
         document = tomllib.loads(text)
     except UnicodeDecodeError:
         raise InputError(f"{file}: not a spec file: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{file}: not valid TOML: {exc}") from None
+    except (RecursionError, MemoryError) as exc:
+        raise InputError(f"{file}: not a spec file ({type(exc).__name__})") from None
     return parse_spec(document, file, text)
 
 
