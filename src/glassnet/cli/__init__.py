@@ -92,7 +92,9 @@ class Parser(argparse.ArgumentParser):
         return ""
 
 
-def build_parser() -> Parser:
+def build_parser(command: str | None = None) -> Parser:
+    """The parser of every subcommand, or of ``command`` alone (what one run of ``glassnet
+    COMMAND`` needs: the other commands' modules are not imported)."""
     parser = Parser(
         prog="glassnet",
         description="Neural networks from scratch in NumPy: train, test, look inside.",
@@ -106,7 +108,7 @@ def build_parser() -> Parser:
         help="show the traceback of an internal error (also: GLASSNET_DEBUG=1)",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for name in SUBCOMMANDS:
+    for name in SUBCOMMANDS if command is None else (command,):
         try:
             module = importlib.import_module(f"glassnet.cli.{name}")
         except ModuleNotFoundError as exc:  # an optional subcommand module not present
@@ -123,8 +125,10 @@ def build_parser() -> Parser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``glassnet`` console script and ``python -m glassnet``."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    command = next((word for word in words if not word.startswith("-")), None)
+    parser = build_parser(command if command in SUBCOMMANDS else None)
+    args = parser.parse_args(words)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
