@@ -459,3 +459,21 @@ def test_serve_bad_port_is_a_usage_error(
     code, _, err = run_main(["serve", str(model_path), "--port", port, "--no-browser"], capsys)
     assert code == 2
     assert "--port" in one_line_error(err, "serve")
+
+
+def test_a_command_imports_its_own_module_and_no_others(tmp_path: Path) -> None:
+    """``glassnet gradcheck`` does not import the page server's, the sweeps' or the plots' code."""
+    code = (
+        "import sys\n"
+        "from glassnet.cli import main\n"
+        "main(['gradcheck', '--hidden', '3', '--inputs', '4', '--classes', '2', '--batch-size', '2'])\n"
+        "print(' '.join(m for m in sys.modules if m.startswith('glassnet.cli.')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=isolated_env(tmp_path),
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    loaded = {word for word in result.stdout.split() if word.startswith("glassnet.cli.")}
+    assert "glassnet.cli.gradcheck" in loaded
+    assert not loaded & {"glassnet.cli.serve", "glassnet.cli.sweep", "glassnet.cli.plot"}

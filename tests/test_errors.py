@@ -53,8 +53,8 @@ def gradcheck_raises(monkeypatch: pytest.MonkeyPatch) -> list[BaseException]:
     def raise_it(args: argparse.Namespace) -> int:
         raise errors[0]
 
-    def build() -> argparse.ArgumentParser:
-        built = parser()
+    def build(command: str | None = None) -> argparse.ArgumentParser:
+        built = parser(command)
         sub = next(a for a in built._actions if isinstance(a, argparse._SubParsersAction))
         sub.choices["gradcheck"].set_defaults(func=raise_it)
         return built
