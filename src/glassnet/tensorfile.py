@@ -330,6 +330,12 @@ def open_regular_file(path: str | os.PathLike[str]) -> BinaryIO:
         raise
 
 
+def read_regular_file(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of a regular file; anything else refused as :func:`open_regular_file` does."""
+    with open_regular_file(path) as file:
+        return file.read()
+
+
 _KINDS = {
     stat.S_IFIFO: "a named pipe (FIFO)",
     stat.S_IFCHR: "a device",

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from glassnet.cli import options
+from glassnet.cli.options import MAX_SECONDS, WARN_SECONDS, duration
 from glassnet.errors import InputError
 from glassnet.rules import Rule
 
@@ -110,11 +111,6 @@ def _rate(text: str) -> float:
     return float(options._parser(Rule("number", low=0.0, open_low=True, high=100.0))(text))
 
 
-#: A walkthrough estimated to take longer than this is refused before it starts; one over
-#: WARN_SECONDS says how long it will take before it starts.
-MAX_SECONDS, WARN_SECONDS = 300.0, 10.0
-
-
 def initializer_for(activation: str, asked: str | None) -> str:
     """The initializer asked for, else the post's N(0, 1) for sigmoid (the post's walkthrough) and
     what ``glassnet train`` gives the other activations (N(0, 1) on 784 inputs overflows a ReLU
@@ -124,14 +120,6 @@ def initializer_for(activation: str, asked: str | None) -> str:
     if asked is not None:
         return asked
     return "normal" if activation == "sigmoid" else DEFAULT_INITIALIZER[activation]
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} minutes"
-    return f"{seconds / 3600:,.0f} hours"
 
 
 def _check_size(layer_sizes: list[int], batch_size: int) -> float:
@@ -146,7 +134,7 @@ def _check_size(layer_sizes: list[int], batch_size: int) -> float:
             f"a walkthrough of {len(layer_sizes) - 1:,} layers ({memory.n_parameters(layer_sizes):,} "
             f"parameters, --hidden) on a batch of {batch_size:,} (--batch-size) evaluates the "
             f"loss {walkthrough_evaluations(layer_sizes):,} times for its gradient checks: about "
-            f"{_duration(seconds)}, over the {_duration(MAX_SECONDS)} allowed; explain a smaller "
+            f"{duration(seconds)}, over the {duration(MAX_SECONDS)} allowed; explain a smaller "
             "network or a smaller batch"
         )
     # The trace keeps Z, A, δ and the output of every layer for the batch, in float64.
@@ -182,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
     seconds = _check_size([n_inputs, *args.hidden, n_classes], args.batch_size)
     if seconds > WARN_SECONDS:
         print(
-            f"glassnet explain: this takes about {_duration(seconds)} (the gradient checks "
+            f"glassnet explain: this takes about {duration(seconds)} (the gradient checks "
             "evaluate the loss twice per entry checked)",
             file=sys.stderr,
             flush=True,

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from glassnet.cli import options
+from glassnet.cli.options import MAX_SECONDS, WARN_SECONDS, duration
 from glassnet.errors import InputError
 
 EPILOG = """\
@@ -47,19 +48,6 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-#: A check estimated to take longer than this is refused before it starts; one over
-#: WARN_SECONDS says how long it will take before it starts.
-MAX_SECONDS, WARN_SECONDS = 300.0, 10.0
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} minutes"
-    return f"{seconds / 3600:,.0f} hours"
-
-
 def _check_size(layer_sizes: list[int], batch_size: int, activations: int = 1) -> float:
     """Refuse a check too big to finish or to fit: it evaluates the loss twice per parameter,
     each time through every layer. Returns the estimated seconds."""
@@ -73,8 +61,8 @@ def _check_size(layer_sizes: list[int], batch_size: int, activations: int = 1) -
         raise InputError(
             f"a gradient check of {n:,} parameters in {len(layer_sizes) - 1:,} layers (--inputs, "
             f"--hidden, --classes) at batch {batch_size:,} (--batch-size) evaluates the loss "
-            f"{2 * n:,} times{which}: about {_duration(seconds)}, over the "
-            f"{_duration(MAX_SECONDS)} allowed; check a smaller network, a smaller batch or one "
+            f"{2 * n:,} times{which}: about {duration(seconds)}, over the "
+            f"{duration(MAX_SECONDS)} allowed; check a smaller network, a smaller batch or one "
             "--activation"
         )
     sizes = "-".join(map(str, layer_sizes))
@@ -97,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"network {sizes}, batch of {args.batch_size}, float64, central differences h=1e-5")
     if seconds > WARN_SECONDS:
         print(
-            f"glassnet gradcheck: this takes about {_duration(seconds)} (the loss is evaluated "
+            f"glassnet gradcheck: this takes about {duration(seconds)} (the loss is evaluated "
             f"twice per parameter, {len(names)} time(s) over)",
             file=sys.stderr,
             flush=True,

@@ -23,6 +23,20 @@ def nonnegative_int(text: str) -> int:
     return int(_parser(Rule("whole", low=0))(text))
 
 
+#: A check estimated to take longer than this is refused before it starts (gradcheck, explain);
+#: one over WARN_SECONDS says how long it will take before it starts.
+MAX_SECONDS, WARN_SECONDS = 300.0, 10.0
+
+
+def duration(seconds: float) -> str:
+    """An estimated time in words: ``"40 s"``, ``"12 minutes"``, ``"14 hours"``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} minutes"
+    return f"{seconds / 3600:,.0f} hours"
+
+
 def nonnegative_number(text: str) -> float:
     """A finite number >= 0."""
     return float(_parser(Rule("number", low=0.0))(text))

@@ -35,7 +35,7 @@ from glassnet.runs import RunBusyError, RunLock
 from glassnet.sweep.spec import FIGURES
 from glassnet.sweep.trials import Trial
 from glassnet.sweep.worker import DIVERGED, DONE, FAILED, TrialOutcome
-from glassnet.tensorfile import open_regular_file
+from glassnet.tensorfile import read_regular_file
 
 SPEC = "sweep.toml"
 TRIALS = "trials.json"
@@ -100,7 +100,7 @@ class SweepFolder:
         """Refuse a folder that is not a sweep's, or holds a sweep of other trials."""
         listing = self.path / TRIALS
         try:
-            stored = json.loads(_read(listing).decode("utf-8"))
+            stored = json.loads(read_regular_file(listing).decode("utf-8"))
         except FileNotFoundError:
             raise InputError(
                 f"{self.path}: not a sweep folder (no {TRIALS}); choose another --out"
@@ -136,9 +136,9 @@ class SweepFolder:
             if record.parent.name.startswith("."):
                 continue
             try:
-                data = json.loads(_read(record).decode("utf-8"))
+                data = json.loads(read_regular_file(record).decode("utf-8"))
             except (OSError, ValueError):
-                continue  # unreadable: as if the trial had not run, so it runs again
+                continue  # unreadable (or a pipe, never waited on): as if not run; it runs again
             if _valid_record(data, record.parent.name):
                 found[record.parent.name] = data
         return found
@@ -174,8 +174,8 @@ class SweepFolder:
         model = source / "model.safetensors"
         if not model.is_file():
             return None
-        atomic_write_bytes(self.path / BEST_MODEL, _read(model))
-        atomic_write_bytes(self.path / BEST_SETTINGS, _read(source / "settings.toml"))
+        atomic_write_bytes(self.path / BEST_MODEL, read_regular_file(model))
+        atomic_write_bytes(self.path / BEST_SETTINGS, read_regular_file(source / "settings.toml"))
         return self.path / BEST_MODEL
 
 
@@ -232,10 +232,3 @@ __all__ = [
     "TRIALS_DIR",
     "SweepFolder",
 ]
-
-
-def _read(path: Path) -> bytes:
-    """A sweep folder's file, read only if it is a regular file: a named pipe put where a trial's
-    record belongs would make the reader wait for ever (an ``InputError``, a ``ValueError``, here)."""
-    with open_regular_file(path) as file:
-        return file.read()

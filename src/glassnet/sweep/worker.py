@@ -30,7 +30,7 @@ from glassnet.runs import (
     write_settings,
 )
 from glassnet.sweep.trials import Trial
-from glassnet.tensorfile import open_regular_file
+from glassnet.tensorfile import read_regular_file
 
 #: The files of a finished run that a trial sends back (a checkpoint never outlives a finished run).
 RUN_FILES = (SETTINGS, HISTORY_JSON, HISTORY_CSV, MODEL)
@@ -113,7 +113,9 @@ def _outcome(
     trial: Trial, status: str, folder: Path, started: float, error: str = ""
 ) -> TrialOutcome:
     """The outcome of a trial whose run (whole or partial) is in ``folder``."""
-    files = {name: _read(folder / name) for name in RUN_FILES if (folder / name).is_file()}
+    files = {
+        name: read_regular_file(folder / name) for name in RUN_FILES if (folder / name).is_file()
+    }
     found: dict[str, Any] = {}
     if HISTORY_JSON in files:
         found = figures(json.loads(files[HISTORY_JSON]), trial.settings)
@@ -156,9 +158,3 @@ def worker_name() -> str:
 
 
 __all__ = ["DIVERGED", "DONE", "FAILED", "RUN_FILES", "TrialOutcome", "figures", "run_trial"]
-
-
-def _read(path: Path) -> bytes:
-    """One of a trial run's files, refused unless it is a regular file (a pipe would hang)."""
-    with open_regular_file(path) as file:
-        return file.read()
