@@ -10,7 +10,6 @@ dtype and shape the header promises, and every value must be finite.
 from __future__ import annotations
 
 import itertools
-import unicodedata
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -148,11 +147,9 @@ def name_problem(name: str, limit: int = MAX_NAME) -> str | None:
 def _check_text(text: str, where: str, limit: int) -> None:
     """Text printed to a terminal or a page: bounded, and free of control characters (escape
     sequences, newlines, direction overrides) that would make it print as something else."""
-    if len(text) > limit:
-        invalid(f"{where} is {len(text):,} characters long; the limit is {limit:,}")
-    bad = next((c for c in text if unicodedata.category(c) in ("Cc", "Cf")), None)
-    if bad is not None:
-        invalid(f"{where} holds the control character U+{ord(bad):04X}")
+    problem = text_problem(text, limit)
+    if problem is not None:
+        invalid(f"{where} {problem}")
 
 
 def _check_record(value: Any, where: str, depth: int) -> None:
