@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -39,7 +40,7 @@ from glassnet.runs.folder import (
     write_settings,
 )
 from glassnet.settings import RunSettings
-from glassnet.training import train
+from glassnet.training import Callback, train
 
 #: A checkpoint and the history are written after every epoch that ends this long after the last
 #: write, and after any epoch if writing them costs at most WRITE_SHARE of the time between writes.
@@ -79,6 +80,7 @@ def run(
     log: TextIO | None = None,
     verbose: int = 1,
     progress: bool | None = None,
+    callbacks: Sequence[Callback] = (),
 ) -> RunResult:
     """Train, test and save a network as ``settings`` say, in a new run folder.
 
@@ -94,6 +96,9 @@ def run(
         1: a line per epoch; 2: also the per-layer gradient figures.
     progress : bool, optional
         A progress bar within epochs; by default where ``log`` is a terminal.
+    callbacks : sequence of callables
+        Called as ``callback(row, state)`` after every epoch, after the run's own checkpointing (a
+        sweep's trial reports to its search this way); one that raises stops the run there.
     """
     # The engine is chosen once, before anything is loaded: one that cannot run stops here.
     engine = select_engine(settings.training.engine, settings.training)
@@ -105,7 +110,9 @@ def run(
     try:
         with RunLock(folder):
             write_settings(folder, settings.to_dict())
-            return _train(settings, engine, folder, network, data, None, log, verbose, progress)
+            return _train(
+                settings, engine, folder, network, data, None, log, verbose, progress, callbacks
+            )
     except BaseException:
         # A run that stopped before its first epoch (bad data for these settings, Ctrl-C while
         # starting) leaves nothing behind: its folder holds only what this call wrote.
@@ -275,6 +282,7 @@ def _train(
     log: TextIO | None,
     verbose: int,
     progress: bool | None,
+    callbacks: Sequence[Callback] = (),
 ) -> RunResult:
     """Train with checkpoints, then test and save: the part a new and a resumed run share."""
     config = settings.training
@@ -294,7 +302,7 @@ def _train(
     try:
         history = train(
             network, X, y, config, test_data=(data.test_images, data.test_labels),
-            callbacks=[keeper], verbose=verbose if log else 0,
+            callbacks=[keeper, *callbacks], verbose=verbose if log else 0,
             progress=False if log is None else progress, log=log, resume=state,
             engine_choice=engine, class_weight=settings.class_weight,
         )  # fmt: skip
