@@ -50,7 +50,7 @@ from glassnet.sweep.results import (
 )
 from glassnet.sweep.stopping import Stopped, stop_requests
 from glassnet.sweep.trials import value_text
-from glassnet.sweep.worker import figures
+from glassnet.sweep.worker import figures, outcome_of
 
 GRID_AND_RANGES = """\
 [sweep]
@@ -351,7 +351,7 @@ def test_a_trial_the_cluster_cannot_give_back_is_recorded_as_failed(tmp_path: Pa
             last_worker = SimpleNamespace(address="tcp://127.0.0.1:1")
             raise KilledWorker(f"glassnet-{trial.id}-0", last_worker, 0)  # type: ignore[arg-type]
 
-    outcome = execute._outcome(Lost(), trial)
+    outcome = outcome_of(Lost(), trial)
     assert (outcome.id, outcome.status, outcome.files) == (trial.id, "failed", {})
     assert outcome.error.startswith(f"KilledWorker: Attempted to run task 'glassnet-{trial.id}-0'")
 

@@ -30,11 +30,26 @@ values to try in every combination, and [ranges] to draw values from:
   [ranges]
   learning_rate = { log_uniform = [0.001, 0.3] }
 
+Or a study, by one of Optuna's samplers, trials pruned when they fall behind after an epoch:
+
+  [sweep]
+  search = "tpe"                                  # or "qmc", or "random" with trials
+  trials = 30
+  pruner = "asha"                                 # or "hyperband", "median", "none"
+  [settings]
+  epochs = 6
+  validation_split = 0.1
+  [ranges]
+  learning_rate = { log_uniform = [0.001, 0.3] }
+  hidden = { choice = [[64], [128], [256]] }
+
 Each trial is an ordinary run, in SWEEP/trials/<trial>/. The sweep folder (default:
 sweeps/<spec name>) gets results.csv, accuracy.png and the best trial's model as
-best-model.safetensors. Run the same command again to finish an interrupted sweep: finished trials
-are skipped. Exit status: 0 when every trial finished, 1 when a trial failed or the spec, the data
-or the cluster is wrong, 2 for a bad option, 130 after Ctrl-C. See docs/ecosystem.md.
+best-model.safetensors; a study also keeps its Optuna journal, study.journal, and draws its
+history in search.png. Run the same command again to finish an interrupted sweep: finished trials
+are skipped, and a study goes on where it stopped. Exit status: 0 when every trial finished, 1
+when a trial failed or the spec, the data or the cluster is wrong, 2 for a bad option, 130 after
+Ctrl-C. See docs/ecosystem.md.
 """
 
 #: Schemes of the Dask addresses --scheduler accepts.
@@ -138,7 +153,12 @@ def _stopped_line(stop: Any) -> str:
     if stop.result is None:
         return f"glassnet: {how} while the cluster started; no trial ran."
     rows = stop.result.rows
-    done = sum(1 for r in rows if r["status"] in ("done", "diverged"))
+    done = sum(1 for r in rows if r["status"] in ("done", "diverged", "pruned"))
+    if stop.result.study:
+        return (
+            f"glassnet: {how}; {done} trials of the study are recorded in {stop.result.folder}. "
+            "Run the same command again to go on with it."
+        )
     return (
         f"glassnet: {how}; {done} of {len(rows)} trials are recorded in {stop.result.folder}. "
         "Run the same command again to finish the rest."
@@ -146,8 +166,18 @@ def _stopped_line(stop: Any) -> str:
 
 
 def _dry_run(spec: Any, args: argparse.Namespace) -> int:
-    from glassnet.sweep.trials import describe, make_trials
+    from glassnet.sweep.trials import check_study, describe, make_trials
 
+    if spec.study:  # its trials are chosen as it runs: say what they are chosen from
+        check_study(spec, args.data_dir)
+        for name, values in spec.ranges.items():
+            print(f"{name}  {values.kind} {', '.join(str(v) for v in values.values)}")
+        print(
+            f"a study of {spec.trials} trials by the {spec.search} sampler, {spec.pruner} pruner; "
+            "nothing run (--dry-run)",
+            file=sys.stderr,
+        )
+        return 0
     trials = make_trials(spec, args.data_dir)
     for trial in trials:
         print(f"{trial.id}  {describe(trial.swept)}")
@@ -161,7 +191,10 @@ def _report(spec: Any, result: Any, args: argparse.Namespace) -> int:
     from glassnet.sweep.trials import describe
 
     best = result.best
-    print(format_table(result.rows, spec.swept, result.figure, best and best["trial"]), end="")
+    epochs = (result.epochs_saved, result.epochs_planned)
+    print(
+        format_table(result.rows, spec.swept, result.figure, best and best["trial"], epochs), end=""
+    )
     if best is not None:
         swept = {name: best[name] for name in spec.swept}
         print(
@@ -170,15 +203,20 @@ def _report(spec: Any, result: Any, args: argparse.Namespace) -> int:
         )
         print(f"model: {result.best_model}")
     print(f"results: {result.folder / 'results.csv'}")
+    if result.study:
+        print(f"study: {result.study}")
     if result.plot is not None:
         print(f"plot: {result.plot}")
+    if result.search_plot is not None:
+        print(f"search plot: {result.search_plot}")
     elif result.plot_error:
         print(f"glassnet sweep: no plot: {result.plot_error}", file=sys.stderr)
     if result.failed:
         first = result.failed[0]
         print(
             f"glassnet sweep: error: {len(result.failed)} of {len(result.rows)} trials failed "
-            f"({first['trial']}: {first['error']}); run the same command again to retry them",
+            f"({first['trial']}: {first['error']}); run the same command again to "
+            + ("run others in their place" if result.study else "retry them"),
             file=sys.stderr,
         )
         return 1

@@ -3,11 +3,14 @@
 A sweep folder holds::
 
     sweep.toml               the spec, as it was given
-    trials.json              every trial's id, swept values and full settings
+    trials.json              every trial's id, swept values and full settings (a study's: its
+                             search, pruner, space and shared settings; its trials are its own)
+    study.journal            a study's Optuna storage: every trial asked, reported and told
     trials/trial-001/        a finished trial: its run folder (settings.toml, history.json and
                              .csv, model.safetensors) and trial.json, how it ended and its figures
     results.csv              one row per trial (see glassnet.sweep.results)
     accuracy.png             accuracy against each swept setting, the best trial marked
+    search.png               a study's history: the best so far, and each trial's epochs
     best-model.safetensors   the best trial's model, and best-settings.toml to repeat it
     .lock                    while a sweep runs in it
 
@@ -34,7 +37,7 @@ from glassnet.errors import InputError
 from glassnet.runs import RunBusyError, RunLock
 from glassnet.sweep.spec import FIGURES
 from glassnet.sweep.trials import Trial
-from glassnet.sweep.worker import DIVERGED, DONE, FAILED, TrialOutcome
+from glassnet.sweep.worker import DIVERGED, DONE, FAILED, PRUNED, TrialOutcome
 from glassnet.tensorfile import read_regular_file
 
 SPEC = "sweep.toml"
@@ -43,10 +46,16 @@ TRIALS_DIR = "trials"
 RECORD = "trial.json"
 RESULTS = "results.csv"
 PLOT = "accuracy.png"
+SEARCH_PLOT = "search.png"
+STUDY = "study.journal"
 BEST_MODEL = "best-model.safetensors"
 BEST_SETTINGS = "best-settings.toml"
 #: Settings that say where things are rather than what a trial is: a sweep run again may change them.
 WHERE = ("data_dir",)
+#: How trials ended that a sweep run again leaves as they are.
+FINISHED = (DONE, DIVERGED, PRUNED)
+#: What a sweep folder is told to hold: its trials, or for a study what makes it that study.
+Listing = Sequence[Trial] | Mapping[str, Any]
 
 
 class SweepFolder:
@@ -56,9 +65,9 @@ class SweepFolder:
         self.path = Path(path)
 
     @classmethod
-    def prepare(cls, path: str | Path, spec_text: str, trials: Sequence[Trial]) -> SweepFolder:
+    def prepare(cls, path: str | Path, spec_text: str, trials: Listing) -> SweepFolder:
         """The sweep folder at ``path``: made whole if new (or empty), else checked to hold these
-        trials; a ``ValueError`` says why it cannot be used."""
+        trials (a study's: :func:`study_listing`); a ``ValueError`` says why it cannot be used."""
         target = Path(path)
         found = cls.find(target, trials)
         if found is not None:
@@ -84,7 +93,7 @@ class SweepFolder:
         return cls(target)
 
     @classmethod
-    def find(cls, path: str | Path, trials: Sequence[Trial]) -> SweepFolder | None:
+    def find(cls, path: str | Path, trials: Listing) -> SweepFolder | None:
         """The sweep folder at ``path`` if it holds these trials; None if there is none yet (no
         folder, or an empty one); a ``ValueError`` if something else is there."""
         target = Path(path)
@@ -96,7 +105,7 @@ class SweepFolder:
         folder.check_same(trials)
         return folder
 
-    def check_same(self, trials: Sequence[Trial]) -> None:
+    def check_same(self, trials: Listing) -> None:
         """Refuse a folder that is not a sweep's, or holds a sweep of other trials."""
         listing = self.path / TRIALS
         try:
@@ -144,8 +153,8 @@ class SweepFolder:
         return found
 
     def finished(self) -> set[str]:
-        """The ids of trials recorded as done or diverged."""
-        return {k for k, r in self.records().items() if r.get("status") in (DONE, DIVERGED)}
+        """The ids of trials recorded as done, diverged or pruned."""
+        return {k for k, r in self.records().items() if r.get("status") in FINISHED}
 
     def record(self, outcome: TrialOutcome) -> Path:
         """Write a trial's files and ``trial.json`` into its folder, all at once."""
@@ -184,7 +193,7 @@ def _valid_record(data: Any, trial_id: str) -> bool:
     else is treated as no record at all, so that trial runs again."""
     if not isinstance(data, dict) or data.get("id") != trial_id:
         return False
-    if data.get("status") not in (DONE, DIVERGED, FAILED):
+    if data.get("status") not in (*FINISHED, FAILED):
         return False
     for name in (*FIGURES, "epochs", "seconds"):
         value = data.get(name)
@@ -203,15 +212,33 @@ def _new_temp_dir(target: Path) -> Path:
     return temp
 
 
-def _listing(trials: Sequence[Trial]) -> dict[str, Any]:
+def _listing(trials: Listing) -> dict[str, Any]:
+    if isinstance(trials, Mapping):
+        return dict(trials)
     return {
         "trials": [{"id": t.id, "swept": t.swept, "settings": t.settings} for t in trials],
     }
 
 
+def study_listing(
+    search: str, pruner: str, space: Mapping[str, Any], settings: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What makes a study the same study, for ``trials.json``: its sampler, its pruner, its space
+    and the settings its trials share. Not how many trials it runs, nor its seed: a study run
+    again with more trials goes on where it stopped."""
+    return {"study": {"search": search, "pruner": pruner, "space": space, "settings": settings}}
+
+
 def _comparable(listing: Mapping[str, Any]) -> Any:
     """The listing as JSON would give it back, without the settings that say where things are."""
-    trials = json.loads(json.dumps(listing)).get("trials")
+    copied = json.loads(json.dumps(listing))
+    study = copied.get("study")
+    if isinstance(study, dict):
+        if isinstance(study.get("settings"), dict):
+            for name in WHERE:
+                study["settings"].pop(name, None)
+        return study
+    trials = copied.get("trials")
     if not isinstance(trials, list):
         return None
     for trial in trials:
@@ -227,8 +254,11 @@ __all__ = [
     "PLOT",
     "RECORD",
     "RESULTS",
+    "SEARCH_PLOT",
     "SPEC",
+    "STUDY",
     "TRIALS",
     "TRIALS_DIR",
     "SweepFolder",
+    "study_listing",
 ]

@@ -1,6 +1,7 @@
 """A sweep's results: a row per trial, the figure that ranks them, the CSV file and the table.
 
-Each row holds the trial's id and status (``done``, ``diverged``, ``failed``, or ``not run`` yet),
+Each row holds the trial's id and status (``done``, ``diverged``, ``pruned`` by a study after
+some epochs, ``failed``, or ``not run`` yet),
 its swept settings, its four accuracies (final and best, on validation and test data), the epochs
 it trained, its wall time on its worker, the worker, and for a trial that did not finish, why.
 
@@ -79,10 +80,28 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
+def epochs_saved(rows: Sequence[Mapping[str, Any]], trials: Sequence[Trial]) -> tuple[int, int]:
+    """The epochs pruned trials did not run, and the epochs every recorded trial would have run
+    unpruned (each its ``epochs`` setting)."""
+    planned = {t.id: int(t.settings.get("epochs", 0)) for t in trials}
+    ran = [r for r in rows if r["status"] != NOT_RUN and r["trial"] in planned]
+    saved = sum(
+        max(0, planned[r["trial"]] - int(r.get("epochs") or 0))
+        for r in ran
+        if r["status"] == "pruned"
+    )
+    return saved, sum(planned[r["trial"]] for r in ran)
+
+
 def format_table(
-    rows: Sequence[Mapping[str, Any]], swept: Sequence[str], figure: str, best: str | None
+    rows: Sequence[Mapping[str, Any]],
+    swept: Sequence[str],
+    figure: str,
+    best: str | None,
+    epochs: tuple[int, int] = (0, 0),
 ) -> str:
-    """The rows as a text table, the best trial marked with ``*``; accuracies as percentages."""
+    """The rows as a text table, the best trial marked with ``*``; accuracies as percentages.
+    ``epochs`` is :func:`epochs_saved`'s: where pruning stopped trials, a line says what it saved."""
     shown = ["trial", *swept, "val acc", "best val", "test acc", "epochs", "time", "status"]
     lines = []
     for row in rows:
@@ -102,6 +121,13 @@ def format_table(
         return "  ".join(padded).rstrip()
 
     note = [f"* best by {figure.replace('_', ' ')}"] if best is not None else []
+    pruned = sum(1 for r in rows if r["status"] == "pruned")
+    saved, planned = epochs
+    if pruned and planned:
+        note.append(
+            f"pruning stopped {pruned} of {len(rows)} trials early, saving {saved} of {planned} "
+            f"epochs ({saved / planned:.0%}): {planned - saved} run"
+        )
     return "\n".join([line(shown), *(line(c) for c in lines), *note]) + "\n"
 
 
@@ -121,6 +147,7 @@ __all__ = [
     "NOT_RUN",
     "best_row",
     "columns",
+    "epochs_saved",
     "format_table",
     "rank_figure",
     "result_rows",

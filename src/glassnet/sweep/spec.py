@@ -22,6 +22,30 @@ A spec is a TOML file of four tables, each optional but ``[grid]`` or ``[ranges]
     dropout = { uniform = [0.0, 0.3] }
     batch_size = { choice = [16, 32, 64] }
 
+That is a grid search, or a random one: every trial is known before any runs. A *study* instead
+asks one of Optuna's samplers for each next trial, learning from those that finished, and may stop
+trials that fall behind after an epoch (a pruner)::
+
+    [sweep]
+    search = "tpe"              # "grid" and "random": the trials above; "tpe" (Optuna's TPE
+                                # sampler), "qmc" (quasi-random), or "random" with trials = N
+    trials = 30                 # how many trials the sampler runs to an end
+    pruner = "asha"             # "none" (default), "asha", "hyperband" or "median"
+    seed = 0                    # the sampler's seed
+
+    [settings]
+    epochs = 6
+    validation_split = 0.1      # a study learns from the validation accuracy: it needs some
+
+    [ranges]                    # the search space, in the same words
+    learning_rate = { log_uniform = [0.001, 0.3] }
+    hidden = { choice = [[64], [128], [256]] }
+
+A study's swept settings are all in ``[ranges]``: ``log_uniform`` and ``uniform`` become Optuna's
+float (or, for whole-number settings, int) distributions, log-scaled or not, and ``choice`` a
+categorical one. Each trial reports its validation accuracy after every epoch; the pruner compares
+it with the other trials' at that epoch.
+
 Setting names are those of ``glassnet train`` (:data:`glassnet.settings.RULES`). A range of a whole
 number (``batch_size``, ``epochs``) draws whole numbers. :func:`read_spec` checks the file's shape
 and every name, value list and range end against the settings table, so a spec that cannot run is
@@ -56,9 +80,18 @@ FIGURES = ("final_val_accuracy", "best_val_accuracy", "final_test_accuracy", "be
 MAX_TRIALS = 10_000
 #: How a range draws its values.
 RANGE_KINDS = ("uniform", "log_uniform", "choice")
+#: How trials are chosen: made up front (a grid, random draws), or asked of an Optuna sampler.
+SEARCHES = ("grid", "random", "tpe", "qmc")
+#: The searches that are always studies (``random`` is one when given ``trials``).
+SAMPLERS = ("tpe", "qmc")
+#: Optuna's pruners by their names here: successive halving (ASHA), Hyperband, the median rule.
+PRUNERS = ("none", "asha", "hyperband", "median")
 #: Keys of ``[sweep]``, and what each must be.
 SWEEP_KEYS = {"samples": "a whole number, at least 1", "seed": "a whole number, at least 0",
-              "rank": "one of " + ", ".join(FIGURES)}  # fmt: skip
+              "rank": "one of " + ", ".join(FIGURES),
+              "search": "one of " + ", ".join(f'"{s}"' for s in SEARCHES),
+              "trials": f"a whole number from 1 to {MAX_TRIALS:,}",
+              "pruner": "one of " + ", ".join(f'"{p}"' for p in PRUNERS)}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -86,11 +119,21 @@ class SweepSpec:
     samples: int = 1
     seed: int = 0
     rank: str | None = None
+    #: ``grid`` or ``random`` (trials made up front), or a sampler's name.
+    search: str = "grid"
+    #: A study's number of trials (None: not a study).
+    trials: int | None = None
+    pruner: str = "none"
 
     @property
     def swept(self) -> list[str]:
         """The settings that vary between trials: the grid's, then the ranges'."""
         return [*self.grid, *self.ranges]
+
+    @property
+    def study(self) -> bool:
+        """Whether an Optuna sampler chooses the trials, one at a time, as others finish."""
+        return self.trials is not None
 
 
 #: The largest spec file read: a spec is a few lines of settings.
@@ -145,6 +188,21 @@ def parse_spec(document: Mapping[str, Any], path: Path, text: str = "") -> Sweep
     if not grid and not ranges:
         raise InputError(f"{path}: nothing to sweep; give settings to vary in [grid] or [ranges]")
     options = _sweep_options(tables["sweep"], f"{path} [sweep]")
+    if options["search"] is None:  # as before searches had names: random draws if any ranges
+        options["search"] = "random" if ranges else "grid"
+    if options["trials"] is not None:
+        _check_study(options, grid, f"{path} [sweep]")
+        return SweepSpec(path, text, dict(tables["settings"]), grid, ranges, **options)
+    if options["search"] in SAMPLERS:
+        raise InputError(
+            f'{path} [sweep]: search = "{options["search"]}" asks a sampler for each trial; '
+            "say how many with trials = N"
+        )
+    if options["pruner"] != "none":
+        raise InputError(
+            f'{path} [sweep]: pruner stops the trials of a study early; give search = "tpe" '
+            '(or "random") and trials = N'
+        )
     if options["samples"] > 1 and not ranges:
         raise InputError(
             f"{path} [sweep]: samples draws the [ranges], and there are none; to repeat each "
@@ -250,14 +308,52 @@ def _sweep_options(table: Mapping[str, Any], where: str) -> dict[str, Any]:
                 f"{where}: unknown key {short(key)}; [sweep] takes {', '.join(SWEEP_KEYS)}"
             )
     samples, seed, rank = table.get("samples", 1), table.get("seed", 0), table.get("rank")
-    whole = (int,)
-    if not isinstance(samples, whole) or isinstance(samples, bool) or samples < 1:
+    search, trials, pruner = table.get("search"), table.get("trials"), table.get("pruner", "none")
+    if not _whole(samples) or samples < 1:
         raise InputError(f"{where}: samples must be {SWEEP_KEYS['samples']}, got {short(samples)}")
-    if not isinstance(seed, whole) or isinstance(seed, bool) or seed < 0:
+    if not _whole(seed) or seed < 0:
         raise InputError(f"{where}: seed must be {SWEEP_KEYS['seed']}, got {short(seed)}")
     if rank is not None and rank not in FIGURES:
         raise InputError(f"{where}: rank must be {SWEEP_KEYS['rank']}, got {short(rank)}")
-    return {"samples": samples, "seed": seed, "rank": rank}
+    if search is not None and search not in SEARCHES:
+        raise InputError(f"{where}: search must be {SWEEP_KEYS['search']}, got {short(search)}")
+    if trials is not None and (not _whole(trials) or not 1 <= trials <= MAX_TRIALS):
+        raise InputError(f"{where}: trials must be {SWEEP_KEYS['trials']}, got {short(trials)}")
+    if pruner not in PRUNERS:
+        raise InputError(f"{where}: pruner must be {SWEEP_KEYS['pruner']}, got {short(pruner)}")
+    if "samples" in table and trials is not None:
+        raise InputError(
+            f"{where}: samples draws the ranges up front and trials asks a sampler for each "
+            "trial; give one of them"
+        )
+    return {
+        "samples": samples, "seed": seed, "rank": rank, "search": search, "trials": trials,
+        "pruner": pruner,
+    }  # fmt: skip
+
+
+def _check_study(options: Mapping[str, Any], grid: Mapping[str, Any], where: str) -> None:
+    """What a study needs beyond the rest: a sampler, its space in [ranges], and a figure it may
+    learn from (never the test set's, which would tune the trials to it)."""
+    if options["search"] == "grid":
+        raise InputError(
+            f"{where}: a grid's trials are its combinations; trials = N counts the trials of a "
+            'sampler: search = "tpe", "qmc" or "random"'
+        )
+    if grid:
+        raise InputError(
+            f"{where.rsplit(' ', 1)[0]} [grid]: a study draws every swept setting from [ranges]; "
+            f"write a list of values as {next(iter(grid))} = {{ choice = [...] }} there"
+        )
+    if options["rank"] is not None and "test" in options["rank"]:
+        raise InputError(
+            f"{where}: a study learns from its rank figure, and {options['rank']} would tune the "
+            "trials to the test set; rank by final_val_accuracy or best_val_accuracy"
+        )
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _example(name: str) -> str:
@@ -272,7 +368,10 @@ def _example(name: str) -> str:
 __all__ = [
     "FIGURES",
     "MAX_TRIALS",
+    "PRUNERS",
     "RANGE_KINDS",
+    "SAMPLERS",
+    "SEARCHES",
     "TABLES",
     "Range",
     "SweepSpec",

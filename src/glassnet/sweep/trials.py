@@ -9,6 +9,10 @@ trials, which is how a sweep run again knows which of them are finished.
 Each trial's settings are a whole run's (:class:`glassnet.settings.RunSettings`): the spec's
 ``[settings]`` (a preset first, if named), then its grid values and draws, checked by the settings
 table before any trial starts.
+
+A study's trials are not known in advance: each is made from the values its sampler chose
+(:func:`study_trial`), its id from Optuna's trial number. :func:`check_study` makes its trials at
+the corners of the space first, so that a spec that cannot run is refused before anything starts.
 """
 
 from __future__ import annotations
@@ -67,19 +71,56 @@ def make_trials(spec: SweepSpec, data_dir: str | None = None) -> list[Trial]:
     draws = [{name: draw(r, rng) for name, r in spec.ranges.items()} for _ in range(spec.samples)]
     combos = [{**point, **drawn} for point in points for drawn in draws]
     width = max(3, len(str(len(combos))))
-    trials = []
-    for number, swept in enumerate(combos, start=1):
-        trial_id = f"trial-{number:0{width}d}"
-        file = {**spec.settings, **swept}
-        where = data_dir if data_dir is not None else file.get("data_dir")
-        if isinstance(where, str):
-            file["data_dir"] = str(Path(where).expanduser().resolve())
-        settings = RunSettings.resolve(
-            None, file, source=f"{spec.path}: {trial_id} ({describe(swept)})"
-        )
-        trials.append(Trial(trial_id, settings.to_dict(), swept))
+    trials = [
+        _trial(spec, f"trial-{number:0{width}d}", swept, data_dir)
+        for number, swept in enumerate(combos, start=1)
+    ]
     _refuse_unused(spec, trials)
     return trials
+
+
+def study_trial(
+    spec: SweepSpec, number: int, swept: Mapping[str, Any], data_dir: str | None = None
+) -> Trial:
+    """The trial of a study that Optuna numbers ``number`` (from 0), with the sampler's values;
+    its id does not depend on ``trials``, which a study run again may raise."""
+    return _trial(spec, f"trial-{number + 1:03d}", dict(swept), data_dir)
+
+
+def check_study(spec: SweepSpec, data_dir: str | None = None) -> Trial:
+    """Refuse a study whose trials could not run: its trials at the low and the high ends of every
+    range (the first and the last choices) must be valid runs, and hold out validation data for
+    the sampler and the pruner to judge them by. Returns the first of them."""
+    corners = [
+        {name: r.values[0] if r.kind == "choice" else _end(r, 0) for name, r in spec.ranges.items()},
+        {name: r.values[-1] if r.kind == "choice" else _end(r, 1) for name, r in spec.ranges.items()},
+    ]  # fmt: skip
+    trials = [study_trial(spec, i, swept, data_dir) for i, swept in enumerate(corners)]
+    _refuse_unused(spec, trials)
+    if not trials[0].settings.get("validation_split"):
+        raise InputError(
+            f'{spec.path}: search = "{spec.search}" judges each trial by its validation '
+            "accuracy; hold some training data out with validation_split = 0.1 in [settings]"
+        )
+    return trials[0]
+
+
+def _end(values: Range, which: int) -> Any:
+    end = values.values[which]
+    return int(math.ceil(end) if which == 0 else math.floor(end)) if values.whole else end
+
+
+def _trial(spec: SweepSpec, trial_id: str, swept: dict[str, Any], data_dir: str | None) -> Trial:
+    """A trial's settings, checked: the spec's, then its swept values; ``data_dir`` made absolute,
+    so that workers started elsewhere find the data."""
+    file = {**spec.settings, **swept}
+    where = data_dir if data_dir is not None else file.get("data_dir")
+    if isinstance(where, str):
+        file["data_dir"] = str(Path(where).expanduser().resolve())
+    settings = RunSettings.resolve(
+        None, file, source=f"{spec.path}: {trial_id} ({describe(swept)})"
+    )
+    return Trial(trial_id, settings.to_dict(), swept)
 
 
 def draw(values: Range, rng: np.random.Generator) -> Any:
@@ -128,4 +169,13 @@ def _refuse_unused(spec: SweepSpec, trials: list[Trial]) -> None:
         raise InputError(f"{spec.path}: setting {name} {why}, in every trial")
 
 
-__all__ = ["DIGITS", "Trial", "describe", "draw", "make_trials", "value_text"]
+__all__ = [
+    "DIGITS",
+    "Trial",
+    "check_study",
+    "describe",
+    "draw",
+    "make_trials",
+    "study_trial",
+    "value_text",
+]

@@ -5,6 +5,13 @@ then returns the run folder's files as bytes with the trial's figures (a :class:
 The machine that runs the sweep writes them into the sweep folder; so workers need no shared disk,
 only glassnet and the data, and a worker killed halfway leaves nothing in the sweep folder: the
 scheduler gives its trial to another worker, and only a whole outcome is ever recorded.
+
+A study's trial also reports its validation accuracy after every epoch and waits for the verdict:
+go on, or stop (pruned). Reports and verdicts travel through the Dask scheduler
+(:class:`StudyLink`), to and from the machine running the sweep, which alone holds the study: so
+workers need no shared disk and no Optuna, and a worker killed mid-trial takes nothing with it but
+that trial's unfinished run. A pruned trial stops at once and sends back its settings and history
+(the epochs it ran, its figures so far), never a model.
 """
 
 from __future__ import annotations
@@ -19,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from glassnet.errors import TrainingDivergedError, one_line
+from glassnet.errors import GlassnetError, TrainingDivergedError, one_line
+from glassnet.history import History, TrainingState
 from glassnet.runs import (
     HISTORY_CSV,
     HISTORY_JSON,
@@ -34,9 +42,64 @@ from glassnet.tensorfile import read_regular_file
 
 #: The files of a finished run that a trial sends back (a checkpoint never outlives a finished run).
 RUN_FILES = (SETTINGS, HISTORY_JSON, HISTORY_CSV, MODEL)
-#: What a trial's record says of how it ended. Done and diverged trials are finished: a sweep run
-#: again skips them. A failed trial (bad data on a worker, a worker that kept dying) runs again.
-DONE, DIVERGED, FAILED = "done", "diverged", "failed"
+#: What a trial's record says of how it ended. Done, diverged and pruned trials are finished: a
+#: sweep run again skips them. A failed trial (bad data on a worker, a worker that kept dying) runs
+#: again (in a study: another trial takes its place).
+DONE, DIVERGED, FAILED, PRUNED = "done", "diverged", "failed", "pruned"
+#: How long a study's trial waits for the verdict on an epoch before it stops: the sweep that asked
+#: for it is gone (killed, or stopped while this trial ran on a cluster of its own).
+VERDICT_SECONDS = 120.0
+
+
+@dataclass(frozen=True)
+class StudyLink:
+    """Where a study's trial sends its reports, and hears back: two Dask queues' names.
+
+    The trial puts ``{"trial": id, "epoch": n, "value": validation accuracy}`` on ``reports`` and
+    waits on ``verdicts + id`` for ``{"epoch": n, "prune": bool}``; a verdict for another epoch
+    (left by the same trial's run on a worker that died) is passed over.
+    """
+
+    reports: str
+    verdicts: str
+    seconds: float = VERDICT_SECONDS
+
+
+class TrialPruned(GlassnetError):
+    """The study stopped this trial after an epoch; ``history`` holds the epochs it ran."""
+
+    def __init__(self, message: str, history: History) -> None:
+        super().__init__(message)
+        self.history = history
+
+
+class _Reporter:
+    """The epoch callback of a study's trial: report, wait for the verdict, stop if pruned."""
+
+    def __init__(self, trial_id: str, link: StudyLink) -> None:
+        from distributed import Queue
+
+        self.trial_id, self.link = trial_id, link
+        self.reports = Queue(link.reports)
+        self.verdicts = Queue(link.verdicts + trial_id)
+
+    def __call__(self, row: dict[str, Any], state: TrainingState) -> None:
+        epoch, value = int(row["epoch"]), row["val_accuracy"]
+        self.reports.put({"trial": self.trial_id, "epoch": epoch, "value": value})
+        deadline = time.monotonic() + self.link.seconds
+        while True:
+            try:
+                verdict = self.verdicts.get(timeout=max(0.1, deadline - time.monotonic()))
+            except TimeoutError:
+                raise TrialPruned(
+                    f"stopped after epoch {epoch}: no verdict from the sweep within "
+                    f"{self.link.seconds:g} s (it stopped)",
+                    state.history,
+                ) from None
+            if verdict.get("epoch") in (epoch, None):  # None: whatever the epoch (the sweep stops)
+                break
+        if verdict.get("prune"):
+            raise TrialPruned(f"pruned after epoch {epoch}", state.history)
 
 
 @dataclass
@@ -46,7 +109,7 @@ class TrialOutcome:
     Attributes
     ----------
     id : str
-    status : {"done", "diverged", "failed"}
+    status : {"done", "diverged", "pruned", "failed"}
     figures : dict
         ``final_val_accuracy``, ``best_val_accuracy``, ``final_test_accuracy``,
         ``best_test_accuracy`` (None where the run had no such data) and ``epochs``. *Final* is
@@ -81,22 +144,29 @@ class TrialOutcome:
         }
 
 
-def run_trial(trial: Trial) -> TrialOutcome:
+def run_trial(trial: Trial, link: StudyLink | None = None) -> TrialOutcome:
     """Train ``trial`` in a temporary folder and return its outcome; never raises for a trial that
-    fails, so that one bad trial does not stop the others."""
+    fails, so that one bad trial does not stop the others. With ``link`` (a study's trial), report
+    each epoch's validation accuracy and stop when the study prunes the trial."""
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f"glassnet-{trial.id}-") as temp:
         folder = Path(temp) / "run"
         try:
-            result = run(trial.run_settings(), folder, log=None, verbose=0, progress=False)
-        except TrainingDivergedError as exc:
-            # For the record: the settings that diverged, and the epochs before it did (a run
-            # that diverges in its first epoch leaves no folder of its own).
+            callbacks = [] if link is None else [_Reporter(trial.id, link)]
+            result = run(
+                trial.run_settings(), folder, log=None, verbose=0, progress=False,
+                callbacks=callbacks,
+            )  # fmt: skip
+        except (TrainingDivergedError, TrialPruned) as exc:
+            # For the record: the settings, and the epochs before it stopped (a run that
+            # diverges in its first epoch leaves no folder of its own). The model is never sent.
             folder.mkdir(exist_ok=True)
             if not (folder / SETTINGS).is_file():
                 write_settings(folder, trial.settings)
             if exc.history is not None:
                 write_history(folder, exc.history)
+            if isinstance(exc, TrialPruned):
+                return _outcome(trial, PRUNED, folder, started, str(exc), model=False)
             return _outcome(
                 trial, DIVERGED, folder, started, f"{type(exc).__name__}: {one_line(exc)}"
             )
@@ -109,13 +179,22 @@ def run_trial(trial: Trial) -> TrialOutcome:
         return outcome
 
 
+def outcome_of(future: Any, trial: Trial) -> TrialOutcome:
+    """A Dask future's trial outcome, or a failed one saying why the cluster could not give it."""
+    try:
+        outcome: TrialOutcome = future.result()
+    except Exception as exc:  # KilledWorker (its workers kept dying), or a worker without glassnet
+        return TrialOutcome(trial.id, FAILED, error=f"{type(exc).__name__}: {one_line(exc)}")
+    return outcome
+
+
 def _outcome(
-    trial: Trial, status: str, folder: Path, started: float, error: str = ""
+    trial: Trial, status: str, folder: Path, started: float, error: str = "", model: bool = True
 ) -> TrialOutcome:
-    """The outcome of a trial whose run (whole or partial) is in ``folder``."""
-    files = {
-        name: read_regular_file(folder / name) for name in RUN_FILES if (folder / name).is_file()
-    }
+    """The outcome of a trial whose run (whole or partial) is in ``folder``; without ``model``,
+    its model file is left out, whatever is there."""
+    names = RUN_FILES if model else tuple(n for n in RUN_FILES if n != MODEL)
+    files = {name: read_regular_file(folder / name) for name in names if (folder / name).is_file()}
     found: dict[str, Any] = {}
     if HISTORY_JSON in files:
         found = figures(json.loads(files[HISTORY_JSON]), trial.settings)
@@ -157,4 +236,16 @@ def worker_name() -> str:
         return f"{socket.gethostname()}:{os.getpid()}"
 
 
-__all__ = ["DIVERGED", "DONE", "FAILED", "RUN_FILES", "TrialOutcome", "figures", "run_trial"]
+__all__ = [
+    "DIVERGED",
+    "DONE",
+    "FAILED",
+    "PRUNED",
+    "RUN_FILES",
+    "StudyLink",
+    "TrialOutcome",
+    "TrialPruned",
+    "figures",
+    "outcome_of",
+    "run_trial",
+]
