@@ -1,8 +1,10 @@
 """The wide network's epoch against the routes its matrix products could take on this machine.
 
-784-512-512-10 ReLU, batch 256, float32. An epoch of the compiled engine and of PyTorch (1 and 2
-threads) beside the 8 products of a training step computed alone, each way glassnet could compute
-them here, all in the same interleaved rounds (median of ``--rounds``, at least five):
+784-512-512-10 ReLU, batch 256, float32 (``--hidden`` and ``--batch-size`` measure another network
+of two hidden layers the same way, e.g. ``--hidden 800,800 --batch-size 128``). An epoch of the
+compiled engine and of PyTorch (1 and 2 threads) beside the 8 products of a training step computed
+alone, each way glassnet could compute them here, all in the same interleaved rounds (median of
+``--rounds``, at least five):
 
 - ``products, SciPy's OpenBLAS``: as the compiled engine's kernels call BLAS (``gemm`` with the
   update folded in, ``beta = 1``), default threads: the engine's own floor;
@@ -17,7 +19,7 @@ them here, all in the same interleaved rounds (median of ``--rounds``, at least 
 
 The loaded BLAS libraries (threadpoolctl) are printed first. ::
 
-    python benchmarks/wide.py [--rounds 5] [--batches 40]
+    python benchmarks/wide.py [--rounds 5] [--batches 40] [--hidden 512,512] [--batch-size 256]
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from glassnet.engine import kernels
 
+#: The network and batch measured; ``--hidden`` and ``--batch-size`` set them before anything runs.
 SIZES = [784, 512, 512, 10]
 BATCH, LR = 256, 0.01
 
@@ -183,7 +186,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batches", type=int, default=40)
     parser.add_argument("--data-dir")
+    parser.add_argument("--hidden", default="512,512", help="two hidden layers' sizes")
+    parser.add_argument("--batch-size", type=int, default=BATCH)
     args = parser.parse_args()
+    global BATCH
+    hidden = [int(n) for n in args.hidden.split(",")]
+    if len(hidden) != 2:
+        parser.error(
+            "--hidden takes two sizes: the split route's kernel is written for three layers"
+        )
+    SIZES[1:3], BATCH = hidden, args.batch_size
     from glassnet.preprocess import Standardizer
 
     data, _ = load_mnist(find_data_dir(args.data_dir))
@@ -225,7 +237,8 @@ def main() -> None:
     times = interleaved(contenders, args.rounds)
     torch.set_num_threads(default_threads)
     info = machine_info()
-    print(f"CPU: {info['cpu_model']}, {info['cpus_available']} cores; 784-512-512-10 ReLU, batch "
+    print(f"CPU: {info['cpu_model']}, {info['cpus_available']} cores; "
+          f"{'-'.join(map(str, SIZES))} ReLU, batch "
           f"{BATCH}, float32; {n} images per timed epoch, scaled to 60,000; median of "
           f"{args.rounds} interleaved rounds (min-max)")  # fmt: skip
     for lib in threadpool_info():
