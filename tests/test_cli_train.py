@@ -56,11 +56,13 @@ posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 RUN_FILES = {SETTINGS, HISTORY_JSON, HISTORY_CSV, MODEL}
 SMALL = ["--train-limit", "2000", "--hidden", "16", "--epochs", "2", "-q"]
 # Settings whose every piece of state must survive an interruption: the optimizer's velocities,
-# the generator that shuffles, drops units and shifts images, and a schedule that needs the epoch.
+# the generator that shuffles, drops units and shifts images, the seeds that distort them,
+# and a schedule that needs the epoch.
 RESUMABLE = [
     "--train-limit", "20000", "--hidden", "48", "--batch-size", "10", "--epochs", "4",
     "--optimizer", "momentum", "--learning-rate", "0.01", "--dropout", "0.1",
-    "--augment-shift", "1", "--schedule", "cosine",
+    "--augment-shift", "1", "--augment-affine", "10,0.1,10", "--augment-elastic", "20,4",
+    "--schedule", "cosine",
 ]  # fmt: skip
 RESUMABLE_LAYERS = [784, 48, 10]
 MNIST_TEST_CLASS_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]

@@ -75,7 +75,7 @@ def test_a_different_seed_gives_different_weights() -> None:
     a = Network([16, 10, 3], "relu", seed=1)
     b = Network([16, 10, 3], "relu", seed=1)
     train(a, X, y, **RICH)
-    train(b, X, y, **{**RICH, "seed": 4})
+    train(b, X, y, **{**RICH, "seed": 5})
     assert not params_equal(a, b)
 
 
@@ -580,6 +580,13 @@ def test_ctrl_c_in_the_first_epoch_carries_the_starting_state(
         ("validation_split", -0.1),
         ("patience", -1),
         ("augment_shift", -1),
+        ("augment_elastic", [34.0]),
+        ("augment_elastic", [math.nan, 4.0]),
+        ("augment_elastic", [34.0, -4.0]),
+        ("augment_elastic", 34.0),
+        ("augment_affine", [15.0, 0.15]),
+        ("augment_affine", [15.0, 1.0, 15.0]),
+        ("augment_affine", [-15.0, 0.15, 15.0]),
         ("gamma", 0.0),
         ("step_epochs", 0.0),
         ("lr_floor", 1.5),

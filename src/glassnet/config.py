@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -184,6 +184,26 @@ RULES: dict[str, Rule] = {
         "shift training images by up to this many pixels each epoch",
         low=0,
     ),
+    "augment_affine": Rule(
+        "numbers",
+        "turn, scale and shear training images at random each epoch: up to DEGREES either way, "
+        "by a factor in 1 +- SCALE, sheared up to SHEAR degrees, e.g. 15,0.15,15 (default: off)",
+        parts=(
+            ("degrees", Rule("number", low=0.0, high=180.0)),
+            ("scale", Rule("number", low=0.0, high=0.9)),
+            ("shear", Rule("number", low=0.0, high=60.0)),
+        ),
+    ),
+    "augment_elastic": Rule(
+        "numbers",
+        "elastic distortion of training images each epoch (Simard et al. 2003): random "
+        "displacements smoothed by a Gaussian of width SIGMA pixels, times ALPHA, e.g. 34,4 "
+        "(default: off)",
+        parts=(
+            ("alpha", Rule("number", low=0.0, high=1000.0)),
+            ("sigma", Rule("number", low=0.0, high=100.0, open_low=True)),
+        ),
+    ),
     "standardize": Rule("flag", "standardize inputs with the training set's statistics"),
     "seed": Rule("whole", "seed of every random draw", low=0),
     "engine": Rule(
@@ -221,6 +241,8 @@ class TrainConfig:
     validation_split: float = 0.0
     patience: int = 0
     augment_shift: int = 0
+    augment_affine: list[float] = field(default_factory=list)
+    augment_elastic: list[float] = field(default_factory=list)
     standardize: bool = True
     seed: int = 0
     engine: str = "auto"
@@ -312,11 +334,18 @@ TRAINING_FIELDS = tuple(f.name for f in fields(TrainConfig))
 def _parameters_section() -> str:
     """The numpydoc ``Parameters`` of :class:`TrainConfig`, written from :data:`RULES`, so that the
     API reference says what each setting accepts in the words the checks use."""
-    kinds = {"whole": "int", "number": "float", "choice": "str", "flag": "bool"}
+    kinds = {
+        "whole": "int",
+        "number": "float",
+        "choice": "str",
+        "flag": "bool",
+        "numbers": "list of float",
+    }
     lines = ["", "    Parameters", "    ----------"]
     for f in fields(TrainConfig):
         rule = RULES[f.name]
-        lines.append(f"    {f.name} : {kinds.get(rule.kind, 'object')}, default {f.default!r}")
+        default = f.default_factory() if f.default_factory is not MISSING else f.default
+        lines.append(f"    {f.name} : {kinds.get(rule.kind, 'object')}, default {default!r}")
         lines.append(f"        {rule.help[0].upper()}{rule.help[1:]} ({rule.allowed()}).")
     return "\n".join(lines) + "\n"
 

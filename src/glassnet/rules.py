@@ -44,9 +44,10 @@ class Rule:
     """What one setting accepts (how the command line spells it is :mod:`glassnet.cli.options`'s).
 
     ``kind`` is ``"whole"`` (an integer), ``"number"`` (a finite real), ``"choice"`` (one of
-    ``choices()``), ``"sizes"`` (a list of positive whole numbers), ``"text"`` or ``"flag"`` (true or
-    false). Numbers lie in ``[low, high]``; ``open_low``/``open_high`` exclude that end. ``optional``
-    settings may be ``None`` (not set).
+    ``choices()``), ``"sizes"`` (a list of positive whole numbers), ``"numbers"`` (a fixed number
+    of numbers, each named and ruled by one of ``parts``, or an empty list: off), ``"text"`` or
+    ``"flag"`` (true or false). Numbers lie in ``[low, high]``; ``open_low``/``open_high`` exclude
+    that end. ``optional`` settings may be ``None`` (not set).
     """
 
     kind: str
@@ -58,6 +59,7 @@ class Rule:
     choices: Callable[[], Sequence[str]] | None = None
     optional: bool = False
     group: str = "training"
+    parts: tuple[tuple[str, Rule], ...] = ()
 
     def allowed(self) -> str:
         """The accepted values in words: ``"a whole number, at least 1"``."""
@@ -65,6 +67,10 @@ class Rule:
             return "one of " + ", ".join(self.choices() if self.choices else ())
         if self.kind == "sizes":
             return "a list of positive whole numbers, like [128, 64]"
+        if self.kind == "numbers":
+            each = "; ".join(f"{name} {rule.allowed()}" for name, rule in self.parts)
+            names = ",".join(name.upper() for name, _ in self.parts)
+            return f"{len(self.parts)} numbers {names} ({each}), or none (off)"
         if self.kind == "flag":
             return "true or false"
         if self.kind == "text":
@@ -84,6 +90,8 @@ class Rule:
         """``value`` if the setting may hold it (a whole float as an int for ``"whole"``)."""
         if value is None and self.optional:
             return None
+        if self.kind == "numbers":
+            return self._check_numbers(name, value)
         ok = {
             "whole": _is_whole,
             "number": _is_number,
@@ -113,6 +121,25 @@ class Rule:
             return float(value)
         return bool(value) if self.kind == "flag" else value
 
+    def _check_numbers(self, name: str, value: Any) -> list[float]:
+        """A list of ``len(parts)`` numbers, each within its part's rule, or ``[]`` (off). Without
+        ``parts`` (the kind alone, as a model file from another version is read), any list of
+        finite numbers."""
+        if not isinstance(value, (list, tuple)) or not (
+            len(value) in (0, len(self.parts)) or not self.parts
+        ):
+            raise InputError(f"{name} must be {self.allowed()}, got {short(value)}")
+        if not self.parts:
+            if not all(_is_number(v) for v in value):
+                raise InputError(f"{name} must be a list of numbers, got {short(value)}")
+            return [float(v) for v in value]
+        if not value:
+            return []
+        return [
+            rule.check(f"{name}'s {part}", number)
+            for (part, rule), number in zip(self.parts, value, strict=True)
+        ]
+
     def _in_range(self, x: float) -> bool:
         above = x > self.low if self.open_low else x >= self.low
         below = x < self.high if self.open_high else x <= self.high
@@ -122,6 +149,8 @@ class Rule:
         """A command-line word as this setting's value; a ``ValueError`` says why it is not one."""
         if self.kind == "sizes":
             return parse_sizes(text)
+        if self.kind == "numbers":
+            return self._parse_numbers(text)
         if self.kind not in ("whole", "number"):
             return text
         try:
@@ -134,6 +163,24 @@ class Rule:
         if not self._in_range(float(value)):
             raise InputError(f"must be {self.allowed()}, got {text!r}")
         return value
+
+    def _parse_numbers(self, text: str) -> list[float]:
+        """``"34,4"`` as ``[34.0, 4.0]``; ``""`` or ``"off"`` as ``[]``."""
+        if text.strip().lower() in ("", "off"):
+            return []
+        words = [word.strip() for word in text.split(",")]
+        names = ",".join(name.upper() for name, _ in self.parts)
+        if len(words) != len(self.parts):
+            raise InputError(
+                f"must be {len(self.parts)} comma-separated numbers {names}, got {text!r}"
+            )
+        numbers = []
+        for (part, rule), word in zip(self.parts, words, strict=True):
+            try:
+                numbers.append(float(rule.parse(word)))
+            except ValueError as exc:
+                raise InputError(f"{part.upper()} (in {text!r}) {exc}") from None
+        return numbers
 
 
 def _plain(x: float) -> str:

@@ -120,7 +120,12 @@ class RunSettings:
             for f in fields(RunSettings)
             if f.name != "training"
         }
-        flat.update({f.name: f.default for f in fields(TrainConfig)})
+        flat.update(
+            {
+                f.name: f.default_factory() if f.default_factory is not MISSING else f.default
+                for f in fields(TrainConfig)
+            }
+        )
         flat.update({"validation_split": 0.0, **get_preset(preset), "preset": preset})
         return flat
 

@@ -84,7 +84,8 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
         Passes over the training rows; ``"auto"``: about :data:`AUTO_STEPS` steps, from 10 to 200
         epochs.
     dropout, weight_decay, momentum, beta1, beta2, clip_norm, schedule, warmup_epochs, \
-step_epochs, gamma, lr_floor, validation_split, patience, augment_shift, engine
+step_epochs, gamma, lr_floor, validation_split, patience, augment_shift, augment_affine, \
+augment_elastic, engine
         As for ``glassnet train`` (see :data:`glassnet.settings.RULES`). ``validation_split`` with
         ``patience`` stops early on the held-out rows' loss, like ``MLPClassifier``'s
         ``early_stopping``.
@@ -148,6 +149,8 @@ step_epochs, gamma, lr_floor, validation_split, patience, augment_shift, engine
         validation_split: float = 0.0,
         patience: int = 0,
         augment_shift: int = 0,
+        augment_affine: Sequence[float] = (),
+        augment_elastic: Sequence[float] = (),
         class_weight: str | Mapping[Any, float] | None = None,
         standardize: bool = True,
         dtype: str = "float32",
@@ -177,6 +180,8 @@ step_epochs, gamma, lr_floor, validation_split, patience, augment_shift, engine
         self.validation_split = validation_split
         self.patience = patience
         self.augment_shift = augment_shift
+        self.augment_affine = augment_affine
+        self.augment_elastic = augment_elastic
         self.class_weight = class_weight
         self.standardize = standardize
         self.dtype = dtype

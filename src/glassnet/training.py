@@ -29,7 +29,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from glassnet import trainingdata
-from glassnet.augment import random_shift
+from glassnet.augment import augmentation_of
 from glassnet.config import RULES, TrainConfig
 from glassnet.engine import Choice, Engine, select_engine
 from glassnet.engine.prefetch import HELPER_BYTES, ShuffledCopy, cores
@@ -134,7 +134,7 @@ def train(
         loop.restore(resume)
     printer = EpochPrinter(log or sys.stderr, config.epochs, verbose >= 2) if verbose else None
     try:
-        with threadpool_limits(limits=engine.blas_threads(config.batch_size)):
+        with threadpool_limits(limits=loop.blas_threads):
             while loop.epoch < config.epochs and not loop.history.stopped:
                 row = loop.run_epoch(progress)
                 if printer:
@@ -193,13 +193,24 @@ class _Loop:
             self.W_epoch = np.empty_like(data.weights)
             pairs.append((data.weights, self.W_epoch))
         self.P_epoch = np.empty((n, network.n_classes), network.dtype)
+        self.augmentation = augmentation_of(
+            data.image_shape, config.augment_shift, config.augment_affine,
+            config.augment_elastic, config.seed, data.blank, data.unit,
+        )  # fmt: skip
+        distorts = self.augmentation is not None and self.augmentation.distorts
+        # Distorting images costs far more than copying them: worth a thread at any size.
+        helper = cores() > 1 and (self.X_epoch.nbytes >= HELPER_BYTES or distorts)
+        # BLAS threads for the products. Distorted images are made on a core of their own while
+        # training goes on: the products then keep to one thread, as three busy threads on two
+        # cores (two BLAS threads and the helper) cost an epoch several times its time.
+        self.blas_threads = 1 if distorts and helper else engine.blas_threads(config.batch_size)
         self.shuffle = ShuffledCopy(
             pairs,
             config.batch_size,
-            helper=cores() > 1 and self.X_epoch.nbytes >= HELPER_BYTES,
-            # A core is free while training when the products run on one BLAS thread; shifted
-            # images are made from the whole copy at once.
-            ahead=engine.blas_threads(config.batch_size) == 1 and not config.augment_shift,
+            helper=helper,
+            # A core is free while training when the products run on one BLAS thread.
+            ahead=self.blas_threads == 1,
+            changes=self.augmentation is not None,
         )
         # Runs of steps that an engine may take in one call: cut where the shuffled copy's next
         # part must be ready, and about fifty times an epoch for the progress bar and the check
@@ -274,13 +285,14 @@ class _Loop:
         return rates
 
     def _begin_epoch(self) -> Labels:
-        """Shuffle (the first part of the copy now, the rest as training goes) and augment."""
+        """Shuffle and augment (the first part of the copy now, the rest as training goes)."""
         order = self.rng.permutation(len(self.data.X))
-        self.shuffle.begin(order)
-        shift, shape = self.config.augment_shift, self.data.image_shape
-        if shift and shape is not None:
-            inputs = self.X_epoch[:, :-1]  # without the ones column
-            random_shift(inputs, shape, shift, self.rng, self.data.fill)
+        augmentation, epoch, inputs = self.augmentation, self.epoch, self.X_epoch[:, :-1]
+
+        def change(lo: int, hi: int) -> None:  # rows lo..hi − 1 of the copy, once copied
+            augmentation.apply(inputs, lo, hi, epoch)  # type: ignore[union-attr]
+
+        self.shuffle.begin(order, change if augmentation is not None else None)
         return self.data.labels[order]
 
     def _end_of_epoch(self, labels: Labels, seconds: float) -> dict[str, Any]:

@@ -40,6 +40,8 @@ class TrainingData:
     image_shape: tuple[int, int] | None
     fill: float  # the value of a blank pixel after standardization, for shifted images
     weights: Array | None = None  # (n,): each sample's weight in the loss, or None for all alike
+    blank: Array | None = None  # (n_inputs,): each input's value where the raw input is 0
+    unit: Array | None = None  # (n_inputs,): each input's change per raw unit, where they differ
 
 
 def prepare(
@@ -59,8 +61,16 @@ def prepare(
     weights = _sample_weights(sample_weight, labels, network.n_classes, class_weight)
     if image_shape is None:
         image_shape = _image_shape(np.shape(X), network.n_inputs)
-    if config.augment_shift and image_shape is None:
-        raise InputError("shift augmentation needs square images or an image_shape")
+    asked = [
+        name
+        for name in ("augment_shift", "augment_affine", "augment_elastic")
+        if getattr(config, name)
+    ]
+    if asked and image_shape is None:
+        raise InputError(
+            f"{asked[0].replace('_', ' ')} changes images: it needs square images or an "
+            f"image_shape, and these {network.n_inputs} inputs are not one"
+        )
     if validation_data is None and config.validation_split > 0:
         order = np.random.default_rng(config.seed + 1).permutation(len(rows))
         n_val = max(1, round(len(rows) * config.validation_split))
@@ -88,6 +98,8 @@ def prepare(
             raise InputError(f"{what} data has no samples")
         return with_ones_standardized(network, held_rows), held_labels
 
+    zero = network.prepare(np.zeros((1, network.n_inputs)))[0]
+    unit = network.prepare(np.ones((1, network.n_inputs)))[0] - zero
     return TrainingData(
         X=with_ones_standardized(network, rows),
         Y=one_hot(labels, network.n_classes, network.dtype),
@@ -95,8 +107,10 @@ def prepare(
         val=held_out(validation_data, "validation"),
         test=held_out(test_data, "test"),
         image_shape=image_shape,
-        fill=float(network.prepare(np.zeros((1, network.n_inputs)))[0, 0]),
+        fill=float(zero[0]),
         weights=None if weights is None else weights.astype(network.dtype),
+        blank=zero,
+        unit=None if np.all(unit == unit[0]) else unit,
     )
 
 

@@ -62,6 +62,8 @@ METAVARS = {
     "hidden": "SIZES",
     "learning_rate": "RATE",
     "augment_shift": "PIXELS",
+    "augment_affine": "DEGREES,SCALE,SHEAR",
+    "augment_elastic": "ALPHA,SIGMA",
 }
 
 

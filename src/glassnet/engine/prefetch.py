@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -31,35 +32,53 @@ class ShuffledCopy:
     ``p``: only the first part is copied before training starts. Otherwise the whole copy is made
     at once, half by each core (or all by one, without a helper). The result is the same every
     way: ``copy[i] = source[order[i]]`` for every pair.
+
+    An epoch may also ``change`` its copy (augmentation): ``change(lo, hi)`` is called on each
+    range of rows as soon as they are copied, by whichever thread copied them; it must give the
+    same rows whichever way the epoch is cut. Changing costs far more than copying, so an epoch
+    that changes its copy ahead is cut into ``PARTS_CHANGED`` parts, and its first part, made
+    before training starts, is shared by both threads.
     """
 
     PARTS = 16
+    PARTS_CHANGED = 64
 
     def __init__(
-        self, pairs: list[tuple[Array, Array]], batch_size: int, helper: bool, ahead: bool
+        self,
+        pairs: list[tuple[Array, Array]],
+        batch_size: int,
+        helper: bool,
+        ahead: bool,
+        changes: bool = False,
     ) -> None:
         self.pairs = pairs  # (source, its epoch copy)
         n = len(pairs[0][0])
         steps = math.ceil(n / batch_size)
         self.ahead = ahead and helper
-        per_part = math.ceil(steps / self.PARTS) if self.ahead else steps
+        parts = self.PARTS_CHANGED if changes else self.PARTS
+        per_part = math.ceil(steps / parts) if self.ahead else steps
         self.starts = list(range(0, steps, per_part))  # each part's first step
         self.rows = [min(n, first * batch_size) for first in [*self.starts, steps]]
         self.pool = ThreadPoolExecutor(1, "glassnet-shuffle") if helper else None
         self.pending: Future[None] | None = None
         self.order: NDArray[np.intp] = np.empty(0, np.intp)
+        self.change: Callable[[int, int], None] | None = None
         self.part = 0
         self.next_step = -1  # the step at which advance() must run; -1: none this epoch
 
-    def begin(self, order: NDArray[np.intp]) -> None:
-        """Start an epoch: copy its first part (the whole copy, unless copying ahead)."""
+    def begin(
+        self, order: NDArray[np.intp], change: Callable[[int, int], None] | None = None
+    ) -> None:
+        """Start an epoch: copy its first part (the whole copy, unless copying ahead), and
+        ``change`` every range of rows once it is copied."""
         self._wait()  # an epoch cut short may have left a part in flight
-        self.order, self.part = order, 0
-        if self.ahead:
+        self.order, self.part, self.change = order, 0, change
+        if self.ahead and change is None:
             self._copy(self.rows[0], self.rows[1])
         elif self.pool is not None:
-            middle = len(order) // 2
-            self.pending = self.pool.submit(self._copy, middle, len(order))
+            end = self.rows[1] if self.ahead else len(order)
+            middle = end // 2
+            self.pending = self.pool.submit(self._copy, middle, end)
             self._copy(0, middle)
             self._wait()
         else:
@@ -91,6 +110,8 @@ class ShuffledCopy:
         for source, copy in self.pairs:
             # mode="clip" (the indices are valid anyway) lets take write straight into the copy.
             np.take(source, self.order[lo:hi], axis=0, out=copy[lo:hi], mode="clip")
+        if self.change is not None:
+            self.change(lo, hi)
 
     def _wait(self) -> None:
         if self.pending is not None:
