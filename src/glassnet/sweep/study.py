@@ -30,7 +30,7 @@ from typing import Any
 from glassnet.sweep.folder import FINISHED, STUDY, SweepFolder
 from glassnet.sweep.search import open_study, space, swept_values
 from glassnet.sweep.spec import SweepSpec
-from glassnet.sweep.trials import Trial, study_trial
+from glassnet.sweep.trials import Trial, study_trial, trial_id
 from glassnet.sweep.worker import (
     DIVERGED,
     DONE,
@@ -70,11 +70,12 @@ class Study:
         from optuna.trial import TrialState
 
         for frozen in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            record = records.get(self.trial(frozen).id)
+            record = records.get(trial_id(frozen.number))
             if record is not None:
                 self.tell(frozen.number, record)
-            else:
-                self.study.tell(frozen.number, state=TrialState.FAIL, skip_if_finished=True)
+                continue
+            self.study.tell(frozen.number, state=TrialState.FAIL, skip_if_finished=True)
+            if set(frozen.params) == set(self.space):  # else cut off before it had its values
                 self.study.enqueue_trial(frozen.params, user_attrs={"retry_of": frozen.number})
 
     def trial(self, frozen: Any) -> Trial:
@@ -84,8 +85,8 @@ class Study:
 
     def trials(self, records: Mapping[str, Any]) -> list[Trial]:
         """The study's trials that the folder records, in the order they were asked."""
-        found = [self.trial(t) for t in self.study.get_trials(deepcopy=False)]
-        return [t for t in found if t.id in records]
+        frozen = self.study.get_trials(deepcopy=False)
+        return [self.trial(t) for t in frozen if trial_id(t.number) in records]
 
     def finished(self, records: Mapping[str, Mapping[str, Any]]) -> int:
         """How many of the study's trials the folder records as finished (done, diverged, pruned)."""

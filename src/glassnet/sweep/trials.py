@@ -84,7 +84,12 @@ def study_trial(
 ) -> Trial:
     """The trial of a study that Optuna numbers ``number`` (from 0), with the sampler's values;
     its id does not depend on ``trials``, which a study run again may raise."""
-    return _trial(spec, f"trial-{number + 1:03d}", dict(swept), data_dir)
+    return _trial(spec, trial_id(number), dict(swept), data_dir)
+
+
+def trial_id(number: int) -> str:
+    """The id of a study's trial that Optuna numbers ``number``: ``trial-001`` for 0."""
+    return f"trial-{number + 1:03d}"
 
 
 def check_study(spec: SweepSpec, data_dir: str | None = None) -> Trial:
@@ -177,5 +182,6 @@ __all__ = [
     "draw",
     "make_trials",
     "study_trial",
+    "trial_id",
     "value_text",
 ]

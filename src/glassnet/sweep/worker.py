@@ -16,6 +16,7 @@ that trial's unfinished run. A pruned trial stops at once and sends back its set
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -49,6 +50,8 @@ DONE, DIVERGED, FAILED, PRUNED = "done", "diverged", "failed", "pruned"
 #: How long a study's trial waits for the verdict on an epoch before it stops: the sweep that asked
 #: for it is gone (killed, or stopped while this trial ran on a cluster of its own).
 VERDICT_SECONDS = 120.0
+#: How often a trial waiting for its verdict looks whether the sweep let it go.
+WAIT_SLICE = 0.5
 
 
 @dataclass(frozen=True)
@@ -89,13 +92,15 @@ class _Reporter:
         deadline = time.monotonic() + self.link.seconds
         while True:
             try:
-                verdict = self.verdicts.get(timeout=max(0.1, deadline - time.monotonic()))
-            except TimeoutError:
-                raise TrialPruned(
-                    f"stopped after epoch {epoch}: no verdict from the sweep within "
-                    f"{self.link.seconds:g} s (it stopped)",
-                    state.history,
-                ) from None
+                verdict = self.verdicts.get(timeout=WAIT_SLICE)
+            except (TimeoutError, asyncio.TimeoutError):
+                # No verdict yet: go on waiting, unless the sweep let this trial go (it stopped,
+                # or was killed and the scheduler noticed) or has not answered for too long.
+                if _released() or time.monotonic() > deadline:
+                    raise TrialPruned(
+                        f"stopped after epoch {epoch}: the sweep that ran it stopped", state.history
+                    ) from None
+                continue
             if verdict.get("epoch") in (epoch, None):  # None: whatever the epoch (the sweep stops)
                 break
         if verdict.get("prune"):
@@ -142,6 +147,17 @@ class TrialOutcome:
             "worker": self.worker,
             "error": self.error,
         }
+
+
+def _released() -> bool:
+    """Whether the Dask task running this code is no longer wanted: cancelled, or released with
+    the client that asked for it (a sweep stopped, or killed)."""
+    from distributed import get_worker
+    from distributed.worker import thread_state
+
+    key = getattr(thread_state, "key", None)
+    task = get_worker().state.tasks.get(key) if key is not None else None
+    return task is None or task.state in ("cancelled", "released", "forgotten")
 
 
 def run_trial(trial: Trial, link: StudyLink | None = None) -> TrialOutcome:
