@@ -65,6 +65,7 @@ class Case:
     dropout: float = 0.0
     weight_decay: float = 0.0
     clip_norm: float = 0.0
+    max_norm: float = 0.0
 
 
 @dataclass
@@ -109,11 +110,11 @@ def run_both(case: Case, seed: int = 0) -> Outcome:
         with np.errstate(over="ignore"):
             engine.step(
                 with_ones(X[rows]), Y[rows], optimizer, eta, dropout=case.dropout, rng=engine_rng,
-                clip_norm=case.clip_norm,
+                clip_norm=case.clip_norm, max_norm=case.max_norm,
             )  # fmt: skip
         ref.update_mini_batch(
             X[rows].T, one_hot_columns(labels[rows], case.sizes[-1], case.dtype), eta, textbook,
-            dropout=case.dropout, clip_norm=case.clip_norm, rng=ref_rng,
+            dropout=case.dropout, clip_norm=case.clip_norm, rng=ref_rng, max_norm=case.max_norm,
         )  # fmt: skip
         error = max(error, largest_difference(net, ref))
     moved = np.linalg.norm(net.get_flat_parameters() - start) / np.linalg.norm(start)
@@ -162,6 +163,7 @@ def case_id(case: Case) -> str:
     extra = f"-dropout{case.dropout}" if case.dropout else ""
     extra += f"-decay{case.weight_decay}" if case.weight_decay else ""
     extra += f"-clip{case.clip_norm}" if case.clip_norm else ""
+    extra += f"-maxnorm{case.max_norm}" if case.max_norm else ""
     return f"{case.engine}-{shape}-{case.activation}-{case.optimizer}-{case.dtype}{extra}"
 
 
@@ -185,6 +187,28 @@ def test_weight_decay_and_clipping_step_as_the_reference_does(
     outcome = run_both(case)
     assert outcome.error <= TOLERANCE[dtype]
     assert outcome.moved > 100 * TOLERANCE[dtype]
+
+
+#: A max-norm that binds on some units of the two-hidden network and not on others: He/Glorot
+#: weights over 20 and 12 inputs have norms about 1 to 1.5, which the steps then change.
+MAX_NORM = 1.1
+
+
+@pytest.mark.parametrize("engine", [engine_param(name) for name in ENGINES])
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(("weight_decay", "clip_norm"), [(0.0, 0.0), (0.05, 0.05)])
+def test_max_norm_steps_as_the_reference_does(
+    engine: str, optimizer: str, dtype: str, weight_decay: float, clip_norm: float
+) -> None:
+    sizes = tuple(SHAPES["two-hidden"])
+    case = Case(engine, sizes, "relu", optimizer, dtype, 0.3, weight_decay, clip_norm, MAX_NORM)
+    outcome = run_both(case)
+    assert outcome.error <= TOLERANCE[dtype]
+    assert outcome.moved > 100 * TOLERANCE[dtype]
+    # The comparison means something only if the norm binds: without it the steps differ.
+    unclipped = run_both(dataclasses.replace(case, max_norm=0.0))
+    assert unclipped.moved != pytest.approx(outcome.moved, rel=1e-6)
 
 
 @pytest.mark.parametrize("activation", list(ACTIVATIONS))
@@ -290,6 +314,34 @@ def broken_delta(sign: float, average: bool):  # type: ignore[no-untyped-def]
     return delta
 
 
+def _bias_rows_too(blocks: list[np.ndarray], max_norm: float) -> None:
+    """Max-norm over each unit's weights and its bias: the bias is not part of it."""
+    for block in blocks:
+        norms = np.sqrt(np.einsum("ij,ij->j", block, block))
+        block *= max_norm / np.maximum(norms, max_norm)
+
+
+def _rows_not_columns(blocks: list[np.ndarray], max_norm: float) -> None:
+    """Max-norm over each input's outgoing weights rather than each unit's incoming ones."""
+    for block in blocks:
+        W = block[:-1]
+        W *= max_norm / np.maximum(np.linalg.norm(W, axis=1, keepdims=True), max_norm)
+
+
+@pytest.mark.parametrize(
+    "broken", [_bias_rows_too, _rows_not_columns, lambda blocks, max_norm: None]
+)
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_a_broken_max_norm_fails_the_comparison(
+    broken: Any, optimizer: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = Case("numpy", tuple(SHAPES["two-hidden"]), "relu", optimizer, "float64", 0.0, 0.0, 0.0)
+    case = dataclasses.replace(case, max_norm=MAX_NORM)
+    assert run_both(case).error <= TOLERANCE[case.dtype]  # the same case passes unbroken
+    monkeypatch.setattr(glassnet.engine.numpy, "clip_unit_norms", broken)
+    assert run_both(case).error > 100 * TOLERANCE[case.dtype]
+
+
 @pytest.mark.parametrize("case", BROKEN_CASES, ids=case_id)
 @pytest.mark.parametrize(
     "breakage", ["wrong sign of the delta", "no 1/m", "wrong derivative", "update added"]
@@ -347,6 +399,16 @@ COMPILED_BREAKS = {
         Case("numba", tuple(SHAPES["two-hidden"]), "tanh", "adam", "float64", dropout=0.3),
         "p -= step_size * mo / (math.sqrt(ve) * root_correction + eps)",
         "p += step_size * mo / (math.sqrt(ve) * root_correction + eps)",
+    ),
+    "max-norm scaling units under the norm": (
+        Case("numba", tuple(SHAPES["two-hidden"]), "relu", "sgd", "float64", max_norm=MAX_NORM),
+        "squares[j] = max_norm / norm if norm > max_norm else 1.0",
+        "squares[j] = max_norm / norm",
+    ),
+    "max-norm with the bias row": (
+        Case("numba", tuple(SHAPES["two-hidden"]), "relu", "adam", "float64", max_norm=MAX_NORM),
+        "k, n = sizes[l], sizes[l + 1]\n        W = params[offsets[l] : offsets[l] + k * n]",
+        "k, n = sizes[l] + 1, sizes[l + 1]\n        W = params[offsets[l] : offsets[l] + k * n]",
     ),
     "momentum's velocity forgotten": (
         Case("numba", tuple(SHAPES["one-hidden"]), "leaky_relu", "momentum", "float64"),

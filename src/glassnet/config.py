@@ -172,6 +172,12 @@ RULES: dict[str, Rule] = {
     **{name: rule for cls in OPTIMIZERS.values() for name, rule in cls.settings.items()},
     "dropout": Rule("number", "drop probability of hidden units", low=0.0, high=0.95),
     "clip_norm": Rule("number", "clip the global gradient norm to this (0: off)", low=0.0),
+    "max_norm": Rule(
+        "number",
+        "max-norm: after every step, scale each unit's incoming weights down to at most this "
+        "norm (0: off)",
+        low=0.0,
+    ),
     **schedules.SETTINGS,
     "validation_split": Rule(
         "number", "fraction of the training set held out for validation", low=0.0, high=0.9
@@ -233,6 +239,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     dropout: float = 0.0
     clip_norm: float = 0.0
+    max_norm: float = 0.0
     schedule: str = "constant"
     warmup_epochs: float = 0.0
     step_epochs: float = 10.0

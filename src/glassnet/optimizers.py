@@ -411,6 +411,16 @@ def make_optimizer(name: str, learning_rate: float, **options: Any) -> Optimizer
     return cls(learning_rate, **options)
 
 
+def clip_unit_norms(blocks: Sequence[Array], max_norm: float) -> None:
+    """Max-norm (Srivastava et al. 2014): each unit's incoming weight vector scaled down, in place,
+    to a norm of at most ``max_norm``. ``blocks`` are the layers' ``[W; b]`` blocks, a column per
+    unit of the layer above and the biases as the last row, which is left alone."""
+    for block in blocks:
+        W = block[:-1]
+        norms = np.sqrt(np.einsum("ij,ij->j", W, W))
+        W *= max_norm / np.maximum(norms, max_norm)
+
+
 def clip_global_norm(grads: Sequence[Array], max_norm: float) -> None:
     """Scale every gradient array by one factor, in place, so their joint norm is at most ``max_norm``.
 

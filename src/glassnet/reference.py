@@ -383,12 +383,16 @@ class ReferenceNetwork:
         clip_norm: float = 0.0,
         rng: np.random.Generator | None = None,
         weights: Array | None = None,
+        max_norm: float = 0.0,
     ) -> None:
         """One step of gradient descent on the batch: ``Θ ← Θ − η ∇Θ C`` (the post's), or
         ``optimizer``'s rule.
 
         With ``clip_norm > 0`` the gradients are first scaled down, all together, so that their
-        global norm ``√(Σ‖∇Θ⁽ˡ⁾C‖² + Σ‖∇b⁽ˡ⁾C‖²)`` is at most ``clip_norm``.
+        global norm ``√(Σ‖∇Θ⁽ˡ⁾C‖² + Σ‖∇b⁽ˡ⁾C‖²)`` is at most ``clip_norm``. With ``max_norm > 0``
+        (max-norm, Srivastava et al. 2014) each row of every ``Θ⁽ˡ⁾`` after the step, the incoming
+        weights ``θⱼ`` of one unit, is scaled down to norm ``c = max_norm`` where longer:
+        ``θⱼ ← θⱼ · c / max(‖θⱼ‖, c)``. The biases are left alone.
         """
         nabla_theta, nabla_b = self.backprop(x, y, dropout, rng, weights)
         if clip_norm > 0.0:
@@ -400,12 +404,19 @@ class ReferenceNetwork:
             self.thetas, self.biases = optimizer.step(
                 self.thetas, self.biases, nabla_theta, nabla_b, eta
             )
-            return
-        for l in range(len(self.thetas)):
-            # Θ⁽ˡ⁾ ← Θ⁽ˡ⁾ − η ∇Θ⁽ˡ⁾C, the post's gradient descent
-            self.thetas[l] = self.thetas[l] - eta * nabla_theta[l]
-            # b⁽ˡ⁾ ← b⁽ˡ⁾ − η ∇b⁽ˡ⁾C
-            self.biases[l] = self.biases[l] - eta * nabla_b[l]
+        else:
+            for l in range(len(self.thetas)):
+                # Θ⁽ˡ⁾ ← Θ⁽ˡ⁾ − η ∇Θ⁽ˡ⁾C, the post's gradient descent
+                self.thetas[l] = self.thetas[l] - eta * nabla_theta[l]
+                # b⁽ˡ⁾ ← b⁽ˡ⁾ − η ∇b⁽ˡ⁾C
+                self.biases[l] = self.biases[l] - eta * nabla_b[l]
+        if max_norm > 0.0:
+            # θⱼ ← θⱼ · c / max(‖θⱼ‖, c): every row of Θ⁽ˡ⁾ (one unit's incoming weights) at most c
+            self.thetas = [
+                theta
+                * (max_norm / np.maximum(np.linalg.norm(theta, axis=1, keepdims=True), max_norm))
+                for theta in self.thetas
+            ]
 
     def train_epoch(
         self,
@@ -420,6 +431,7 @@ class ReferenceNetwork:
         clip_norm: float = 0.0,
         max_batches: int | None = None,
         weights: Array | None = None,
+        max_norm: float = 0.0,
     ) -> None:
         """Shuffle the columns with ``rng``, then one :meth:`update_mini_batch` per mini-batch.
 
@@ -435,7 +447,7 @@ class ReferenceNetwork:
             batch = slice(k * batch_size, (k + 1) * batch_size)
             self.update_mini_batch(
                 x[:, batch], y[:, batch], eta, optimizer, dropout=dropout, clip_norm=clip_norm,
-                rng=rng, weights=None if w is None else w[batch],
+                rng=rng, weights=None if w is None else w[batch], max_norm=max_norm,
             )  # fmt: skip
 
     def cost(self, x: Array, y: Array, weights: Array | None = None) -> float:

@@ -83,7 +83,7 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
     epochs : int or "auto", default "auto"
         Passes over the training rows; ``"auto"``: about :data:`AUTO_STEPS` steps, from 10 to 200
         epochs.
-    dropout, weight_decay, momentum, beta1, beta2, clip_norm, schedule, warmup_epochs, \
+    dropout, weight_decay, momentum, beta1, beta2, clip_norm, max_norm, schedule, warmup_epochs, \
 step_epochs, gamma, lr_floor, validation_split, patience, augment_shift, augment_affine, \
 augment_elastic, engine
         As for ``glassnet train`` (see :data:`glassnet.settings.RULES`). ``validation_split`` with
@@ -141,6 +141,7 @@ augment_elastic, engine
         beta1: float = 0.9,
         beta2: float = 0.999,
         clip_norm: float = 0.0,
+        max_norm: float = 0.0,
         schedule: str = "constant",
         warmup_epochs: float = 0.0,
         step_epochs: float = 10.0,
@@ -172,6 +173,7 @@ augment_elastic, engine
         self.beta1 = beta1
         self.beta2 = beta2
         self.clip_norm = clip_norm
+        self.max_norm = max_norm
         self.schedule = schedule
         self.warmup_epochs = warmup_epochs
         self.step_epochs = step_epochs

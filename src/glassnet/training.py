@@ -264,7 +264,7 @@ class _Loop:
                     self.X_epoch, self.Y_epoch, self.optimizer, self._rates(start, stop),
                     start=start, count=stop - start, batch_size=bs, dropout=self.config.dropout,
                     rng=self.rng, clip_norm=self.config.clip_norm, out=self.P_epoch,
-                    sample_weight=self.W_epoch,
+                    sample_weight=self.W_epoch, max_norm=self.config.max_norm,
                 )  # fmt: skip
                 bar.update(stop - start)
                 if not np.isfinite(self.P_epoch[start * bs : stop * bs]).all():

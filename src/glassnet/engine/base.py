@@ -186,6 +186,7 @@ class Engine(ABC):
         clip_norm: float = 0.0,
         out: Array | None = None,
         sample_weight: Array | None = None,
+        max_norm: float = 0.0,
     ) -> Array:
         """One step of mini-batch gradient descent: forward, backprop, update the parameters.
 
@@ -207,6 +208,9 @@ class Engine(ABC):
             Needed with dropout.
         clip_norm : float
             If positive, the gradient's global norm is clipped to it before the update.
+        max_norm : float
+            If positive, each unit's incoming weight vector (a column of its layer's ``W``, the
+            bias apart) is scaled down to this norm after the update, where it is longer.
         out : (m, n_classes) array, optional
             Where to write the forward pass's probabilities.
         sample_weight : (m,) array, optional
@@ -233,6 +237,7 @@ class Engine(ABC):
         clip_norm: float = 0.0,
         out: Array | None = None,
         sample_weight: Array | None = None,
+        max_norm: float = 0.0,
     ) -> None:
         """Steps ``start .. start + count − 1`` of an epoch whose batches are consecutive rows.
 
@@ -248,6 +253,7 @@ class Engine(ABC):
                 self.step(
                     X1[rows], Y[rows], optimizer, rates[s - start], dropout=dropout, rng=rng,
                     clip_norm=clip_norm, out=None if out is None else out[rows],
+                    max_norm=max_norm,
                 )  # fmt: skip
 
     @classmethod

@@ -358,6 +358,25 @@ def update_span(opt, params, grads, first, second, lo, hi, c, coupled, decoupled
 
 
 @njit(cache=True, nogil=True)
+def max_norm_columns(params, sizes, offsets, max_norm):
+    """Max-norm: each unit's incoming weights, a column of its layer's ``W`` (the bias row
+    apart), scaled by ``max_norm / norm`` where their norm is above ``max_norm``."""
+    for l in range(sizes.shape[0] - 1):
+        k, n = sizes[l], sizes[l + 1]
+        W = params[offsets[l] : offsets[l] + k * n]  # the block's rows but its last (biases)
+        squares = np.zeros(n)
+        for i in range(k):
+            for j in range(n):
+                squares[j] += W[i * n + j] * W[i * n + j]
+        for j in range(n):
+            norm = math.sqrt(squares[j])
+            squares[j] = max_norm / norm if norm > max_norm else 1.0
+        for i in range(k):
+            for j in range(n):
+                W[i * n + j] *= squares[j]
+
+
+@njit(cache=True, nogil=True)
 def train_steps(
     X1,
     Y,
@@ -377,6 +396,7 @@ def train_steps(
     hyper,
     lrs,
     clip_norm,
+    max_norm,
     t0,
     start,
     count,
@@ -388,7 +408,8 @@ def train_steps(
 
     Step ``s``'s learning rate is ``lrs[s − start]``; its dropout draws follow the previous step's in
     ``draws``; its probabilities go to ``P``'s rows. ``t0`` is the optimizer's step count before.
-    ``weights`` holds each row's sample weight, or nothing (all alike).
+    ``weights`` holds each row's sample weight, or nothing (all alike). With ``max_norm > 0`` each
+    unit's incoming weights are scaled down to that norm after each step (:func:`max_norm_columns`).
     """
     n_rows = X1.shape[0]
     hidden_units = np.sum(sizes[1:-1])
@@ -428,3 +449,5 @@ def train_steps(
             coefficients(opt, hyper, lr, t0 + s + 1, coefs)
             gscale = clip_factor(grads, clip_norm) if clip_norm > 0.0 else 1.0
             update(opt, params, grads, first, second, sizes, offsets, coefs, gscale)
+        if max_norm > 0.0:
+            max_norm_columns(params, sizes, offsets, max_norm)

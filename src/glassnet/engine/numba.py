@@ -26,7 +26,7 @@ from glassnet.engine import kernels
 from glassnet.engine.base import Array, Engine, Parameters, per_step
 from glassnet.engine.subnormals import flushing_subnormals
 from glassnet.errors import InputError
-from glassnet.optimizers import OPTIMIZERS, clip_global_norm
+from glassnet.optimizers import OPTIMIZERS, clip_global_norm, clip_unit_norms
 
 if TYPE_CHECKING:
     from glassnet.optimizers import Optimizer
@@ -136,11 +136,13 @@ class NumbaEngine(Engine):
         clip_norm: float = 0.0,
         out: Array | None = None,
         sample_weight: Array | None = None,
+        max_norm: float = 0.0,
     ) -> Array:
         P = self._P_for(X1.shape[0]) if out is None else out
         self.steps(
             X1, Y, optimizer, learning_rate, start=0, count=1, batch_size=X1.shape[0],
             dropout=dropout, rng=rng, clip_norm=clip_norm, out=P, sample_weight=sample_weight,
+            max_norm=max_norm,
         )  # fmt: skip
         return P
 
@@ -159,6 +161,7 @@ class NumbaEngine(Engine):
         clip_norm: float = 0.0,
         out: Array | None = None,
         sample_weight: Array | None = None,
+        max_norm: float = 0.0,
     ) -> None:
         if dropout > 0.0 and rng is None:
             raise InputError("dropout needs a random generator")
@@ -168,7 +171,7 @@ class NumbaEngine(Engine):
             with flushing_subnormals():
                 self._own_optimizer_steps(
                     X1, Y, optimizer, per_step(learning_rates, count), start, count, batch_size,
-                    dropout, rng, clip_norm, out, weights,
+                    dropout, rng, clip_norm, out, weights, max_norm,
                 )  # fmt: skip
             return
         self._reserve(batch_size)
@@ -180,8 +183,8 @@ class NumbaEngine(Engine):
                 self.params.grad, first, second, self._sizes, self._offsets,
                 self._layout, self._ws, self._draws(X1.shape[0], start, count, batch_size, dropout, rng),
                 1.0 - dropout, self._code, kernels.OPTIMIZER_CODES[optimizer.name],
-                _hyperparameters(optimizer), rates, float(clip_norm), optimizer.iterations, start,
-                count, batch_size, self._scalars, weights,
+                _hyperparameters(optimizer), rates, float(clip_norm), float(max_norm),
+                optimizer.iterations, start, count, batch_size, self._scalars, weights,
             )  # fmt: skip
         optimizer.iterations += count
 
@@ -200,6 +203,7 @@ class NumbaEngine(Engine):
         clip_norm: float,
         out: Array | None,
         weights: Array,
+        max_norm: float = 0.0,
     ) -> None:
         """Steps with an optimizer the kernels do not know: each step's gradient compiled, then
         the optimizer's own ``step``."""
@@ -223,6 +227,8 @@ class NumbaEngine(Engine):
             optimizer.step(
                 [params.flat], [params.grad], [params.decay_mask], learning_rate=rates[s - start]
             )
+            if max_norm:
+                clip_unit_norms(params.blocks, max_norm)
 
     def _P_for(self, m: int) -> Array:
         self._reserve(m)

@@ -30,7 +30,7 @@ from glassnet.engine.base import Array, Engine, Parameters, per_step, with_ones
 from glassnet.engine.subnormals import flushing_subnormals
 from glassnet.errors import InputError
 from glassnet.losses import softmax, softmax_cross_entropy_delta
-from glassnet.optimizers import clip_global_norm
+from glassnet.optimizers import clip_global_norm, clip_unit_norms
 
 if TYPE_CHECKING:
     from glassnet.optimizers import Optimizer
@@ -111,13 +111,15 @@ class NumpyEngine(Engine):
         clip_norm: float = 0.0,
         out: Array | None = None,
         sample_weight: Array | None = None,
+        max_norm: float = 0.0,
     ) -> Array:
         if dropout > 0.0 and rng is None:
             raise InputError("dropout needs a random generator")
         with flushing_subnormals():
             return self._step(
-                X1, Y, optimizer, learning_rate, dropout, rng, clip_norm, out, sample_weight
-            )
+                X1, Y, optimizer, learning_rate, dropout, rng, clip_norm, out, sample_weight,
+                max_norm,
+            )  # fmt: skip
 
     def steps(
         self,
@@ -134,6 +136,7 @@ class NumpyEngine(Engine):
         clip_norm: float = 0.0,
         out: Array | None = None,
         sample_weight: Array | None = None,
+        max_norm: float = 0.0,
     ) -> None:
         if dropout > 0.0 and rng is None:
             raise InputError("dropout needs a random generator")
@@ -142,7 +145,9 @@ class NumpyEngine(Engine):
         with flushing_subnormals():
             for s in range(start, start + count):
                 xb, yb, pb, wb = batches[s]
-                self._step(xb, yb, optimizer, rates[s - start], dropout, rng, clip_norm, pb, wb)
+                self._step(
+                    xb, yb, optimizer, rates[s - start], dropout, rng, clip_norm, pb, wb, max_norm
+                )
 
     def _batches(
         self, X1: Array, Y: Array, out: Array | None, weights: Array | None, batch_size: int
@@ -172,6 +177,7 @@ class NumpyEngine(Engine):
         clip_norm: float,
         out: Array | None,
         weights: Array | None = None,
+        max_norm: float = 0.0,
     ) -> Array:
         ws = self._workspace(X1.shape[0], dropout > 0.0)
         P = self._forward(X1, ws, dropout, rng, out)
@@ -186,6 +192,8 @@ class NumpyEngine(Engine):
             if clip_norm:
                 clip_global_norm(grads, clip_norm)
             optimizer.step(params, grads, decay, learning_rate=learning_rate)
+        if max_norm:
+            clip_unit_norms(self.params.blocks, max_norm)
         return P
 
     # -- the math
