@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -321,3 +322,49 @@ def test_the_estimator_takes_the_settings() -> None:
     clf.fit(X.reshape(len(X), -1), y)
     assert clf.get_params()["augment_elastic"] == (8, 2)
     assert clf.network_.training_settings["augment_elastic"] == [8.0, 2.0]
+
+
+# -------------------------------------------------------------------------- the picture
+
+
+def test_the_grid_shows_each_original_beside_its_variants(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from glassnet.plots.augmented import augmented_figure, plot_augmented
+
+    images = np.stack([digit(s) for s in range(3)])
+    figure = augmented_figure(images, affine=(15, 0.1, 15), elastic=(34, 4), seed=2, variants=4)
+    grid = figure.axes
+    assert len(grid) == 3 * 5
+    first_row = [axes.images[0].get_array() for axes in grid[:5]]
+    np.testing.assert_array_equal(first_row[0], images[0])  # the original, unchanged
+    assert all(not np.allclose(variant, images[0]) for variant in first_row[1:])
+    # Variant e is what the augmentation makes of that row in epoch e - 1, for the seed.
+    expected = images.reshape(3, -1).copy()
+    Augmentation((H, W), 0, (15, 0.1, 15), (34, 4), 2).apply(expected, 0, 3, 1)
+    np.testing.assert_allclose(first_row[2], expected[0].reshape(H, W))
+    path = plot_augmented(images, tmp_path / "a" / "aug.png", shift=1)
+    assert path.read_bytes().startswith(b"\x89PNG")
+    with pytest.raises(InputError, match=r"^no augmentation to draw"):
+        augmented_figure(images)
+
+
+def test_glassnet_plot_draws_the_grid_and_refuses_what_it_cannot_draw(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("matplotlib")
+    from helpers import write_idx_folder
+
+    folder = tmp_path / "mine"
+    write_idx_folder(folder, ("train-images", "train-labels", "t10k-images", "t10k-labels"))
+    out = tmp_path / "aug.png"
+    code, printed, err = run_main(
+        ["plot", "--dataset", f"idx:{folder}", "--augment-elastic", "3,1", "--augment-affine",
+         "10,0.1,5", "--rows", "3", "-o", str(out)], capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert printed.strip() == str(out) and out.read_bytes().startswith(b"\x89PNG")
+    code, _, err = run_main(["plot", "--augmented", "--dataset", f"idx:{folder}"], capsys)
+    assert code == 1
+    assert "no augmentation to draw" in one_line_error(err)
+    code, _, err = run_main(["plot"], capsys)
+    assert code == 1 and "give a run folder to plot, or --augmented" in one_line_error(err)

@@ -15,6 +15,9 @@ Each picture answers one question about a run, and each lives in its own module:
   the weights minus their random start.
 - ``confusion.png`` (:mod:`.confusion`): which classes does the network confuse with which?
 - ``mistakes.png`` (:mod:`.mistakes`): the test images it gets wrong with the most confidence.
+- ``augmented.png`` (:mod:`.augmented`): what does augmentation make of the training images? Each
+  beside its shifted, turned or distorted variants of the first epochs (``glassnet plot
+  --augmented``).
 
 :mod:`.run` draws all of them for a run folder (``glassnet plot``), :mod:`.compare` puts several
 runs in one picture (``glassnet compare``), :mod:`.history` reads the per-epoch figures they are
@@ -30,6 +33,7 @@ docs/plots.md explains how to read each picture.
 
 from __future__ import annotations
 
+from glassnet.plots.augmented import augmented_figure, plot_augmented
 from glassnet.plots.canvas import DPI as DPI
 from glassnet.plots.canvas import SPLITS as SPLITS
 from glassnet.plots.canvas import save_figure
@@ -50,6 +54,7 @@ from glassnet.plots.weights import initial_first_layer, plot_first_layer_weights
 
 __all__ = [
     "RUN_PLOTS",
+    "augmented_figure",
     "column",
     "compare_figure",
     "confusion_figure",
@@ -62,6 +67,7 @@ __all__ = [
     "learning_speed_series",
     "mistakes_figure",
     "n_layers",
+    "plot_augmented",
     "plot_compare",
     "plot_confusion",
     "plot_curves",
