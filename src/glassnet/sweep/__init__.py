@@ -17,14 +17,16 @@ The modules, one idea each:
 - :mod:`~glassnet.sweep.spec`: reading and checking a spec file;
 - :mod:`~glassnet.sweep.trials`: the grid's combinations and the ranges' draws, as trials;
 - :mod:`~glassnet.sweep.worker`: what runs on a worker: one trial, its files sent back;
+- :mod:`~glassnet.sweep.search`: a study's Optuna side: its space, sampler, pruner and storage;
+- :mod:`~glassnet.sweep.study`: a study's trials asked, judged after every epoch, and told;
 - :mod:`~glassnet.sweep.cluster`: a local Dask cluster, or an existing one;
 - :mod:`~glassnet.sweep.folder`: the sweep folder, each trial recorded whole as it finishes;
 - :mod:`~glassnet.sweep.results`: a row per trial, the best, ``results.csv`` and the table;
 - :mod:`~glassnet.sweep.plot`: accuracy against each swept setting;
 - :mod:`~glassnet.sweep.execute`: the whole sweep.
 
-Dask and matplotlib come with ``pip install "glassnet[sweep]"``; reading and checking a spec needs
-neither.
+Dask, matplotlib and Optuna come with ``pip install "glassnet[sweep]"``; reading and checking a spec
+needs none of them, and only a study (``search = "tpe"``, ``trials = N``) imports Optuna.
 """
 
 from glassnet.sweep.execute import SweepInterrupted, SweepResult, run_sweep

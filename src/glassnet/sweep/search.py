@@ -13,9 +13,9 @@ booleans; a choice of layer sizes is offered as its text (``"[256,128]"``) and r
 
 The pruners, by the names a spec gives them:
 
-- ``asha``: asynchronous successive halving, ``SuccessiveHalvingPruner(min_resource=1,
-  reduction_factor=3)``: after epoch 1, 3, 9, ... a trial goes on only if it is in the best third
-  of the trials that reached that epoch;
+- ``asha``: asynchronous successive halving, ``SuccessiveHalvingPruner(min_resource=1)`` with
+  Optuna's reduction factor of 4: after epoch 1, 4, 16, ... a trial goes on only if it is in the
+  best quarter of the trials that reached that epoch;
 - ``hyperband``: ``HyperbandPruner(min_resource=1, max_resource=epochs, reduction_factor=3)``,
   several such brackets, each trial in one;
 - ``median``: ``MedianPruner(n_startup_trials=5)``: stop a trial worse than the median of the
@@ -102,7 +102,7 @@ def make_pruner(spec: SweepSpec, epochs: int) -> optuna.pruners.BasePruner:
     import optuna
 
     if spec.pruner == "asha":
-        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=4)
     if spec.pruner == "hyperband":
         return optuna.pruners.HyperbandPruner(
             min_resource=1, max_resource=max(epochs, 1), reduction_factor=3
@@ -114,12 +114,13 @@ def make_pruner(spec: SweepSpec, epochs: int) -> optuna.pruners.BasePruner:
 
 def open_study(path: Path, spec: SweepSpec, epochs: int) -> optuna.Study:
     """The study stored in the journal file ``path``, made there if new, maximizing the trials'
-    validation accuracy."""
+    validation accuracy. The caller holds the sweep folder's lock (see :func:`clear_leftovers`)."""
     import optuna
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the sweep says what happens itself
+    clear_leftovers(path)
     storage = JournalStorage(JournalFileBackend(str(path)))
     held = 0
     if any(s.study_name == STUDY_NAME for s in storage.get_all_studies()):
@@ -132,6 +133,26 @@ def open_study(path: Path, spec: SweepSpec, epochs: int) -> optuna.Study:
         direction="maximize",
         load_if_exists=True,
     )
+
+
+def clear_leftovers(path: Path) -> None:
+    """Clear what a sweep killed while it wrote the journal ``path`` may have left: the journal's
+    lock file (Optuna would wait 30 s before taking it as stale), and a last line cut short.
+
+    Only a sweep holding the sweep folder's lock opens the journal, so when one opens it no other
+    process is writing it: a lock file there is a dead sweep's, and a line without its newline is a
+    change that sweep never saw made (every change is appended as whole lines, then synced).
+    """
+    path.with_name(path.name + ".lock").unlink(missing_ok=True)
+    if not path.is_file():
+        return
+    with open(path, "rb+") as journal:
+        if journal.seek(0, 2) == 0:
+            return
+        journal.seek(-1, 2)
+        if journal.read(1) != b"\n":
+            journal.seek(0)
+            journal.truncate(journal.read().rfind(b"\n") + 1)
 
 
 def _choice(value: Any) -> Any:
@@ -149,6 +170,7 @@ def _whole_ends(values: Range) -> tuple[int, int]:
 __all__ = [
     "STORAGE_KIND",
     "STUDY_NAME",
+    "clear_leftovers",
     "make_pruner",
     "make_sampler",
     "open_study",

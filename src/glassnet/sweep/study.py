@@ -21,6 +21,7 @@ How nothing is run twice or lost, whatever stops the sweep:
 
 from __future__ import annotations
 
+import time
 import uuid
 import warnings
 from collections.abc import Callable, Mapping
@@ -41,6 +42,8 @@ from glassnet.sweep.worker import (
     run_trial,
 )
 
+#: How often the loop asks the scheduler how many worker threads the cluster has.
+LOOK_SECONDS = 1.0
 #: Called with each trial and its outcome as it arrives, to record it, before the study is told.
 Record = Callable[[Trial, TrialOutcome], None]
 
@@ -124,11 +127,13 @@ class Study:
         link = StudyLink(f"glassnet-{token}-reports", f"glassnet-{token}-verdicts-")
         reports = Queue(link.reports, client=client)
         running: dict[Any, _Running] = {}
-        asked = 0
+        asked, slots, next_look = 0, 1, 0.0
         try:
             while asked < count or running:
                 check()
-                while asked < count and len(running) < _threads(client):
+                if asked < count and time.monotonic() >= next_look:  # workers join and leave
+                    slots, next_look = _threads(client), time.monotonic() + LOOK_SECONDS
+                while asked < count and len(running) < slots:
                     asked += 1
                     handle = self.study.ask(self.space)
                     trial = self.trial(handle)
