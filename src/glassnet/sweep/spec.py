@@ -191,7 +191,7 @@ def parse_spec(document: Mapping[str, Any], path: Path, text: str = "") -> Sweep
     if options["search"] is None:  # as before searches had names: random draws if any ranges
         options["search"] = "random" if ranges else "grid"
     if options["trials"] is not None:
-        _check_study(options, grid, f"{path} [sweep]")
+        _check_study(options, grid, path)
         return SweepSpec(path, text, dict(tables["settings"]), grid, ranges, **options)
     if options["search"] in SAMPLERS:
         raise InputError(
@@ -332,9 +332,10 @@ def _sweep_options(table: Mapping[str, Any], where: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _check_study(options: Mapping[str, Any], grid: Mapping[str, Any], where: str) -> None:
+def _check_study(options: Mapping[str, Any], grid: Mapping[str, Any], path: Path) -> None:
     """What a study needs beyond the rest: a sampler, its space in [ranges], and a figure it may
     learn from (never the test set's, which would tune the trials to it)."""
+    where = f"{path} [sweep]"
     if options["search"] == "grid":
         raise InputError(
             f"{where}: a grid's trials are its combinations; trials = N counts the trials of a "
@@ -342,7 +343,7 @@ def _check_study(options: Mapping[str, Any], grid: Mapping[str, Any], where: str
         )
     if grid:
         raise InputError(
-            f"{where.rsplit(' ', 1)[0]} [grid]: a study draws every swept setting from [ranges]; "
+            f"{path} [grid]: a study draws every swept setting from [ranges]; "
             f"write a list of values as {next(iter(grid))} = {{ choice = [...] }} there"
         )
     if options["rank"] is not None and "test" in options["rank"]:
