@@ -418,24 +418,28 @@ def test_a_study_whose_sweep_is_killed_goes_on_when_run_again(
 
 @pytest.mark.mnist
 @pytest.mark.slow
-def test_ctrl_c_stops_a_study_and_running_it_again_finishes_it(
-    mnist_dir: Path, tmp_path: Path
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_a_study_and_running_it_again_finishes_it(
+    mnist_dir: Path, tmp_path: Path, signum: int
 ) -> None:
-    spec = write_spec(tmp_path, STUDY_SPEC)
+    """Ctrl-C to the whole process group, or SIGTERM to the sweep alone, at the worst moment
+    (inside a finalizer, just after a trial is recorded); then the same command again."""
+    spec = write_spec(tmp_path, STUDY_SPEC.replace("trials = 8", "trials = 6"))
     out = tmp_path / "sweep"
     args = [str(spec), "--out", str(out), "--workers", "2", "--data-dir", str(mnist_dir)]
-    stopped = stop_sweep_at("finalizer", signal.SIGINT, tmp_path, args)
-    assert stopped.returncode == 130, stopped.stderr
+    stopped = stop_sweep_at("finalizer", signum, tmp_path, args)
+    assert stopped.returncode == 128 + signum, stopped.stderr
     assert "Traceback" not in stopped.stderr
+    how = "interrupted" if signum == signal.SIGINT else "terminated"
     rows = read_results(out)
-    assert 1 <= len(rows) < 8 and {r["status"] for r in rows} <= {"done", "pruned"}
-    assert f"{len(rows)} trials of the study are recorded in {out}" in stopped.stderr
+    assert 1 <= len(rows) < 6 and {r["status"] for r in rows} <= {"done", "pruned"}
+    assert f"{how}; {len(rows)} trials of the study are recorded in {out}" in stopped.stderr
     kept = {p: p.stat().st_mtime_ns for p in out.glob("trials/trial-*/trial.json")}
     again = subprocess.run(
         [*glassnet_command(), "sweep", *args], capture_output=True, text=True,
         env=isolated_env(tmp_path), cwd=tmp_path, timeout=180,
     )  # fmt: skip
     assert again.returncode == 0, again.stderr
-    assert f"{len(rows)} finished already, {8 - len(rows)} to run" in again.stderr
-    check_study_complete(out, 8)
+    assert f"{len(rows)} finished already, {6 - len(rows)} to run" in again.stderr
+    check_study_complete(out, 6)
     assert {p: p.stat().st_mtime_ns for p in kept} == kept
