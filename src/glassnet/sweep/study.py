@@ -162,7 +162,7 @@ class Study:
         by_id = {item.trial.id: item for item in running.values()}
         for report in reports:
             item = by_id.get(report.get("trial", ""))
-            if item is None:  # not a trial of this sweep's now: a leftover, told to stop
+            if item is None:  # a late report of a trial recorded already: nothing waits on it
                 continue
             epoch, value = int(report["epoch"]), report.get("value")
             prune = False
