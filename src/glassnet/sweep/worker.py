@@ -124,7 +124,7 @@ class TrialOutcome:
     worker : str
         The Dask worker's address, or ``host:pid`` outside Dask.
     error : str
-        One line saying why, for a diverged or failed trial.
+        One line saying why, for a diverged or failed trial; for a pruned one, after which epoch.
     files : dict of str to bytes
         The run folder's files by name.
     """
