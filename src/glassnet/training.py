@@ -292,7 +292,8 @@ class _Loop:
         def change(lo: int, hi: int) -> None:  # rows lo..hi − 1 of the copy, once copied
             augmentation.apply(inputs, lo, hi, epoch)  # type: ignore[union-attr]
 
-        self.shuffle.begin(order, change if augmentation is not None else None)
+        self.shuffle.change = change if augmentation is not None else None
+        self.shuffle.begin(order)
         return self.data.labels[order]
 
     def _end_of_epoch(self, labels: Labels, seconds: float) -> dict[str, Any]:

@@ -33,11 +33,11 @@ class ShuffledCopy:
     at once, half by each core (or all by one, without a helper). The result is the same every
     way: ``copy[i] = source[order[i]]`` for every pair.
 
-    An epoch may also ``change`` its copy (augmentation): ``change(lo, hi)`` is called on each
-    range of rows as soon as they are copied, by whichever thread copied them; it must give the
-    same rows whichever way the epoch is cut. Changing costs far more than copying, so an epoch
-    that changes its copy ahead is cut into ``PARTS_CHANGED`` parts, and its first part, made
-    before training starts, is shared by both threads.
+    An epoch may also change its copy (augmentation): ``change(lo, hi)``, set before
+    :meth:`begin`, is called on each range of rows as soon as they are copied, by whichever
+    thread copied them; it must give the same rows whichever way the epoch is cut. Changing costs
+    far more than copying, so an epoch that changes its copy ahead is cut into ``PARTS_CHANGED``
+    parts, and its first part, made before training starts, is shared by both threads.
     """
 
     PARTS = 16
@@ -66,14 +66,12 @@ class ShuffledCopy:
         self.part = 0
         self.next_step = -1  # the step at which advance() must run; -1: none this epoch
 
-    def begin(
-        self, order: NDArray[np.intp], change: Callable[[int, int], None] | None = None
-    ) -> None:
+    def begin(self, order: NDArray[np.intp]) -> None:
         """Start an epoch: copy its first part (the whole copy, unless copying ahead), and
         ``change`` every range of rows once it is copied."""
         self._wait()  # an epoch cut short may have left a part in flight
-        self.order, self.part, self.change = order, 0, change
-        if self.ahead and change is None:
+        self.order, self.part = order, 0
+        if self.ahead and self.change is None:
             self._copy(self.rows[0], self.rows[1])
         elif self.pool is not None:
             end = self.rows[1] if self.ahead else len(order)
