@@ -210,6 +210,12 @@ RULES: dict[str, Rule] = {
             ("sigma", Rule("number", low=0.0, high=100.0, open_low=True)),
         ),
     ),
+    "augment_flip": Rule(
+        "flag",
+        "mirror each training image left to right with probability 1/2, drawn afresh each "
+        "epoch, for pictures whose mirror image is of the same class (clothes, say); never for "
+        "digits or letters",
+    ),
     "standardize": Rule("flag", "standardize inputs with the training set's statistics"),
     "seed": Rule("whole", "seed of every random draw", low=0),
     "engine": Rule(
@@ -250,6 +256,7 @@ class TrainConfig:
     augment_shift: int = 0
     augment_affine: list[float] = field(default_factory=list)
     augment_elastic: list[float] = field(default_factory=list)
+    augment_flip: bool = False
     standardize: bool = True
     seed: int = 0
     engine: str = "auto"

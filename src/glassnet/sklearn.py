@@ -85,7 +85,7 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
         epochs.
     dropout, weight_decay, momentum, beta1, beta2, clip_norm, max_norm, schedule, warmup_epochs, \
 step_epochs, gamma, lr_floor, validation_split, patience, augment_shift, augment_affine, \
-augment_elastic, engine
+augment_elastic, augment_flip, engine
         As for ``glassnet train`` (see :data:`glassnet.settings.RULES`). ``validation_split`` with
         ``patience`` stops early on the held-out rows' loss, like ``MLPClassifier``'s
         ``early_stopping``.
@@ -152,6 +152,7 @@ augment_elastic, engine
         augment_shift: int = 0,
         augment_affine: Sequence[float] = (),
         augment_elastic: Sequence[float] = (),
+        augment_flip: bool = False,
         class_weight: str | Mapping[Any, float] | None = None,
         standardize: bool = True,
         dtype: str = "float32",
@@ -184,6 +185,7 @@ augment_elastic, engine
         self.augment_shift = augment_shift
         self.augment_affine = augment_affine
         self.augment_elastic = augment_elastic
+        self.augment_flip = augment_flip
         self.class_weight = class_weight
         self.standardize = standardize
         self.dtype = dtype

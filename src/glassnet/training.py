@@ -195,7 +195,7 @@ class _Loop:
         self.P_epoch = np.empty((n, network.n_classes), network.dtype)
         self.augmentation = augmentation_of(
             data.image_shape, config.augment_shift, config.augment_affine,
-            config.augment_elastic, config.seed, data.blank, data.unit,
+            config.augment_elastic, config.seed, data.blank, data.unit, config.augment_flip,
         )  # fmt: skip
         distorts = self.augmentation is not None and self.augmentation.distorts
         # Distorting images costs far more than copying them: worth a thread at any size.

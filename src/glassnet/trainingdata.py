@@ -63,7 +63,7 @@ def prepare(
         image_shape = _image_shape(np.shape(X), network.n_inputs)
     asked = [
         name
-        for name in ("augment_shift", "augment_affine", "augment_elastic")
+        for name in ("augment_shift", "augment_affine", "augment_elastic", "augment_flip")
         if getattr(config, name)
     ]
     if asked and image_shape is None:

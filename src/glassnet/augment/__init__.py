@@ -3,22 +3,27 @@
 A digit moved a pixel or two, turned a little, leaned or stretched, or drawn with a slightly
 different hand is still the same digit, but to a fully connected network it is a different input.
 Every epoch each training image is changed at random, so the network sees many variants of every
-sample and learns the shapes rather than their exact pixels. Labels never change, and images are
-never flipped (a mirrored 2 is no digit).
+sample and learns the shapes rather than their exact pixels. Labels never change.
 
-Three changes, each off unless asked for:
+Four changes, each off unless asked for:
 
 - **shift** (:func:`random_shift`): the image moved by a whole number of pixels on each axis;
 - **affine**: turned by up to ``degrees``, scaled by a factor in ``1 ± scale``, sheared by up to
   ``shear`` degrees, about the image's centre;
 - **elastic** (Simard, Steinkraus and Platt, 2003): a displacement field of uniform values in
   ``[-1, 1]`` per pixel and axis, smoothed by a Gaussian of width ``sigma`` and scaled by ``alpha``;
-  each output pixel is read from where the field points.
+  each output pixel is read from where the field points;
+- **flip**: the image mirrored left to right, with probability 1/2: for pictures whose mirror image
+  is still of the same class (a shirt, a shoe), never for digits or letters (a mirrored 2 is no
+  digit).
+
+A flipped image is mirrored first, then shifted, turned or distorted like any other: reversing its
+rows' pixels is exact and costs a copy, where the resampling costs far more.
 
 Affine and elastic changes move each output pixel's source to a point between pixels, read by
-bilinear interpolation; outside the image the value is a blank pixel's. All three are one resampling
-pass (:func:`warp`), compiled with Numba when it is installed (the ``fast`` extra) and written in
-NumPy otherwise; both give the same numbers.
+bilinear interpolation; outside the image the value is a blank pixel's. Shift, affine and elastic
+changes are one resampling pass (:func:`warp`), compiled with Numba when it is installed (the
+``fast`` extra) and written in NumPy otherwise; both give the same numbers.
 
 :class:`Augmentation` applies them to any range of rows of an epoch's shuffled copy. Its random
 draws come from a generator per block of :data:`BLOCK` rows, seeded by the run's seed, the epoch and
@@ -286,6 +291,9 @@ class Augmentation:
         Each pixel's value per unit of ink, where inputs were scaled per pixel: differences are
         divided by it before resampling and multiplied after, so that the interpolation is that of
         the raw image. ``None``: the same for every pixel.
+    flip : bool
+        Mirror each image left to right with probability 1/2 (drawn after every other change's
+        draws, so that turning it on changes none of them), before the other changes.
     """
 
     image_shape: tuple[int, int]
@@ -295,6 +303,7 @@ class Augmentation:
     seed: int = 0
     blank: Array | None = None
     unit: Array | None = None
+    flip: bool = False
 
     def __post_init__(self) -> None:
         if self.shift:
@@ -303,7 +312,7 @@ class Augmentation:
     @property
     def active(self) -> bool:
         """Whether any change is asked for."""
-        return bool(self.shift or self.distorts)
+        return bool(self.shift or self.distorts or self.flip)
 
     @property
     def distorts(self) -> bool:
@@ -341,18 +350,37 @@ class Augmentation:
             fields -= 1.0
             # Smoothed a whole block at a time: products of other shapes may round otherwise.
             draws["fields"] = displacement(fields, *self.elastic)
+        if self.flip:  # drawn last: the draws above are the same with flips as without
+            draws["flips"] = rng.random(BLOCK) < 0.5
         return draws
 
     def _change(self, rows: NDArray[np.floating], draws: dict[str, NDArray[Any]]) -> None:
         images = _images(rows, self.image_shape)
+        if self.shift or self.distorts:
+            images[...] = self._changed(images, draws)
+        else:  # flips alone: only the mirrored images change, the others are left as they are
+            chosen = np.flatnonzero(draws["flips"])
+            if chosen.size:
+                images[chosen] = self._changed(
+                    images[chosen], {"flips": np.ones(chosen.size, bool)}
+                )
+
+    def _changed(
+        self, images: NDArray[np.floating], draws: dict[str, NDArray[Any]]
+    ) -> NDArray[np.float32]:
+        """What ``draws`` make of ``images`` ``(n, height, width)``: a new float32 array."""
         height, width = self.image_shape
         work = np.array(images, dtype=np.float32)
         if self.blank is not None:
             work -= self.blank.reshape(height, width).astype(np.float32)
         if self.unit is not None:
             work /= self.unit.reshape(height, width).astype(np.float32)
+        flips = draws.get("flips")
+        if flips is not None and flips.any():
+            work[flips] = work[flips, :, ::-1]  # mirrored first: a copy, exact
         if not self.distorts:
-            shift_images(work, draws["offsets"], 0.0)
+            if self.shift:
+                shift_images(work, draws["offsets"], 0.0)
         else:
             inverse = None
             if self.affine:
@@ -364,7 +392,7 @@ class Augmentation:
             work *= self.unit.reshape(height, width).astype(np.float32)
         if self.blank is not None:
             work += self.blank.reshape(height, width).astype(np.float32)
-        images[...] = work
+        return work
 
 
 def augmentation_of(
@@ -375,11 +403,14 @@ def augmentation_of(
     seed: int,
     blank: Array | None = None,
     unit: Array | None = None,
+    flip: bool = False,
 ) -> Augmentation | None:
     """The run's :class:`Augmentation`, or ``None`` when it asks for none."""
-    if not (shift or affine or elastic) or image_shape is None:
+    if not (shift or affine or elastic or flip) or image_shape is None:
         return None
-    found = Augmentation(image_shape, shift, tuple(affine), tuple(elastic), seed, blank, unit)
+    found = Augmentation(
+        image_shape, shift, tuple(affine), tuple(elastic), seed, blank, unit, bool(flip)
+    )
     return found if found.active else None
 
 

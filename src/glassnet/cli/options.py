@@ -65,12 +65,25 @@ METAVARS = {
     "augment_affine": "DEGREES,SCALE,SHEAR",
     "augment_elastic": "ALPHA,SIGMA",
 }
+#: The flags that are options, ``--NAME`` turning one on and ``--no-NAME`` off (over a settings
+#: file's); ``standardize`` is the ``scaling`` setting's on the command line.
+SWITCHES = ("augment_flip",)
 
 
 def add_setting(parser: Any, name: str, rule: Rule, default: Any = None) -> None:
     """An option for the setting ``name``, its type, choices and help derived from its ``rule``;
     ``default`` (what the setting is when the option is not given) is shown in the help."""
     flags = ["--" + name.replace("_", "-"), *FLAGS.get(name, ())]
+    if rule.kind == "flag":  # not given: None, so that a settings file's value stands
+        shown = "" if default is None else f" (default: {'on' if default else 'off'})"
+        parser.add_argument(
+            *flags,
+            dest=name,
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help=(rule.help + shown) or None,
+        )
+        return
     metavar = METAVARS.get(name) or {"whole": "N", "number": "X"}.get(rule.kind)
     text = rule.help
     if default is not None and "default" not in text:  # a rule may say its default in its words

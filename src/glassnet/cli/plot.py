@@ -52,7 +52,9 @@ def add_parser(subparsers: Any) -> None:
 
 
 #: The settings the grid of augmented images takes, beside --data-dir.
-AUGMENT_SETTINGS = ("dataset", "augment_shift", "augment_affine", "augment_elastic", "seed")
+AUGMENT_SETTINGS = (
+    "dataset", "augment_shift", "augment_affine", "augment_elastic", "augment_flip", "seed",
+)  # fmt: skip
 
 
 def _add_augmentation_options(group: Any) -> None:
@@ -80,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     if args.run is None:
         raise InputError(
             "give a run folder to plot, or --augmented (with --augment-elastic, "
-            "--augment-affine, --augment-shift) for a grid of augmented training images"
+            "--augment-affine, --augment-shift, --augment-flip) for a grid of augmented training "
+            "images"
         )
     written = plot_run(_run_folder(Path(args.run)), data_dir=args.data_dir, log=sys.stderr)
     for path in written:
@@ -125,11 +128,12 @@ def _plot_augmented(args: argparse.Namespace, given: dict[str, Any]) -> Path:
     shift = int(settings.get("augment_shift") or 0)
     affine = list(settings.get("augment_affine") or [])
     elastic = list(settings.get("augment_elastic") or [])
-    if not (shift or affine or elastic):
+    flip = bool(settings.get("augment_flip"))
+    if not (shift or affine or elastic or flip):
         where = f"the run {folder} used none; " if folder is not None else ""
         raise InputError(
             f"no augmentation to draw: {where}give --augment-elastic ALPHA,SIGMA, "
-            "--augment-affine DEGREES,SCALE,SHEAR or --augment-shift PIXELS"
+            "--augment-affine DEGREES,SCALE,SHEAR, --augment-shift PIXELS or --augment-flip"
         )
     data = load_for_settings(settings, download=False)
     images = np.asarray(data.train_images)
@@ -143,5 +147,5 @@ def _plot_augmented(args: argparse.Namespace, given: dict[str, Any]) -> Path:
     default = folder / "plots" / "augmented.png" if folder is not None else Path("augmented.png")
     return plot_augmented(
         images[chosen], args.out or default, shift=shift, affine=affine, elastic=elastic,
-        seed=seed, labels=labels,
+        flip=flip, seed=seed, labels=labels,
     )  # fmt: skip

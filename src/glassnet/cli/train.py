@@ -56,7 +56,7 @@ def add_parser(subparsers: Any) -> None:
     for group in GROUPS:
         g = p.add_argument_group(group)
         for name, rule in RULES.items():
-            if rule.group == group and rule.kind != "flag":
+            if rule.group == group and (rule.kind != "flag" or name in options.SWITCHES):
                 options.add_setting(g, name, rule, defaults.get(name))
     g = p.add_argument_group("output")
     g.add_argument("--out", metavar="DIR", help="the run folder (default: RUNS_DIR/<time>-<label>)")

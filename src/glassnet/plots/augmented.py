@@ -24,10 +24,13 @@ if TYPE_CHECKING:
 
 
 def describe_augmentation(
-    shift: int = 0, affine: Sequence[float] = (), elastic: Sequence[float] = ()
+    shift: int = 0,
+    affine: Sequence[float] = (),
+    elastic: Sequence[float] = (),
+    flip: bool = False,
 ) -> str:
     """The changes in words: ``"shift ±2 px, turn ±15°, scale 1±0.15, shear ±15°, elastic α 34 σ 4"``."""
-    parts = []
+    parts = ["mirrored half the time"] if flip else []
     if shift:
         parts.append(f"shift ±{shift} px")
     if affine:
@@ -45,6 +48,7 @@ def augmented_figure(
     shift: int = 0,
     affine: Sequence[float] = (),
     elastic: Sequence[float] = (),
+    flip: bool = False,
     seed: int = 0,
     variants: int = 7,
     labels: Sequence[str] | None = None,
@@ -58,12 +62,15 @@ def augmented_figure(
     pictures = np.asarray(images, dtype=np.float32)
     if pictures.ndim != 3 or len(pictures) == 0:
         raise InputError(f"expected (rows, height, width) images, got shape {pictures.shape}")
-    if not (shift or affine or elastic):
+    if not (shift or affine or elastic or flip):
         raise InputError(
-            "no augmentation to draw: give a shift, an affine change or an elastic distortion"
+            "no augmentation to draw: give a shift, an affine change, an elastic distortion or "
+            "flips"
         )
     rows, height, width = pictures.shape
-    augmentation = Augmentation((height, width), shift, tuple(affine), tuple(elastic), seed)
+    augmentation = Augmentation(
+        (height, width), shift, tuple(affine), tuple(elastic), seed, flip=bool(flip)
+    )
     flat = pictures.reshape(rows, height * width)
     figure = _figure(1.0 * (variants + 1) + 0.4, 1.0 * rows + 0.8)
     grid = figure.subplots(rows, variants + 1, squeeze=False)
@@ -84,7 +91,8 @@ def augmented_figure(
                 axes.set_title("original" if epoch == 0 else f"epoch {epoch}", fontsize=8)
             if epoch == 0 and labels is not None:
                 axes.set_ylabel(str(labels[i]), fontsize=8, rotation=0, labelpad=10)
-    figure.suptitle(f"{describe_augmentation(shift, affine, elastic)} (seed {seed})", fontsize=9)
+    described = describe_augmentation(shift, affine, elastic, flip)
+    figure.suptitle(f"{described} (seed {seed})", fontsize=9)
     return figure
 
 
