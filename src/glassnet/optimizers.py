@@ -59,6 +59,10 @@ class Optimizer:
         # Decay masks (which are never changed in place) times a factor (λ, or ηλ), each kept
         # with its mask while the factor stays the same.
         self._scaled_masks: dict[int, tuple[Array, float, Array]] = {}
+        # For decoupled decay: the views of a parameter array where its mask is 1, kept with
+        # the array and the mask they were made for.
+        self._decayed_views: dict[tuple[int, int], tuple[Array, Array, list[Array] | None]] = {}
+        self._scaled_by = 1.0  # this step's gradients are the plain ones times this
 
     def step(
         self,
@@ -67,13 +71,21 @@ class Optimizer:
         decay: Sequence[bool | Array] | None = None,
         *,
         learning_rate: float | None = None,
+        scaled_by: float = 1.0,
     ) -> None:
         """Update every array in ``params`` in place from the matching array in ``grads``.
 
         ``learning_rate`` is this step's ``η`` (a schedule's); by default the optimizer's own. The
-        optimizer counts its steps (``iterations``, Adam's ``t``).
+        optimizer counts its steps (``iterations``, Adam's ``t``). ``scaled_by``: the gradients
+        are the plain ones times this, 1 or :meth:`gradient_factor`.
         """
         eta = self.learning_rate if learning_rate is None else learning_rate
+        if scaled_by != 1.0 and scaled_by != self.gradient_factor():
+            raise InputError(
+                f"{self.name} takes gradients scaled by 1 or {self.gradient_factor():g}, "
+                f"not {scaled_by:g}"
+            )
+        self._scaled_by = scaled_by
         self.prepare(params)
         self.iterations += 1
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
@@ -101,6 +113,15 @@ class Optimizer:
     def step_folded(self, params: Sequence[Array], scaled_grads: Sequence[Array]) -> None:
         """Like :meth:`step`, for gradients already multiplied by :meth:`folded_factor`."""
         raise NotImplementedError(f"{type(self).__name__} takes only plain gradients")
+
+    def gradient_factor(self) -> float:
+        """A factor :meth:`step` takes the gradients multiplied by (``scaled_by``), or 1.
+
+        Where an update's first pass scales the gradient (Adam's ``(1 − β₁) g``), a caller that
+        folds the factor into its backward pass, where it costs nothing, saves that pass. The
+        gradients stay plain gradients otherwise: only the factor differs.
+        """
+        return 1.0
 
     def _init_state(self, param: Array) -> dict[str, Array]:
         return {}
@@ -139,6 +160,35 @@ class Optimizer:
         self._scaled_masks[id(decays)] = kept
         np.multiply(p, kept[2], out=out)
         return True
+
+    def _decay_in_place(self, p: Array, decays: bool | Array, eta: float) -> None:
+        """``θ ← (1 − ηλ) θ`` where ``decays`` says, in place: decoupled decay.
+
+        One pass over the decayed entries and none over the rest. A network's mask is a few runs
+        of 1s (each layer's weights) between runs of 0s (its biases), so the decayed entries are a
+        few views of ``p``, made once; a mask of many runs is applied by multiplication instead.
+        """
+        if not self.weight_decay or decays is False:
+            return
+        # As an array of p's type: the same number a Python float would be rounded to, without
+        # the cost of converting one in each of the calls below.
+        keep = np.array(1.0 - eta * self.weight_decay, dtype=p.dtype)
+        if decays is True:
+            p *= keep
+            return
+        key = (id(p), id(decays))
+        kept = self._decayed_views.get(key)
+        if kept is None or kept[0] is not p or kept[1] is not decays:  # not seen before
+            if len(self._decayed_views) > 16:
+                self._decayed_views.clear()
+            kept = (p, decays, _runs_of_ones(p, decays))
+            self._decayed_views[key] = kept
+        views = kept[2]
+        if views is None:
+            p *= np.where(np.asarray(decays) != 0, keep, 1.0).astype(p.dtype)
+            return
+        for view in views:
+            view *= keep
 
     def _coupled_gradient(self, p: Array, g: Array, tmp: Array, decays: bool | Array) -> Array:
         """``g + λθ`` in ``tmp`` when decay applies, else ``g`` itself (L2 regularization)."""
@@ -351,6 +401,11 @@ class Adam(Optimizer):
     def _init_state(self, param: Array) -> dict[str, Array]:
         return {"m": np.zeros_like(param), "v": np.zeros_like(param)}
 
+    def gradient_factor(self) -> float:
+        """``1 − β₁``: the moments then start from ``(1 − β₁) g`` as given. Not with coupled
+        decay, which adds ``λθ`` to the plain gradient."""
+        return 1.0 if self.weight_decay and not self.decoupled else 1.0 - self.beta1
+
     def _update(
         self,
         p: Array,
@@ -361,16 +416,20 @@ class Adam(Optimizer):
         eta: float,
     ) -> None:
         if self.decoupled:
-            if self._decay_term(p, decays, eta, scratch[0]):
-                p -= scratch[0]  # θ ← θ − ηλθ, apart from the adaptive step
+            self._decay_in_place(p, decays, eta)  # θ ← (1 − ηλ) θ, apart from the adaptive step
         else:
             g = self._coupled_gradient(p, g, scratch[0], decays)
         m, v, t, tmp = state["m"], state["v"], self.iterations, scratch[1]
-        np.multiply(g, 1.0 - self.beta1, out=tmp)
-        m *= self.beta1
-        m += tmp
+        a = self._scaled_by  # g is the plain gradient times a: 1, or 1 − β₁
+        if a == 1.0:
+            np.multiply(g, 1.0 - self.beta1, out=tmp)
+            m *= self.beta1
+            m += tmp
+        else:  # (1 − β₁) g as given: a pass saved
+            m *= self.beta1
+            m += g
         np.multiply(g, g, out=tmp)
-        tmp *= 1.0 - self.beta2
+        tmp *= (1.0 - self.beta2) / (a * a)
         v *= self.beta2
         v += tmp
         # θ ← θ − η m̂ / (√v̂ + ε) = θ − (η / (1 − β₁ᵗ)) √(1 − β₂ᵗ) m / (√v + ε √(1 − β₂ᵗ)): the
@@ -388,6 +447,19 @@ class AdamW(Adam):
 
     name = "adamw"
     decoupled = True
+
+
+def _runs_of_ones(p: Array, mask: Array, most: int = 64) -> list[Array] | None:
+    """The views of ``p`` over each run of nonzero entries of ``mask`` (in memory order), or
+    ``None`` where ``p`` is not contiguous or there are more than ``most`` runs."""
+    if not p.flags.c_contiguous:
+        return None
+    nonzero = np.concatenate([[False], np.asarray(mask).reshape(-1) != 0, [False]])
+    edges = np.flatnonzero(nonzero[1:] != nonzero[:-1])  # where each run starts and ends
+    if len(edges) > 2 * most:
+        return None
+    flat = p.reshape(-1)
+    return [flat[lo:hi] for lo, hi in zip(edges[::2], edges[1::2], strict=True)]
 
 
 #: Name -> class, for the command line, settings files and checkpoints.

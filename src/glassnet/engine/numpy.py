@@ -188,10 +188,13 @@ class NumpyEngine(Engine):
             self._backprop(X1, Y, ws, dropout, factor, weights)
             optimizer.step_folded(params, grads)
         else:
-            self._backprop(X1, Y, ws, dropout, 1.0, weights)
+            # A factor the optimizer's first pass would apply rides through the products instead
+            # (Adam's 1 − β₁), but for clipping, which needs the plain gradient's norm.
+            scale = 1.0 if clip_norm else optimizer.gradient_factor()
+            self._backprop(X1, Y, ws, dropout, scale, weights)
             if clip_norm:
                 clip_global_norm(grads, clip_norm)
-            optimizer.step(params, grads, decay, learning_rate=learning_rate)
+            optimizer.step(params, grads, decay, learning_rate=learning_rate, scaled_by=scale)
         if max_norm:
             clip_unit_norms(self.params.blocks, max_norm)
         return P
