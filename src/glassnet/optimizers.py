@@ -81,10 +81,11 @@ class Optimizer:
         """
         eta = self.learning_rate if learning_rate is None else learning_rate
         if scaled_by != 1.0 and scaled_by != self.gradient_factor():
-            raise InputError(
-                f"{self.name} takes gradients scaled by 1 or {self.gradient_factor():g}, "
-                f"not {scaled_by:g}"
+            factor = self.gradient_factor()
+            takes = (
+                "plain gradients" if factor == 1.0 else f"gradients plain or scaled by {factor:g}"
             )
+            raise InputError(f"{self.name} takes {takes}, not scaled by {scaled_by:g}")
         self._scaled_by = scaled_by
         self.prepare(params)
         self.iterations += 1
