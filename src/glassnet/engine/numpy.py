@@ -14,6 +14,8 @@ differs in how, and each difference buys time (``docs/reading-the-code.md`` has 
   arithmetic.
 - **``−η`` folded in.** For plain SGD the output delta is multiplied by ``−η``; by linearity the factor
   rides through every product, the gradients arrive as the update, and the update is one addition.
+  Adam's ``1 − β₁`` rides the same way (``Optimizer.gradient_factor``): its moments' update is a
+  pass shorter.
 - **The first layer's input gradient is skipped**: nothing needs ``dC/dX``.
 - **Subnormals flushed to zero** while it trains (:mod:`glassnet.engine.subnormals`), as in every
   engine: the post's saturated sigmoids make them, and many x86 CPUs compute them slowly.
