@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 import glassnet
+from glassnet.config import DATA_RULES
 from glassnet.presets import PRESETS, get_preset
+from glassnet.settings import RunSettings
 from glassnet.training import TrainConfig
 
 NETWORK_KEYS = {"hidden", "activation", "initializer"}
@@ -17,7 +19,11 @@ NETWORK_KEYS = {"hidden", "activation", "initializer"}
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_every_preset_is_a_valid_training_config(name: str) -> None:
     settings = get_preset(name)
-    TrainConfig(**{k: v for k, v in settings.items() if k not in NETWORK_KEYS})
+    TrainConfig.from_settings(settings)
+    # The rest: the network's settings, and the data's (record-fashion names its dataset).
+    rest = set(settings) - set(TrainConfig.field_names()) - NETWORK_KEYS
+    assert rest <= set(DATA_RULES), f"{name} holds settings that are neither: {sorted(rest)}"
+    assert RunSettings.resolve(name).to_dict()["preset"] == name  # a whole run's settings, checked
     glassnet.Network(
         [784, *settings["hidden"], 10],
         settings["activation"],
