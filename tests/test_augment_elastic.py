@@ -284,12 +284,13 @@ def test_good_values_and_off() -> None:
     assert TrainConfig().augment_elastic == [] and TrainConfig().augment_affine == []
     assert RULES["augment_elastic"].parse("34, 4") == [34.0, 4.0]
     assert RULES["augment_elastic"].parse("") == [] == RULES["augment_elastic"].parse("off")
+    assert RULES["augment_affine"].parse("None") == []  # as the help's "or off" reads either way
 
 
 @pytest.mark.parametrize(
     ("words", "expected"),
     [
-        (["--augment-elastic", "34"], "must be 2 comma-separated numbers ALPHA,SIGMA, got '34'"),
+        (["--augment-elastic", "34"], "must be 2 comma-separated numbers ALPHA,SIGMA, or off, got"),
         (["--augment-elastic", "nan,4"], "ALPHA (in 'nan,4') must be a finite number"),
         (["--augment-elastic", "34,-4"], "SIGMA (in '34,-4') must be a number greater than 0"),
         (["--augment-affine", "15,x,15"], "SCALE (in '15,x,15') must be a number, got 'x'"),

@@ -70,7 +70,7 @@ class Rule:
         if self.kind == "numbers":
             each = "; ".join(f"{name} {rule.allowed()}" for name, rule in self.parts)
             names = ",".join(name.upper() for name, _ in self.parts)
-            return f"{len(self.parts)} numbers {names} ({each}), or none (off)"
+            return f"{len(self.parts)} numbers {names} ({each}), or off"
         if self.kind == "flag":
             return "true or false"
         if self.kind == "text":
@@ -165,14 +165,14 @@ class Rule:
         return value
 
     def _parse_numbers(self, text: str) -> list[float]:
-        """``"34,4"`` as ``[34.0, 4.0]``; ``""`` or ``"off"`` as ``[]``."""
-        if text.strip().lower() in ("", "off"):
+        """``"34,4"`` as ``[34.0, 4.0]``; ``""``, ``"off"`` or ``"none"`` as ``[]``."""
+        if text.strip().lower() in ("", "off", "none"):
             return []
         words = [word.strip() for word in text.split(",")]
         names = ",".join(name.upper() for name, _ in self.parts)
         if len(words) != len(self.parts):
             raise InputError(
-                f"must be {len(self.parts)} comma-separated numbers {names}, got {text!r}"
+                f"must be {len(self.parts)} comma-separated numbers {names}, or off, got {text!r}"
             )
         numbers = []
         for (part, rule), word in zip(self.parts, words, strict=True):
