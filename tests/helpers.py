@@ -579,3 +579,19 @@ def separable_rows(n: int = 60) -> list[list[object]]:
         base = {"cat": 1.0, "dog": 5.0, "horse": 20.0}[kind]
         rows.append([f"{base + rng.normal(0, 0.3):.3f}", f"{base * 3 + rng.normal():.3f}", kind])
     return rows
+
+
+def record_shuffled_copies(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every ShuffledCopy the training loop makes from now on, in the order made: to see whether a
+    run got the prefetch helper thread (``pool``) and copied ahead (``ahead``)."""
+    import glassnet.training
+
+    made: list[Any] = []
+    original = glassnet.training.ShuffledCopy
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        made.append(original(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(glassnet.training, "ShuffledCopy", spy)
+    return made

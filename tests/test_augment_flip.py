@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import one_line_error, run_main
+from helpers import one_line_error, record_shuffled_copies, run_main
 
 import glassnet.training
 from glassnet import Network, TrainConfig
@@ -159,14 +159,7 @@ def test_training_gives_the_same_weights_with_or_without_the_helper_thread(
     monkeypatch.setattr(glassnet.training, "cores", lambda: 2)
     # Flips and shifts alone are cheap: force the helper where the copy is too small to get one.
     monkeypatch.setattr(glassnet.training, "HELPER_BYTES", 0 if helper else 1 << 62)
-    made: list[glassnet.training.ShuffledCopy] = []
-    original = glassnet.training.ShuffledCopy
-
-    def spy(*args: object, **kwargs: object) -> glassnet.training.ShuffledCopy:
-        made.append(original(*args, **kwargs))  # type: ignore[arg-type]
-        return made[-1]
-
-    monkeypatch.setattr(glassnet.training, "ShuffledCopy", spy)
+    made = record_shuffled_copies(monkeypatch)
     net = Network([144, 12, 3], seed=1)
     net.fit(X, y, **settings)
     assert (made[0].pool is not None) == helper
