@@ -84,6 +84,15 @@ def glassnet_command() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "glassnet"]
 
 
+def ctrl_c_reaches_the_child() -> None:
+    """A ``preexec_fn`` giving the child SIGINT's default disposition, as a terminal's foreground
+    job has. A test run started in the background (``cmd &`` in a script) has SIGINT ignored, the
+    child inherits that, and Python then never turns SIGINT into KeyboardInterrupt."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_glassnet(
     args: Sequence[str], tmp: Path, *, python_flags: Sequence[str] = (), timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pytest
 from helpers import (  # the shared command-line test helpers
+    ctrl_c_reaches_the_child,
     glassnet_command,
     isolated_env,
     listing,
@@ -432,6 +433,7 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_is_bit_identical(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=ctrl_c_reaches_the_child,
     )
     seen = []
     with reaped(child):
