@@ -182,6 +182,7 @@ def split_products(rows: int) -> Timed:
 
 
 def main() -> None:
+    global BATCH
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batches", type=int, default=40)
@@ -189,7 +190,6 @@ def main() -> None:
     parser.add_argument("--hidden", default="512,512", help="two hidden layers' sizes")
     parser.add_argument("--batch-size", type=int, default=BATCH)
     args = parser.parse_args()
-    global BATCH
     hidden = [int(n) for n in args.hidden.split(",")]
     if len(hidden) != 2:
         parser.error(
