@@ -20,6 +20,19 @@ from typing import Any
 
 from glassnet.errors import InputError
 
+#: The network and optimizer that ``best``, ``record`` and ``record-fashion`` share; they differ in
+#: what the training images go through, dropout, and how long they train.
+_WIDE: dict[str, Any] = {
+    "hidden": [800, 800],
+    "activation": "relu",
+    "optimizer": "nesterov",
+    "momentum": 0.9,
+    "learning_rate": 0.05,
+    "batch_size": 128,
+    "schedule": "cosine",
+    "warmup_epochs": 0.5,
+}
+
 PRESETS: dict[str, dict[str, Any]] = {
     "default": {
         "hidden": [256],
@@ -48,27 +61,13 @@ PRESETS: dict[str, dict[str, Any]] = {
         "epochs": 5,
     },
     "best": {
-        "hidden": [800, 800],
-        "activation": "relu",
-        "optimizer": "nesterov",
-        "momentum": 0.9,
-        "learning_rate": 0.05,
-        "batch_size": 128,
-        "schedule": "cosine",
-        "warmup_epochs": 0.5,
+        **_WIDE,
         "dropout": 0.2,
         "augment_shift": 2,
         "epochs": 30,
     },
     "record": {
-        "hidden": [800, 800],
-        "activation": "relu",
-        "optimizer": "nesterov",
-        "momentum": 0.9,
-        "learning_rate": 0.05,
-        "batch_size": 128,
-        "schedule": "cosine",
-        "warmup_epochs": 0.5,
+        **_WIDE,
         "dropout": 0.1,
         "augment_shift": 1,
         "augment_affine": [10.0, 0.1, 10.0],
@@ -76,15 +75,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "epochs": 150,
     },
     "record-fashion": {
+        **_WIDE,
         "dataset": "fashion-mnist",
-        "hidden": [800, 800],
-        "activation": "relu",
-        "optimizer": "nesterov",
-        "momentum": 0.9,
-        "learning_rate": 0.05,
-        "batch_size": 128,
-        "schedule": "cosine",
-        "warmup_epochs": 0.5,
         "dropout": 0.2,
         "augment_shift": 1,
         "augment_flip": True,
